@@ -1,0 +1,98 @@
+import type {
+  AppendResult,
+  Direction,
+  EventFilter,
+  FilteredRead,
+  NewEvent,
+  ParkedEvent,
+  RecordedEvent,
+  SnapshotInput,
+  SnapshotQuery,
+  SnapshotRecord,
+  StoreStats,
+  StreamInfo,
+  SubscriptionRecord,
+  SubscriptionSpec,
+  SubscriptionType,
+  SubscriptionSelector,
+} from './types.ts';
+
+export type StoreBackendName = 'sqlite' | 'postgres';
+
+/** Called after a commit with the events it made durable, in position order. A hint for live readers. */
+export type AppendListener = (events: readonly RecordedEvent[]) => void;
+
+export interface AppendOptions {
+  /**
+   * A stream version, or one of the sentinels of `ExpectedVersion` (-1 no_stream, -2 any, -4 stream_exists).
+   * Default -2 (any).
+   */
+  expectedVersion?: number;
+}
+
+export interface ReadStreamOptions {
+  /** First version to read (inclusive). Default: 0 forward, the last version backward. */
+  fromVersion?: number;
+  /** At most this many events. */
+  count: number;
+  direction?: Direction;
+}
+
+/**
+ * The contract every store backend keeps. Errors are GaterErrors: `wrong_expected_version` (with `currentVersion`),
+ * `invalid_argument`, `not_found`, `stream_not_found`, `unavailable`. All methods are async so that remote backends
+ * (PostgreSQL) fit; the SQLite backend answers synchronously inside the promise where it can.
+ */
+export interface EventStore {
+  readonly storeId: string;
+  readonly backend: StoreBackendName;
+
+  open(): Promise<void>;
+  /** Waits for pending appends, then closes. Idempotent. */
+  close(): Promise<void>;
+
+  /**
+   * Appends events to a stream atomically. The expected-version check and the write are one step. An append whose
+   * event ids are all already recorded, in the same order, in this stream returns the first result and writes nothing;
+   * an id recorded elsewhere or a partial overlap is `invalid_argument`. Resolves only once the events are durable.
+   */
+  append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+
+  readStream(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Events from `fromPosition` (inclusive) matching `filter`, at most `limit`, by position. */
+  readFiltered(filter: EventFilter, fromPosition: number, limit: number): Promise<FilteredRead>;
+  /** -1 for a stream with no events. */
+  streamVersion(streamId: string): Promise<number>;
+  listStreams(): Promise<StreamInfo[]>;
+  /** Removes a stream's events; its global positions are not reused. Throws `stream_not_found` when absent. */
+  deleteStream(streamId: string): Promise<void>;
+  stats(): Promise<StoreStats>;
+
+  /** Registers a listener for committed events; returns the function that removes it. */
+  onAppend(listener: AppendListener): () => void;
+
+  recordSnapshot(snapshot: SnapshotInput): Promise<void>;
+  /** `version` 0 reads the latest snapshot. Throws `not_found`. */
+  readSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord>;
+  /** Throws `not_found` when there is no such snapshot. */
+  deleteSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<void>;
+  listSnapshots(query?: SnapshotQuery): Promise<SnapshotRecord[]>;
+
+  /**
+   * Saves a persistent subscription's definition. Saving the same (type, selector, name) again returns the stored
+   * record unchanged; the same name with another type or selector is `conflict`.
+   */
+  saveSubscription(spec: SubscriptionSpec): Promise<SubscriptionRecord>;
+  /** Throws `not_found` when absent. Removes its checkpoint and parked events too. */
+  removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void>;
+  getSubscription(name: string): Promise<SubscriptionRecord | undefined>;
+  listSubscriptions(): Promise<SubscriptionRecord[]>;
+  /** Moves the durable checkpoint forward (never backward). */
+  saveCheckpoint(name: string, position: number): Promise<void>;
+  parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>): Promise<void>;
+  listParked(name: string): Promise<ParkedEvent[]>;
+  /** Removes parked entries (all when `positions` is absent); returns those removed. */
+  unparkEvents(name: string, positions?: readonly number[]): Promise<ParkedEvent[]>;
+  /** Reads events by position (for parked replays). */
+  readPositions(positions: readonly number[]): Promise<RecordedEvent[]>;
+}
