@@ -1,0 +1,58 @@
+/**
+ * The gateway's view of where workers are: registry entries turned into endpoints it can call. Local workers are
+ * called in-process; remote ones through an endpoint factory the composition root supplies (the mesh RPC).
+ */
+import type { RegistryView, WorkerEntry } from '../registry/index.ts';
+import type { StoreSummary } from './gater-api.ts';
+import type { WorkerEndpoint } from './worker-endpoint.ts';
+
+export interface WorkerDirectory {
+  endpointsFor(store: string): WorkerEndpoint[];
+  summaries(): StoreSummary[];
+}
+
+export type RemoteEndpointFactory = (entry: WorkerEntry) => WorkerEndpoint | undefined;
+
+export interface RegistryDirectoryComponents {
+  registry: RegistryView;
+  /** Endpoints of this node's own workers, by worker id. */
+  localEndpoints: ReadonlyMap<string, WorkerEndpoint>;
+  /** Builds an endpoint for another node's worker; absent while the node has no mesh. */
+  remoteEndpoint?: RemoteEndpointFactory;
+}
+
+export class RegistryDirectory implements WorkerDirectory {
+  private readonly components: RegistryDirectoryComponents;
+
+  constructor(components: RegistryDirectoryComponents) {
+    this.components = components;
+  }
+
+  endpointsFor(store: string): WorkerEndpoint[] {
+    const out: WorkerEndpoint[] = [];
+    for (const entry of this.components.registry.workersFor(store)) {
+      const endpoint = this.endpointFor(entry);
+      if (endpoint !== undefined) out.push(endpoint);
+    }
+    return out;
+  }
+
+  summaries(): StoreSummary[] {
+    const { registry } = this.components;
+    return [...registry.stores()].map(([store, entries]) => ({
+      store,
+      workers: entries.map((e) => ({
+        store: e.store,
+        workerId: e.workerId,
+        nodeId: e.nodeId,
+        backend: e.backend,
+        local: e.nodeId === registry.nodeId,
+      })),
+    }));
+  }
+
+  private endpointFor(entry: WorkerEntry): WorkerEndpoint | undefined {
+    if (entry.nodeId === this.components.registry.nodeId) return this.components.localEndpoints.get(entry.workerId);
+    return this.components.remoteEndpoint?.(entry);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The composition root: the one place that knows every component. It builds them in dependency order (stores,
+ * workers, registry, gateway, HTTP), starts them, and stops them in reverse order.
+ */
+import type { Logger } from 'pino';
+import { Gateway } from '../gateway/gateway.ts';
+import { RegistryDirectory } from '../gateway/worker-directory.ts';
+import { LocalWorkerEndpoint, type WorkerEndpoint } from '../gateway/worker-endpoint.ts';
+import { createHttpServer, type HealthReport, type HttpServer } from '../http/index.ts';
+import { GaterMetrics } from '../metrics/index.ts';
+import { WorkerRegistry } from '../registry/index.ts';
+import { HostedStore } from './hosted-store.ts';
+import { loadNodeIdentity, type NodeIdentity } from './node-identity.ts';
+
+/** The part of the configuration the node itself reads (GaterConfig satisfies it). */
+export interface NodeSettings {
+  readonly nodeName: string;
+  readonly dataDir: string;
+  readonly stores: readonly string[];
+  readonly storeBackend: 'sqlite' | 'postgres';
+  readonly gatewayPoolSize: number;
+  readonly sqliteSynchronous: 'FULL' | 'NORMAL';
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly callTimeoutMs: number;
+}
+
+/** How often the subscription-lag gauge is refreshed. */
+export const LAG_REFRESH_INTERVAL_MS = 5_000;
+
+export interface RunningNode {
+  readonly nodeId: string;
+  readonly httpUrl: string;
+  readonly api: Gateway;
+  stop(): Promise<void>;
+}
+
+export class GaterNode implements RunningNode {
+  private readonly settings: NodeSettings;
+  private readonly logger: Logger;
+  private identity: NodeIdentity | undefined;
+  private readonly hosted = new Map<string, HostedStore>();
+  private readonly metrics = new GaterMetrics();
+  private registry: WorkerRegistry | undefined;
+  private gateway: Gateway | undefined;
+  private http: HttpServer | undefined;
+  private url = '';
+  private startedAt = '';
+  private lagTimer: NodeJS.Timeout | undefined;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(settings: NodeSettings, logger: Logger) {
+    this.settings = settings;
+    this.logger = logger;
+  }
+
+  get nodeId(): string {
+    return this.identity?.nodeId ?? '';
+  }
+
+  get httpUrl(): string {
+    return this.url;
+  }
+
+  get api(): Gateway {
+    if (this.gateway === undefined) throw new Error('the node is not started');
+    return this.gateway;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') return;
+    this.state = 'starting';
+    const s = this.settings;
+    try {
+      this.identity = await loadNodeIdentity(s.dataDir);
+      const { nodeId } = this.identity;
+      const log = this.logger.child({ nodeId });
+      this.startedAt = new Date().toISOString();
+
+      const registry = new WorkerRegistry({ logger: log.child({ component: 'registry' }) }, { nodeId });
+      const localEndpoints = new Map<string, WorkerEndpoint>();
+      for (const storeId of s.stores) {
+        const hosted = await HostedStore.open(
+          {
+            storeId,
+            dataDir: s.dataDir,
+            backend: s.storeBackend,
+            sqliteSynchronous: s.sqliteSynchronous,
+            gatewayPoolSize: s.gatewayPoolSize,
+            nodeId,
+          },
+          log,
+        );
+        this.hosted.set(storeId, hosted);
+        for (const worker of hosted.workers) {
+          localEndpoints.set(worker.workerId, new LocalWorkerEndpoint(worker, nodeId));
+          registry.registerLocal({
+            store: storeId,
+            workerId: worker.workerId,
+            addrs: [],
+            backend: worker.backend,
+            startedAt: worker.startedAt,
+          });
+        }
+      }
+      this.registry = registry;
+      this.gateway = new Gateway(
+        {
+          directory: new RegistryDirectory({ registry, localEndpoints }),
+          metrics: this.metrics,
+          logger: log.child({ component: 'gateway' }),
+        },
+        { callTimeoutMs: s.callTimeoutMs },
+      );
+      this.http = createHttpServer(
+        {
+          api: this.gateway,
+          metrics: this.metrics,
+          logger: log.child({ component: 'http' }),
+          health: () => this.health(),
+          cluster: () => this.clusterView(),
+        },
+        { host: s.httpHost, port: s.httpPort },
+      );
+      this.url = await this.http.listen();
+      this.lagTimer = setInterval(() => void this.refreshLag(), LAG_REFRESH_INTERVAL_MS);
+      this.lagTimer.unref();
+      this.state = 'running';
+      log.info({ httpUrl: this.url, stores: s.stores, name: s.nodeName }, 'gater node started');
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    if (this.lagTimer !== undefined) clearInterval(this.lagTimer);
+    await this.http?.close().catch((err: unknown) => this.logger.error({ err }, 'closing the HTTP server failed'));
+    for (const [storeId, hosted] of this.hosted) {
+      for (const worker of hosted.workers) this.registry?.unregisterLocal(worker.workerId);
+      await hosted.close().catch((err: unknown) => this.logger.error({ err, store: storeId }, 'closing a store failed'));
+    }
+    this.hosted.clear();
+    this.state = 'stopped';
+    this.logger.info('gater node stopped');
+  }
+
+  private health(): HealthReport {
+    const running = this.state === 'running';
+    const checks: HealthReport['checks'] = { node: { ok: running, detail: this.state } };
+    for (const storeId of this.settings.stores) {
+      checks[`store:${storeId}`] = { ok: this.hosted.has(storeId) };
+    }
+    return { live: this.state !== 'stopped', ready: running && Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  private clusterView(): unknown {
+    const identity = this.identity;
+    return {
+      self: {
+        nodeId: identity?.nodeId,
+        name: this.settings.nodeName,
+        incarnation: identity?.incarnation,
+        startedAt: this.startedAt,
+        httpUrl: this.url,
+        stores: [...this.settings.stores],
+        state: this.state,
+      },
+      peers: [],
+      registry: { entries: this.registry?.entries() ?? [] },
+    };
+  }
+
+  private async refreshLag(): Promise<void> {
+    for (const [storeId, hosted] of this.hosted) {
+      try {
+        const [stats, subscriptions] = await Promise.all([hosted.store.stats(), hosted.store.listSubscriptions()]);
+        for (const sub of subscriptions) {
+          this.metrics.subscriptionLag.set({ store: storeId, subscription: sub.name }, Math.max(0, stats.lastPosition - sub.checkpoint));
+        }
+      } catch (err) {
+        this.logger.debug({ err, store: storeId }, 'subscription lag refresh failed');
+      }
+    }
+  }
+}
+
+/** Builds and starts a node; the CLI's `gater start` calls this. */
+export async function startNode(settings: NodeSettings, logger: Logger): Promise<RunningNode> {
+  const node = new GaterNode(settings, logger);
+  await node.start();
+  return node;
+}

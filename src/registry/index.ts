@@ -1,0 +1,2 @@
+export type { WorkerEntry } from './worker-entry.ts';
+export { WorkerRegistry, type RegistryView, type RegistryListener } from './worker-registry.ts';

@@ -1,0 +1,129 @@
+/**
+ * A gateway worker: the endpoint through which one store is reached. It executes store calls (plain objects, see
+ * protocol.ts) against its store and opens subscriptions on the store's hub. Several workers may serve one store
+ * (`gatewayPoolSize`); they share the store, so the pool spreads the gateway's bookkeeping, not the disk.
+ */
+import type { Logger } from 'pino';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../errors/index.ts';
+import type { EventStore, StoreBackendName } from '../store/event-store.ts';
+import type { EventSubscription } from '../store/subscriptions/types.ts';
+import type { SubscriptionHub } from '../store/subscriptions/index.ts';
+import { decodeCallArgs } from './decode-call.ts';
+import type { StoreCall, StoreCallResult, StoreOp, StoreStreamCall } from './protocol.ts';
+
+export interface GatewayWorkerComponents {
+  store: EventStore;
+  hub: SubscriptionHub;
+  logger?: Logger;
+}
+
+export interface GatewayWorkerInit {
+  /** Unique id of this worker across the cluster. */
+  workerId: string;
+}
+
+export class GatewayWorker {
+  readonly workerId: string;
+  readonly storeId: string;
+  readonly backend: StoreBackendName;
+  readonly startedAt: string;
+  private readonly store: EventStore;
+  private readonly hub: SubscriptionHub;
+  private stopped = false;
+  private inFlightCount = 0;
+
+  constructor(components: GatewayWorkerComponents, init: GatewayWorkerInit) {
+    this.store = components.store;
+    this.hub = components.hub;
+    this.workerId = init.workerId;
+    this.storeId = components.store.storeId;
+    this.backend = components.store.backend;
+    this.startedAt = new Date().toISOString();
+  }
+
+  /** Calls being executed right now. */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Executes one call. Arguments are checked here because they may come from the wire. */
+  async call<Op extends StoreOp>(call: StoreCall<Op>): Promise<StoreCallResult<Op>> {
+    if (this.stopped) throw new UnavailableError(`worker ${this.workerId} is stopped`, { workerId: this.workerId });
+    if (call.store !== this.storeId) {
+      throw new InvalidArgumentError('store', `worker ${this.workerId} serves '${this.storeId}', not '${call.store}'`);
+    }
+    this.inFlightCount++;
+    try {
+      return (await this.execute(call as StoreCall)) as StoreCallResult<Op>;
+    } finally {
+      this.inFlightCount--;
+    }
+  }
+
+  /** Opens a stream of deliveries: a transient observation or a persistent subscription's session. */
+  async open(call: StoreStreamCall): Promise<EventSubscription> {
+    if (this.stopped) throw new UnavailableError(`worker ${this.workerId} is stopped`, { workerId: this.workerId });
+    if (call.op === 'observe') return this.hub.observe(call.spec);
+    return this.hub.connect(call.name);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async execute(call: StoreCall): Promise<unknown> {
+    const s = this.store;
+    const decoded = decodeCallArgs(call);
+    switch (decoded.op) {
+      case 'append': {
+        const a = decoded.args;
+        return a.expectedVersion === undefined
+          ? s.append(a.streamId, a.events)
+          : s.append(a.streamId, a.events, { expectedVersion: a.expectedVersion });
+      }
+      case 'readStream': {
+        const { streamId, ...options } = decoded.args;
+        return s.readStream(streamId, options);
+      }
+      case 'readFiltered':
+        return s.readFiltered(decoded.args.filter, decoded.args.fromPosition, decoded.args.limit);
+      case 'streamVersion':
+        return s.streamVersion(decoded.args.streamId);
+      case 'listStreams':
+        return s.listStreams();
+      case 'deleteStream':
+        await s.deleteStream(decoded.args.streamId);
+        return null;
+      case 'stats':
+        return s.stats();
+      case 'recordSnapshot':
+        await s.recordSnapshot(decoded.args.snapshot);
+        return null;
+      case 'readSnapshot':
+        return s.readSnapshot(decoded.args.sourceUuid, decoded.args.streamUuid, decoded.args.version);
+      case 'deleteSnapshot':
+        await s.deleteSnapshot(decoded.args.sourceUuid, decoded.args.streamUuid, decoded.args.version);
+        return null;
+      case 'listSnapshots':
+        return s.listSnapshots(decoded.args.query);
+      case 'saveSubscription':
+        return s.saveSubscription(decoded.args.spec);
+      case 'removeSubscription':
+        await s.removeSubscription(decoded.args.type, decoded.args.selector, decoded.args.name);
+        return null;
+      case 'getSubscription': {
+        const record = await s.getSubscription(decoded.args.name);
+        if (record === undefined) throw new NotFoundError(`subscription '${decoded.args.name}'`, { name: decoded.args.name });
+        return record;
+      }
+      case 'listSubscriptions':
+        return s.listSubscriptions();
+      case 'ack':
+        return { checkpoint: await this.hub.ack(decoded.args.name, decoded.args.positions) };
+      case 'listParked':
+        return this.hub.listParked(decoded.args.name);
+      case 'replayParked':
+        return { replayed: await this.hub.replayParked(decoded.args.name, decoded.args.positions) };
+    }
+  }
+}

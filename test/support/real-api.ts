@@ -1,0 +1,49 @@
+/**
+ * A real gater node for tests: real SQLite stores in a fresh temp dir, the real gateway and workers, and its HTTP
+ * server on 127.0.0.1 at a free port. Everything is removed by `close()`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { GaterApi } from '../../src/gateway/gater-api.ts';
+import { GaterNode, type NodeSettings } from '../../src/node/gater-node.ts';
+
+export interface TestApi {
+  api: GaterApi;
+  /** Base URL of the node's HTTP API. */
+  url: string;
+  dataDir: string;
+  node: GaterNode;
+  close(): Promise<void>;
+}
+
+export async function createTestApi(options: { stores?: string[]; settings?: Partial<NodeSettings> } = {}): Promise<TestApi> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gater-test-'));
+  const node = new GaterNode(
+    {
+      nodeName: 'test',
+      dataDir,
+      stores: options.stores ?? ['default'],
+      storeBackend: 'sqlite',
+      gatewayPoolSize: 1,
+      sqliteSynchronous: 'FULL',
+      httpHost: '127.0.0.1',
+      httpPort: 0,
+      callTimeoutMs: 5_000,
+      ...options.settings,
+    },
+    pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+  );
+  await node.start();
+  return {
+    api: node.api,
+    url: node.httpUrl,
+    dataDir,
+    node,
+    async close() {
+      await node.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
