@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import {
+  ERROR_CODES,
+  GaterError,
+  InvalidArgumentError,
+  WrongExpectedVersionError,
+  fromWire,
+  toGaterError,
+} from '../../src/errors/index.ts';
+
+describe('error codes', () => {
+  it('every code is documented in the README with its HTTP status', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const [code, spec] of Object.entries(ERROR_CODES)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${code}\``));
+      assert.ok(row, `README documents error code ${code}`);
+      assert.ok(row.includes(String(spec.status)), `README row of ${code} names status ${spec.status}`);
+    }
+  });
+
+  it('wrong_expected_version crosses the wire and comes back typed, with its current version', () => {
+    const wire = JSON.parse(JSON.stringify(new WrongExpectedVersionError('s-1', 3, 7).toWire()));
+    const back = fromWire(wire);
+    assert.ok(back instanceof WrongExpectedVersionError);
+    assert.equal(back.code, 'wrong_expected_version');
+    assert.equal(back.currentVersion, 7);
+    assert.equal(back.data['expectedVersion'], 3);
+    assert.equal(back.status, 409);
+    assert.equal(back.retryable, false);
+  });
+
+  it('invalid_argument keeps the field and the message', () => {
+    const back = fromWire(new InvalidArgumentError('events[2].eventType', 'must be a string').toWire());
+    assert.ok(back instanceof InvalidArgumentError);
+    assert.equal(back.data['field'], 'events[2].eventType');
+    assert.equal(back.message, 'events[2].eventType: must be a string');
+  });
+
+  it('every code round-trips with its retryable flag and data', () => {
+    for (const code of Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[]) {
+      const back = fromWire(new GaterError(code, 'm', { extra: 1 }).toWire());
+      assert.equal(back.code, code);
+      assert.equal(back.retryable, ERROR_CODES[code].retryable);
+      assert.equal(back.data['extra'], 1);
+    }
+  });
+
+  it('garbage on the wire becomes internal, never a crash', () => {
+    for (const junk of [null, 1, 'x', [], { code: 'nope' }, { code: 'timeout', data: [1] }]) {
+      assert.ok(fromWire(junk) instanceof GaterError);
+    }
+    assert.equal(fromWire({ code: 'nope' }).code, 'internal');
+    assert.equal(toGaterError(new Error('boom')).code, 'internal');
+  });
+});
