@@ -29,6 +29,11 @@ export const ERROR_CODES = {
     retryable: false,
     description: 'the request conflicts with existing state (for example a subscription name already used)',
   },
+  store_conflict: {
+    status: 503,
+    retryable: false,
+    description: 'more than one node claims this embedded store; calls are refused until only one serves it',
+  },
   internal: { status: 500, retryable: false, description: 'an unexpected failure inside gater' },
 } as const satisfies Record<string, ErrorCodeSpec>;
 

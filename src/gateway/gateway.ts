@@ -233,6 +233,14 @@ export class Gateway implements GaterApi {
     try {
       for (;;) {
         options.signal?.throwIfAborted();
+        const conflict = this.directory.conflictFor(store);
+        if (conflict !== undefined) {
+          throw new GaterError(
+            'store_conflict',
+            `store '${store}' is an embedded store announced by ${conflict.nodeIds.length} nodes (${conflict.nodeIds.join(', ')}); stop all but one`,
+            { store, nodeIds: conflict.nodeIds },
+          );
+        }
         const endpoints = this.directory.endpointsFor(store);
         const endpoint = pickWorker(endpoints, tried, this.rotation++);
         if (endpoint === undefined) throw new NoWorkersError(store);

@@ -2,12 +2,14 @@
  * The gateway's view of where workers are: registry entries turned into endpoints it can call. Local workers are
  * called in-process; remote ones through an endpoint factory the composition root supplies (the mesh RPC).
  */
-import type { RegistryView, WorkerEntry } from '../registry/index.ts';
+import type { RegistryView, StoreConflict, WorkerEntry } from '../registry/index.ts';
 import type { StoreSummary } from './gater-api.ts';
 import type { WorkerEndpoint } from './worker-endpoint.ts';
 
 export interface WorkerDirectory {
   endpointsFor(store: string): WorkerEndpoint[];
+  /** The nodes that claim the same embedded store, when more than one does. */
+  conflictFor(store: string): StoreConflict | undefined;
   summaries(): StoreSummary[];
 }
 
@@ -35,6 +37,10 @@ export class RegistryDirectory implements WorkerDirectory {
       if (endpoint !== undefined) out.push(endpoint);
     }
     return out;
+  }
+
+  conflictFor(store: string): StoreConflict | undefined {
+    return this.components.registry.conflictFor(store);
   }
 
   summaries(): StoreSummary[] {

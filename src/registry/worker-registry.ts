@@ -1,13 +1,20 @@
 /**
- * The worker registry: which gateway workers serve which store, on which node. This node writes only its own
- * entries; entries of other nodes arrive by replication (the mesh layer feeds them in with `replaceNodeEntries`).
- * Readers get a view and change notifications; they never mutate it.
+ * The worker registry: which gateway workers serve which store, on which node. Each node is the single writer of its
+ * own record (its workers, stamped with incarnation and version); records of other nodes arrive by replication and are
+ * merged with `mergeRecords` (newer stamp wins). Readers get a view and change notifications; they never mutate it.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { compareStamps, mergeRecords, stampOf, type NodeRecord, type RecordStamp } from './node-record.ts';
 import type { WorkerEntry } from './worker-entry.ts';
 
 export type RegistryListener = () => void;
+
+/** Two or more nodes claim the same embedded store: two separate files pretending to be one store. */
+export interface StoreConflict {
+  store: string;
+  nodeIds: string[];
+}
 
 export interface WorkerRegistryComponents {
   logger?: Logger;
@@ -16,6 +23,8 @@ export interface WorkerRegistryComponents {
 export interface WorkerRegistryInit {
   /** Id of the node that owns this registry instance. */
   nodeId: string;
+  /** This node's incarnation (grows on every start). @default 0 */
+  incarnation?: number;
 }
 
 /** The read-only side of the registry, as the gateway sees it. */
@@ -25,69 +34,159 @@ export interface RegistryView {
   /** Every store with at least one worker, sorted by id, each with its workers. */
   stores(): ReadonlyMap<string, readonly WorkerEntry[]>;
   entries(): readonly WorkerEntry[];
+  /** Embedded stores announced by more than one node. */
+  conflicts(): readonly StoreConflict[];
+  conflictFor(store: string): StoreConflict | undefined;
   onChange(listener: RegistryListener): () => void;
 }
+
+/** Backends whose store lives in one node's files; a second node announcing one is a conflict. */
+const EMBEDDED_BACKENDS: ReadonlySet<string> = new Set(['sqlite']);
 
 export class WorkerRegistry implements RegistryView {
   readonly nodeId: string;
   private readonly logger: Logger;
-  /** nodeId → that node's entries. */
-  private readonly byNode = new Map<string, WorkerEntry[]>();
+  private readonly records = new Map<string, NodeRecord>();
+  /** nodeId → the incarnation at which it was purged; older or equal copies of its record are refused. */
+  private readonly purged = new Map<string, number>();
   private readonly listeners = new Set<RegistryListener>();
+  private readonly localListeners = new Set<(record: NodeRecord) => void>();
+  private byStore = new Map<string, WorkerEntry[]>();
+  private conflictList: StoreConflict[] = [];
 
   constructor(components: WorkerRegistryComponents, init: WorkerRegistryInit) {
     this.logger = components.logger ?? pino({ level: 'silent' });
     this.nodeId = init.nodeId;
+    this.records.set(this.nodeId, { nodeId: this.nodeId, incarnation: init.incarnation ?? 0, version: 0, entries: [] });
+    this.reindex();
   }
+
+  // ---- this node's own workers ---------------------------------------------------------------------------------
 
   /** Adds (or replaces, by workerId) one of this node's own workers. */
   registerLocal(entry: Omit<WorkerEntry, 'nodeId'>): void {
-    const own = (this.byNode.get(this.nodeId) ?? []).filter((e) => e.workerId !== entry.workerId);
-    own.push({ ...entry, nodeId: this.nodeId });
-    this.byNode.set(this.nodeId, own);
+    const own = this.localRecord();
+    const entries = own.entries.filter((e) => e.workerId !== entry.workerId);
+    entries.push({ ...entry, nodeId: this.nodeId });
+    this.updateLocal(entries);
     this.logger.info({ store: entry.store, workerId: entry.workerId }, 'worker registered');
-    this.changed();
   }
 
   unregisterLocal(workerId: string): void {
-    const own = this.byNode.get(this.nodeId) ?? [];
-    const rest = own.filter((e) => e.workerId !== workerId);
-    if (rest.length === own.length) return;
-    this.byNode.set(this.nodeId, rest);
+    const own = this.localRecord();
+    const entries = own.entries.filter((e) => e.workerId !== workerId);
+    if (entries.length === own.entries.length) return;
+    this.updateLocal(entries);
     this.logger.info({ workerId }, 'worker unregistered');
-    this.changed();
+  }
+
+  localRecord(): NodeRecord {
+    return this.records.get(this.nodeId)!;
   }
 
   localEntries(): readonly WorkerEntry[] {
-    return this.byNode.get(this.nodeId) ?? [];
+    return this.localRecord().entries;
   }
 
-  /** Replaces everything known about another node (replication); an empty list removes the node. */
-  replaceNodeEntries(nodeId: string, entries: readonly WorkerEntry[]): void {
-    if (nodeId === this.nodeId) throw new Error('a node never accepts replicated entries for itself');
-    if (entries.length === 0) this.byNode.delete(nodeId);
-    else this.byNode.set(nodeId, entries.map((e) => ({ ...e, nodeId })));
-    this.changed();
+  /** Called with this node's new record after each local change, for replication. */
+  onLocalChange(listener: (record: NodeRecord) => void): () => void {
+    this.localListeners.add(listener);
+    return () => this.localListeners.delete(listener);
   }
+
+  // ---- replication ---------------------------------------------------------------------------------------------
+
+  /** Merges a record received from the cluster; returns whether anything changed. */
+  apply(record: NodeRecord): boolean {
+    if (record.nodeId === this.nodeId) {
+      if (compareStamps(record, this.localRecord()) > 0) {
+        this.logger.error({ stamp: stampOf(record) }, 'another process announces this node id with a newer stamp');
+      }
+      return false;
+    }
+    const purgedAt = this.purged.get(record.nodeId);
+    if (purgedAt !== undefined) {
+      if (record.incarnation <= purgedAt) return false;
+      this.purged.delete(record.nodeId);
+    }
+    const current = this.records.get(record.nodeId);
+    const merged = mergeRecords(current, normalise(record));
+    if (merged === current) return false;
+    this.records.set(record.nodeId, merged!);
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Forgets a node declared dead (or restarted): its workers leave the view, and copies of its record at or below
+   * `incarnation` that other nodes may still send are refused. A later incarnation is accepted again.
+   */
+  purgeNode(nodeId: string, incarnation?: number): boolean {
+    if (nodeId === this.nodeId) return false;
+    const current = this.records.get(nodeId);
+    const at = Math.max(incarnation ?? -1, current?.incarnation ?? -1, this.purged.get(nodeId) ?? -1);
+    this.purged.set(nodeId, at);
+    if (current === undefined) return false;
+    this.records.delete(nodeId);
+    this.logger.info({ peer: nodeId, workers: current.entries.length }, 'purged the workers of a node that left');
+    this.changed();
+    return true;
+  }
+
+  /** Every record this node holds (its own included). */
+  allRecords(): NodeRecord[] {
+    return [...this.records.values()];
+  }
+
+  getRecord(nodeId: string): NodeRecord | undefined {
+    return this.records.get(nodeId);
+  }
+
+  /** Stamps of every record held, for anti-entropy. */
+  digest(): RecordStamp[] {
+    return [...this.records.values()].map(stampOf);
+  }
+
+  /** Records this node holds that are newer than (or absent from) a peer's digest. */
+  newerThan(digest: readonly RecordStamp[]): NodeRecord[] {
+    const theirs = new Map(digest.map((s) => [s.nodeId, s]));
+    return [...this.records.values()].filter((r) => {
+      const t = theirs.get(r.nodeId);
+      return t === undefined || compareStamps(r, t) > 0;
+    });
+  }
+
+  /** Whether a peer's digest mentions records newer than the ones held here. */
+  behind(digest: readonly RecordStamp[]): boolean {
+    return digest.some((s) => {
+      if (s.nodeId === this.nodeId) return false;
+      const purgedAt = this.purged.get(s.nodeId);
+      if (purgedAt !== undefined && s.incarnation <= purgedAt) return false;
+      const mine = this.records.get(s.nodeId);
+      return mine === undefined || compareStamps(s, mine) > 0;
+    });
+  }
+
+  // ---- the view ------------------------------------------------------------------------------------------------
 
   workersFor(store: string): readonly WorkerEntry[] {
-    const out: WorkerEntry[] = [];
-    for (const entries of this.byNode.values()) for (const e of entries) if (e.store === store) out.push(e);
-    return out;
+    return this.byStore.get(store) ?? [];
   }
 
   stores(): ReadonlyMap<string, readonly WorkerEntry[]> {
-    const map = new Map<string, WorkerEntry[]>();
-    for (const e of this.entries()) {
-      const list = map.get(e.store);
-      if (list) list.push(e);
-      else map.set(e.store, [e]);
-    }
-    return new Map([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return this.byStore;
   }
 
   entries(): readonly WorkerEntry[] {
-    return [...this.byNode.values()].flat();
+    return [...this.byStore.values()].flat();
+  }
+
+  conflicts(): readonly StoreConflict[] {
+    return this.conflictList;
+  }
+
+  conflictFor(store: string): StoreConflict | undefined {
+    return this.conflictList.find((c) => c.store === store);
   }
 
   onChange(listener: RegistryListener): () => void {
@@ -95,13 +194,72 @@ export class WorkerRegistry implements RegistryView {
     return () => this.listeners.delete(listener);
   }
 
+  // ---- internals -----------------------------------------------------------------------------------------------
+
+  private updateLocal(entries: WorkerEntry[]): void {
+    const own = this.localRecord();
+    const record: NodeRecord = {
+      nodeId: this.nodeId,
+      incarnation: own.incarnation,
+      version: own.version + 1,
+      entries: entries.sort(byWorkerId),
+    };
+    this.records.set(this.nodeId, record);
+    this.changed();
+    for (const listener of this.localListeners) this.safely(() => listener(record));
+  }
+
   private changed(): void {
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch (err) {
-        this.logger.error({ err }, 'registry listener failed');
+    const previous = new Set(this.conflictList.map((c) => `${c.store}:${c.nodeIds.join(',')}`));
+    this.reindex();
+    for (const conflict of this.conflictList) {
+      if (!previous.has(`${conflict.store}:${conflict.nodeIds.join(',')}`)) {
+        this.logger.error(
+          { store: conflict.store, nodes: conflict.nodeIds },
+          'CONFLICT: an embedded store is announced by more than one node; calls to it are refused until one stops',
+        );
       }
     }
+    for (const listener of this.listeners) this.safely(listener);
   }
+
+  private reindex(): void {
+    const byStore = new Map<string, WorkerEntry[]>();
+    for (const record of this.records.values()) {
+      for (const entry of record.entries) {
+        const list = byStore.get(entry.store);
+        if (list) list.push(entry);
+        else byStore.set(entry.store, [entry]);
+      }
+    }
+    for (const list of byStore.values()) list.sort(byNodeThenWorker);
+    this.byStore = new Map([...byStore.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const conflicts: StoreConflict[] = [];
+    for (const [store, entries] of this.byStore) {
+      const nodes = [...new Set(entries.filter((e) => EMBEDDED_BACKENDS.has(e.backend)).map((e) => e.nodeId))].sort();
+      if (nodes.length > 1) conflicts.push({ store, nodeIds: nodes });
+    }
+    this.conflictList = conflicts;
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err }, 'registry listener failed');
+    }
+  }
+}
+
+function byNodeThenWorker(a: WorkerEntry, b: WorkerEntry): number {
+  return a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : byWorkerId(a, b);
+}
+
+function byWorkerId(a: WorkerEntry, b: WorkerEntry): number {
+  return a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0;
+}
+
+/** Entries of a record always carry the record's node id and a stable order. */
+function normalise(record: NodeRecord): NodeRecord {
+  return { ...record, entries: record.entries.map((e) => ({ ...e, nodeId: record.nodeId })).sort(byWorkerId) };
 }

@@ -29,6 +29,7 @@ function scripted(workerId: string, script: Script, local = false) {
 function directory(...endpoints: WorkerEndpoint[]): WorkerDirectory {
   return {
     endpointsFor: (store) => (store === 's' ? endpoints : []),
+    conflictFor: () => undefined,
     summaries: () => [{ store: 's', workers: endpoints.map((e) => e.info) }],
   };
 }
