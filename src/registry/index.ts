@@ -6,3 +6,11 @@ export {
   type RegistryListener,
   type StoreConflict,
 } from './worker-registry.ts';
+export {
+  RegistrySync,
+  DIGEST_INTERVAL_MS,
+  type RegistryTransport,
+  type RegistrySyncStats,
+  type RegistrySyncInit,
+} from './registry-sync.ts';
+export { decodeRegistryMessage, encodeRegistryMessage, RegistryMessageKind, type RegistryMessage } from './record-codec.ts';

@@ -1,0 +1,124 @@
+/**
+ * The sync protocol's logic over an in-memory bus that loses messages on purpose. The real proof — processes on a
+ * libp2p mesh — is in test/cluster.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { decodeRegistryMessage, encodeRegistryMessage, RegistryMessageKind } from '../../src/registry/record-codec.ts';
+import { RegistrySync, type RegistryTransport } from '../../src/registry/registry-sync.ts';
+import { WorkerRegistry } from '../../src/registry/worker-registry.ts';
+
+class LossyBus {
+  readonly subscribers = new Map<string, (bytes: Uint8Array, from: string) => void>();
+  readonly responders = new Map<string, (bytes: Uint8Array, from: string) => Promise<Uint8Array>>();
+  dropPublishes = false;
+
+  transportFor(peerId: string): RegistryTransport {
+    return {
+      publish: async (bytes) => {
+        if (this.dropPublishes) return;
+        for (const [id, handler] of this.subscribers) if (id !== peerId) queueMicrotask(() => handler(bytes, peerId));
+      },
+      onMessage: (handler) => {
+        this.subscribers.set(peerId, handler);
+        return () => this.subscribers.delete(peerId);
+      },
+      request: async (target, bytes) => {
+        const responder = this.responders.get(target);
+        if (responder === undefined) throw new Error('unreachable');
+        return responder(bytes, peerId);
+      },
+      onRequest: (handler) => {
+        this.responders.set(peerId, handler);
+        return () => this.responders.delete(peerId);
+      },
+    };
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('RegistrySync', () => {
+  it('converges through digests after every published message was lost', async () => {
+    const bus = new LossyBus();
+    bus.dropPublishes = true;
+    const nodes = ['a', 'b', 'c'].map((id) => {
+      const registry = new WorkerRegistry({}, { nodeId: id, incarnation: 1 });
+      const sync = new RegistrySync({ registry, transport: bus.transportFor(id) }, { digestIntervalMs: 20 });
+      return { id, registry, sync };
+    });
+    for (const n of nodes) n.sync.start();
+    for (const n of nodes) n.registry.registerLocal({ store: `s-${n.id}`, workerId: `w-${n.id}`, addrs: [], backend: 'sqlite', startedAt: 't' });
+    await sleep(50);
+    assert.equal(nodes[0]!.registry.entries().length, 1, 'nothing arrived while publishes were lost');
+    bus.dropPublishes = false;
+    for (let i = 0; i < 100 && !nodes.every((n) => n.registry.entries().length === 3); i++) await sleep(10);
+    for (const n of nodes) assert.deepEqual([...n.registry.stores().keys()], ['s-a', 's-b', 's-c']);
+    for (const n of nodes) n.sync.stop();
+  });
+
+  it('a full exchange brings a new peer everything at once, third parties included', async () => {
+    const bus = new LossyBus();
+    bus.dropPublishes = true;
+    const a = new WorkerRegistry({}, { nodeId: 'a' });
+    const b = new WorkerRegistry({}, { nodeId: 'b' });
+    a.apply({ nodeId: 'z', incarnation: 1, version: 1, entries: [{ store: 'z', workerId: 'wz', nodeId: 'z', addrs: [], backend: 'sqlite', startedAt: 't' }] });
+    a.registerLocal({ store: 'sa', workerId: 'wa', addrs: [], backend: 'sqlite', startedAt: 't' });
+    const syncA = new RegistrySync({ registry: a, transport: bus.transportFor('a') }, { digestIntervalMs: 60_000 });
+    const syncB = new RegistrySync({ registry: b, transport: bus.transportFor('b') }, { digestIntervalMs: 60_000 });
+    syncA.start();
+    syncB.start();
+    b.registerLocal({ store: 'sb', workerId: 'wb', addrs: [], backend: 'sqlite', startedAt: 't' });
+    await syncB.exchangeWith('a');
+    assert.deepEqual([...b.stores().keys()], ['sa', 'sb', 'z']);
+    assert.deepEqual([...a.stores().keys()], ['sa', 'sb', 'z'], 'the exchange goes both ways');
+    syncA.stop();
+    syncB.stop();
+  });
+
+  it('does not believe a published record about another node', async () => {
+    const bus = new LossyBus();
+    const victim = new WorkerRegistry({}, { nodeId: 'v' });
+    const sync = new RegistrySync({ registry: victim, transport: bus.transportFor('v') }, { digestIntervalMs: 60_000 });
+    sync.start();
+    const forged = encodeRegistryMessage({
+      kind: RegistryMessageKind.Record,
+      record: { nodeId: 'someone-else', incarnation: 9, version: 9, entries: [{ store: 'x', workerId: 'w', nodeId: 'someone-else', addrs: [], backend: 'sqlite', startedAt: 't' }] },
+    });
+    bus.subscribers.get('v')!(forged, 'mallory');
+    assert.equal(victim.entries().length, 0);
+    assert.equal(sync.stats().dropped, 1);
+    sync.stop();
+  });
+});
+
+describe('registry codec', () => {
+  it('round-trips every message kind', () => {
+    const record = { nodeId: 'n', incarnation: 2, version: 3, entries: [{ store: 's', workerId: 'w', nodeId: 'n', addrs: ['/ip4/127.0.0.1/tcp/1'], backend: 'postgres' as const, startedAt: 't' }] };
+    for (const m of [
+      { kind: RegistryMessageKind.Record, record },
+      { kind: RegistryMessageKind.Digest, stamps: [{ nodeId: 'n', incarnation: 2, version: 3 }] },
+      { kind: RegistryMessageKind.Records, records: [record] },
+    ] as const) {
+      assert.deepEqual(decodeRegistryMessage(encodeRegistryMessage(m)), m);
+    }
+  });
+
+  it('rejects arbitrary bytes and arbitrary JSON without throwing', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+        decodeRegistryMessage(bytes);
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom(1, 2, 3), (value, kind) => {
+        const bytes = new TextEncoder().encode(JSON.stringify({ v: 1, kind, record: value, stamps: value, records: value }));
+        const decoded = decodeRegistryMessage(bytes);
+        if (decoded !== undefined) assert.ok([1, 2, 3].includes(decoded.kind));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
