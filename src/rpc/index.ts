@@ -1,0 +1,5 @@
+export { RpcConnection, STREAM_CREDIT, type RpcHandler, type RpcConnectionInit } from './rpc-connection.ts';
+export { socketChannel, type ByteChannel } from './byte-channel.ts';
+export { FrameDecoder, encodeFrames, MAX_FRAME_BYTES, FrameTooLargeError } from './framing.ts';
+export { RpcKind, encodeMessage, decodeMessage, type RpcMessage } from './messages.ts';
+export { RemoteSubscription } from './remote-subscription.ts';

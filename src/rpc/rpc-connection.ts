@@ -1,0 +1,366 @@
+/**
+ * One RPC connection to a peer, over one long-lived byte channel, carrying many calls in both directions matched by
+ * id. Every message produced during one turn of the event loop is written with a single `send` (coalescing: on a
+ * libp2p stream one send per message costs several socket writes and a window update each, which dominates small
+ * calls). Subscription streams are flow-controlled by credit.
+ *
+ * When the channel closes, every pending call fails at once with `unavailable` — with `delivered: false` when its
+ * request never left this process, so the gateway may safely retry it elsewhere — and open streams end.
+ */
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { TimeoutError, UnavailableError, fromWire, toGaterError, type GaterError } from '../errors/index.ts';
+import type { EventSubscription } from '../store/subscriptions/types.ts';
+import type { StoreCall, StoreStreamCall } from '../worker/protocol.ts';
+import type { ByteChannel } from './byte-channel.ts';
+import { FrameDecoder, MAX_FRAME_BYTES, encodeFrames } from './framing.ts';
+import { RpcKind, decodeMessage, encodeMessage, type RpcMessage } from './messages.ts';
+import { RemoteSubscription } from './remote-subscription.ts';
+
+/** Deliveries a caller lets a worker send ahead of consumption, per stream. */
+export const STREAM_CREDIT = 256;
+
+/** What a node serves to its peers: its local workers. */
+export interface RpcHandler {
+  call(call: StoreCall, context: { timeoutMs: number; signal: AbortSignal }): Promise<unknown>;
+  open(call: StoreStreamCall, context: { signal: AbortSignal }): Promise<EventSubscription>;
+}
+
+export interface RpcConnectionComponents {
+  channel: ByteChannel;
+  /** Serves the peer's calls; absent: this side only makes calls. */
+  handler?: RpcHandler;
+  logger?: Logger;
+}
+
+export interface RpcConnectionInit {
+  /** Id of the peer, for logs and errors. */
+  peer?: string;
+  /** @default 16 MiB */
+  maxFrameBytes?: number;
+  /** @default 256 */
+  streamCredit?: number;
+}
+
+interface PendingCall {
+  resolve(value: unknown): void;
+  reject(error: GaterError): void;
+  /** Whether the request has been handed to the channel. */
+  sent: boolean;
+  /** For an Open: the stream to feed once it is open. */
+  stream?: RemoteSubscription;
+}
+
+interface ServedStream {
+  subscription: EventSubscription;
+  credit: number;
+  wake: (() => void) | undefined;
+  closedByCaller: boolean;
+}
+
+export class RpcConnection {
+  readonly peer: string;
+  private readonly channel: ByteChannel;
+  private readonly handler: RpcHandler | undefined;
+  private readonly logger: Logger;
+  private readonly maxFrameBytes: number;
+  private readonly streamCredit: number;
+  private readonly decoder: FrameDecoder;
+  private nextId = 1;
+  private readonly pending = new Map<number, PendingCall>();
+  private readonly unsent: PendingCall[] = [];
+  private readonly openStreams = new Map<number, RemoteSubscription>();
+  private readonly servedCalls = new Map<number, AbortController>();
+  private readonly servedStreams = new Map<number, ServedStream>();
+  private outbox: Uint8Array[] = [];
+  private flushScheduled = false;
+  private awaitingDrain = false;
+  private closed = false;
+  private readonly closeListeners: ((err?: Error) => void)[] = [];
+  /** Malformed messages received (counted, then ignored). */
+  malformed = 0;
+
+  constructor(components: RpcConnectionComponents, init: RpcConnectionInit = {}) {
+    this.channel = components.channel;
+    this.handler = components.handler;
+    this.logger = components.logger ?? pino({ level: 'silent' });
+    this.peer = init.peer ?? 'peer';
+    this.maxFrameBytes = init.maxFrameBytes ?? MAX_FRAME_BYTES;
+    this.streamCredit = init.streamCredit ?? STREAM_CREDIT;
+    this.decoder = new FrameDecoder(this.maxFrameBytes);
+    this.channel.onData((chunk) => this.receive(chunk));
+    this.channel.onDrain(() => {
+      this.awaitingDrain = false;
+      this.flush();
+    });
+    this.channel.onClose((err) => this.shutdown(err));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Calls waiting for an answer. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  onClose(listener: (err?: Error) => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  /** Runs a call at the peer. `timeoutMs` travels with it so the worker knows the caller's deadline. */
+  call(call: StoreCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<unknown> {
+    if (this.closed) return Promise.reject(this.lostError(false));
+    const id = this.nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      const entry: PendingCall = { resolve, reject, sent: false };
+      this.pending.set(id, entry);
+      this.unsent.push(entry);
+      const timer = setTimeout(() => this.giveUp(id, new TimeoutError(`${call.op} at ${this.peer}`, options.timeoutMs)), options.timeoutMs);
+      const onAbort = () => this.giveUp(id, new UnavailableError('the call was cancelled', { delivered: entry.sent ? undefined : false }));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      entry.resolve = (v) => (settle(), resolve(v));
+      entry.reject = (e) => (settle(), reject(e));
+      this.enqueue({ k: RpcKind.Call, id, call, timeoutMs: options.timeoutMs });
+    });
+  }
+
+  /** Opens a subscription stream at the peer; resolves once the peer has opened it. */
+  open(call: StoreStreamCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<EventSubscription> {
+    if (this.closed) return Promise.reject(this.lostError(false));
+    const id = this.nextId++;
+    const stream = new RemoteSubscription(`${this.peer}/${id}`, this.streamCredit, {
+      grant: (credit) => this.enqueue({ k: RpcKind.Credit, id, credit }),
+      close: () => {
+        if (this.openStreams.delete(id)) this.enqueue({ k: RpcKind.Close, id });
+      },
+    });
+    return new Promise<EventSubscription>((resolve, reject) => {
+      const entry: PendingCall = { resolve: () => resolve(stream), reject, sent: false, stream };
+      this.pending.set(id, entry);
+      this.unsent.push(entry);
+      const timer = setTimeout(() => {
+        this.giveUp(id, new TimeoutError(`opening ${call.op} at ${this.peer}`, options.timeoutMs));
+        this.enqueue({ k: RpcKind.Close, id });
+      }, options.timeoutMs);
+      const settle = () => clearTimeout(timer);
+      entry.resolve = () => (settle(), resolve(stream));
+      entry.reject = (e) => (settle(), reject(e));
+      this.enqueue({ k: RpcKind.Open, id, call, credit: this.streamCredit });
+    });
+  }
+
+  close(): void {
+    this.channel.close();
+    this.shutdown();
+  }
+
+  // ---- sending -------------------------------------------------------------------------------------------------
+
+  private enqueue(message: RpcMessage): void {
+    if (this.closed) return;
+    this.outbox.push(encodeMessage(message));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  private flush(): void {
+    if (this.closed || this.awaitingDrain || this.outbox.length === 0) return;
+    const frames = this.outbox;
+    this.outbox = [];
+    let bytes: Buffer;
+    try {
+      bytes = encodeFrames(frames, this.maxFrameBytes);
+    } catch (err) {
+      this.logger.error({ err, peer: this.peer }, 'an RPC message exceeded the frame limit; closing the connection');
+      this.close();
+      return;
+    }
+    for (const entry of this.unsent) entry.sent = true;
+    this.unsent.length = 0;
+    if (!this.channel.send(bytes)) this.awaitingDrain = true;
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------------------------
+
+  private receive(chunk: Uint8Array): void {
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.logger.warn({ err, peer: this.peer }, 'protocol violation on an RPC connection; closing it');
+      this.close();
+      return;
+    }
+    for (const frame of frames) {
+      const message = decodeMessage(frame);
+      if (message === undefined) {
+        this.malformed++;
+        this.logger.debug({ peer: this.peer }, 'dropped a malformed RPC message');
+        continue;
+      }
+      this.dispatch(message);
+    }
+  }
+
+  private dispatch(m: RpcMessage): void {
+    switch (m.k) {
+      case RpcKind.Result: {
+        const entry = this.pending.get(m.id);
+        if (entry === undefined) return;
+        this.pending.delete(m.id);
+        if (entry.stream !== undefined) this.openStreams.set(m.id, entry.stream);
+        entry.resolve(m.result);
+        return;
+      }
+      case RpcKind.Error: {
+        const entry = this.pending.get(m.id);
+        if (entry === undefined) return;
+        this.pending.delete(m.id);
+        entry.reject(fromWire(m.error));
+        return;
+      }
+      case RpcKind.Deliver:
+        this.openStreams.get(m.id)?.push(m.delivery);
+        return;
+      case RpcKind.End: {
+        const stream = this.openStreams.get(m.id);
+        this.openStreams.delete(m.id);
+        stream?.finish(m.reason);
+        return;
+      }
+      case RpcKind.Call:
+        this.serveCall(m.id, m.call, m.timeoutMs);
+        return;
+      case RpcKind.Cancel:
+        this.servedCalls.get(m.id)?.abort();
+        this.servedCalls.delete(m.id);
+        return;
+      case RpcKind.Open:
+        void this.serveStream(m.id, m.call, m.credit);
+        return;
+      case RpcKind.Credit: {
+        const served = this.servedStreams.get(m.id);
+        if (served === undefined) return;
+        served.credit += m.credit;
+        served.wake?.();
+        return;
+      }
+      case RpcKind.Close: {
+        const served = this.servedStreams.get(m.id);
+        if (served === undefined) return;
+        served.closedByCaller = true;
+        served.subscription.close('closed');
+        served.wake?.();
+        return;
+      }
+    }
+  }
+
+  // ---- serving -------------------------------------------------------------------------------------------------
+
+  private serveCall(id: number, call: StoreCall, timeoutMs: number): void {
+    if (this.handler === undefined) {
+      this.enqueue({ k: RpcKind.Error, id, error: new UnavailableError('this node serves no calls', { delivered: false }).toWire() });
+      return;
+    }
+    const controller = new AbortController();
+    this.servedCalls.set(id, controller);
+    this.handler.call(call, { timeoutMs, signal: controller.signal }).then(
+      (result) => {
+        if (this.servedCalls.delete(id)) this.enqueue({ k: RpcKind.Result, id, result: result ?? null });
+      },
+      (err: unknown) => {
+        if (this.servedCalls.delete(id)) this.enqueue({ k: RpcKind.Error, id, error: toGaterError(err).toWire() });
+      },
+    );
+  }
+
+  private async serveStream(id: number, call: StoreStreamCall, initialCredit: number): Promise<void> {
+    if (this.handler === undefined) {
+      this.enqueue({ k: RpcKind.Error, id, error: new UnavailableError('this node serves no streams', { delivered: false }).toWire() });
+      return;
+    }
+    const controller = new AbortController();
+    let subscription: EventSubscription;
+    try {
+      subscription = await this.handler.open(call, { signal: controller.signal });
+    } catch (err) {
+      this.enqueue({ k: RpcKind.Error, id, error: toGaterError(err).toWire() });
+      return;
+    }
+    if (this.closed) {
+      subscription.close('unavailable');
+      return;
+    }
+    const served: ServedStream = { subscription, credit: initialCredit, wake: undefined, closedByCaller: false };
+    this.servedStreams.set(id, served);
+    this.enqueue({ k: RpcKind.Result, id, result: { id: subscription.id } });
+    const iterator = subscription[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        while (served.credit === 0 && !served.closedByCaller && !this.closed) {
+          await new Promise<void>((resolve) => (served.wake = resolve));
+          served.wake = undefined;
+        }
+        if (served.closedByCaller || this.closed) break;
+        const next = await iterator.next();
+        if (next.done === true) break;
+        served.credit--;
+        this.enqueue({ k: RpcKind.Deliver, id, delivery: next.value });
+      }
+      if (!served.closedByCaller && !this.closed) {
+        this.enqueue({ k: RpcKind.End, id, reason: await subscription.ended });
+      }
+    } catch (err) {
+      const error = toGaterError(err);
+      this.enqueue({ k: RpcKind.End, id, reason: 'error', error: error.toWire() });
+    } finally {
+      subscription.close('closed');
+      this.servedStreams.delete(id);
+    }
+  }
+
+  // ---- endings -------------------------------------------------------------------------------------------------
+
+  private giveUp(id: number, error: GaterError): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return;
+    this.pending.delete(id);
+    if (entry.sent) this.enqueue({ k: RpcKind.Cancel, id });
+    entry.reject(error);
+  }
+
+  private lostError(sent: boolean): GaterError {
+    return new UnavailableError(`connection to ${this.peer} lost`, sent ? { peer: this.peer } : { peer: this.peer, delivered: false });
+  }
+
+  private shutdown(err?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [, entry] of this.pending) entry.reject(this.lostError(entry.sent));
+    this.pending.clear();
+    this.unsent.length = 0;
+    for (const stream of this.openStreams.values()) stream.finish('unavailable');
+    this.openStreams.clear();
+    for (const controller of this.servedCalls.values()) controller.abort();
+    this.servedCalls.clear();
+    for (const served of this.servedStreams.values()) {
+      served.subscription.close('unavailable');
+      served.wake?.();
+    }
+    this.outbox = [];
+    for (const listener of this.closeListeners.splice(0)) listener(err);
+  }
+}
