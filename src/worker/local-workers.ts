@@ -22,11 +22,11 @@ export class LocalWorkers {
     else this.byStore.set(worker.storeId, list);
   }
 
-  call(call: StoreCall): Promise<unknown> {
+  async call(call: StoreCall): Promise<unknown> {
     return this.pick(call.store).call(call);
   }
 
-  open(call: StoreStreamCall): Promise<EventSubscription> {
+  async open(call: StoreStreamCall): Promise<EventSubscription> {
     return this.pick(call.store).open(call);
   }
 
