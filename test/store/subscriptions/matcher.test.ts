@@ -96,7 +96,7 @@ describe('compileMatcher', () => {
 });
 
 describe('payloadMatches', () => {
-  it('{ $exists: true } matches any value that is there, as the seed console's %{intensity: _}', () => {
+  it('{ $exists: true } matches any value that is there, like %{intensity: _} in the seed console', () => {
     const selector = { intensity: { $exists: true } };
     assert.ok(payloadMatches(selector, { intensity: 75 }));
     assert.ok(payloadMatches(selector, { intensity: null }));
