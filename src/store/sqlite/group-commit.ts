@@ -1,0 +1,199 @@
+/**
+ * Group commit: appends that arrive while a flush is pending share one transaction, hence one fsync. Each append
+ * runs in its own SAVEPOINT, so it fails alone with its own error and sees the appends before it in the batch; none
+ * is answered before COMMIT has returned. A commit that fails fails every append of its batch with `unavailable`
+ * (their outcome is unknown to no one: nothing of the batch is on disk) and sends the caches back to disk.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { Logger } from 'pino';
+import { GaterError, UnavailableError } from '../../errors/index.ts';
+import type { RecordedEvent } from '../types.ts';
+import type { AppendWriter, BatchCursor, PendingAppend, WrittenAppend } from './append-writer.ts';
+import type { EventDecoder } from './event-rows.ts';
+import type { StreamIndex } from './stream-index.ts';
+
+export interface GroupCommitComponents {
+  db: DatabaseSync;
+  writer: AppendWriter;
+  streams: StreamIndex;
+  decoder: EventDecoder;
+  logger: Logger;
+  /** Reads from disk the position the next event gets. */
+  loadNextPosition: () => number;
+  /** Called after each commit with its events in position order, when `wantsEvents()` says someone listens. */
+  onCommitted: (events: RecordedEvent[]) => void;
+  wantsEvents: () => boolean;
+}
+
+export interface GroupCommitInit {
+  /** Most events in one batch; an append larger than this still forms a batch of its own. */
+  maxBatchEvents: number;
+}
+
+export class GroupCommit {
+  readonly #c: GroupCommitComponents;
+  readonly #maxBatchEvents: number;
+  readonly #begin: StatementSync;
+  readonly #commit: StatementSync;
+  #queue: PendingAppend[] = [];
+  #queueHead = 0;
+  #scheduled = false;
+  #nextPosition: number;
+  #lastEpochUs = 0;
+  #idle: PromiseWithResolvers<void> | undefined;
+
+  constructor(components: GroupCommitComponents, init: GroupCommitInit) {
+    this.#c = components;
+    this.#maxBatchEvents = init.maxBatchEvents;
+    this.#begin = components.db.prepare('BEGIN IMMEDIATE');
+    this.#commit = components.db.prepare('COMMIT');
+    this.#nextPosition = components.loadNextPosition();
+  }
+
+  /** Position the next committed event gets; everything below it is durable. */
+  get nextPosition(): number {
+    return this.#nextPosition;
+  }
+
+  /** Appends waiting for a batch. */
+  get pending(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  enqueue(append: PendingAppend): void {
+    this.#queue.push(append);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      // setImmediate, not a microtask: every append that arrives in this turn of the event loop joins the batch.
+      setImmediate(this.#flush);
+    }
+  }
+
+  /** Resolves once no append is waiting. */
+  drained(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers<void>();
+    return this.#idle.promise;
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const batch = this.#takeBatch();
+    if (batch.length > 0) this.#run(batch);
+    if (this.pending > 0) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    } else {
+      this.#idle?.resolve();
+      this.#idle = undefined;
+    }
+  };
+
+  #takeBatch(): PendingAppend[] {
+    const queue = this.#queue;
+    let end = this.#queueHead;
+    let events = 0;
+    while (end < queue.length) {
+      const size = queue[end]!.prepared.events.length;
+      if (end > this.#queueHead && events + size > this.#maxBatchEvents) break;
+      events += size;
+      end++;
+    }
+    const batch = queue.slice(this.#queueHead, end);
+    if (end === queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else {
+      this.#queueHead = end;
+    }
+    return batch;
+  }
+
+  #run(batch: PendingAppend[]): void {
+    const { db, writer, streams } = this.#c;
+    const cursor: BatchCursor = { nextPosition: this.#nextPosition, epochUs: this.#now() };
+    try {
+      this.#begin.run();
+    } catch (err) {
+      this.#failAll(batch, err);
+      return;
+    }
+    const outcomes: (WrittenAppend | GaterError)[] = new Array(batch.length);
+    let failure: unknown;
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        outcomes[i] = writer.write(batch[i]!, cursor);
+      } catch (err) {
+        outcomes[i] = err as GaterError;
+        // A storage error may have made SQLite roll the whole transaction back, taking the earlier appends with it.
+        if (!db.isTransaction) {
+          failure = err;
+          break;
+        }
+      }
+    }
+    if (failure === undefined) {
+      try {
+        this.#commit.run();
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (failure !== undefined) {
+      this.#failAll(batch, failure);
+      return;
+    }
+
+    streams.commitStaged();
+    this.#nextPosition = cursor.nextPosition;
+    for (let i = 0; i < batch.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof GaterError) batch[i]!.reject(outcome);
+      else batch[i]!.resolve(outcome.result);
+    }
+    if (this.#c.wantsEvents()) this.#announce(batch, outcomes, cursor.epochUs);
+  }
+
+  /** The batch is not on disk: every append of it fails, and memory is brought back in line with the disk. */
+  #failAll(batch: readonly PendingAppend[], cause: unknown): void {
+    const { db, streams, logger } = this.#c;
+    logger.error({ err: cause, appends: batch.length }, 'append batch failed; nothing of it was committed');
+    try {
+      if (db.isTransaction) db.exec('ROLLBACK');
+    } catch (err) {
+      logger.error({ err }, 'rollback failed');
+    }
+    streams.clear();
+    try {
+      this.#nextPosition = this.#c.loadNextPosition();
+    } catch (err) {
+      logger.error({ err }, 'cannot reload the next position');
+    }
+    const message = `append not committed: ${cause instanceof Error ? cause.message : String(cause)}`;
+    for (const append of batch) append.reject(new UnavailableError(message, {}, { cause }));
+  }
+
+  #announce(batch: readonly PendingAppend[], outcomes: readonly (WrittenAppend | GaterError)[], epochUs: number): void {
+    const decoder = this.#c.decoder;
+    const events: RecordedEvent[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof GaterError || !outcome.wrote) continue;
+      const { streamId, prepared } = batch[i]!;
+      const written = prepared.events;
+      for (let j = 0; j < written.length; j++) {
+        events.push(
+          decoder.fromPrepared(written[j]!, streamId, outcome.firstVersion + j, outcome.firstPosition + j, epochUs),
+        );
+      }
+    }
+    if (events.length > 0) this.#c.onCommitted(events);
+  }
+
+  /** Commit time in microseconds; never goes back, so timestamps follow positions. */
+  #now(): number {
+    const us = Math.trunc((performance.timeOrigin + performance.now()) * 1000);
+    this.#lastEpochUs = Math.max(this.#lastEpochUs, us);
+    return this.#lastEpochUs;
+  }
+}

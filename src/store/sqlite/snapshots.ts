@@ -1,0 +1,111 @@
+/**
+ * Snapshots of aggregates, keyed by (source, stream, version). Data and metadata are stored in columns of their own.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { NotFoundError } from '../../errors/index.ts';
+import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
+import type { ValidSnapshot } from '../validate.ts';
+import { isoTimestamp } from './event-rows.ts';
+
+const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
+
+interface SnapshotRow {
+  source_uuid: string;
+  stream_uuid: string;
+  version: number;
+  data: string;
+  metadata: string;
+  created_epoch_us: number;
+}
+
+export class SnapshotTable {
+  readonly #upsert: StatementSync;
+  readonly #read: StatementSync;
+  readonly #readLatest: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #listAll: StatementSync;
+  readonly #listBySource: StatementSync;
+  readonly #listByStream: StatementSync;
+  readonly #listBySourceAndStream: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#upsert = db.prepare(
+      `INSERT INTO snapshots (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ` +
+        'ON CONFLICT (source_uuid, stream_uuid, version) DO UPDATE SET ' +
+        'data = excluded.data, metadata = excluded.metadata, created_epoch_us = excluded.created_epoch_us',
+    );
+    this.#read = db.prepare(
+      `SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? AND version = ?`,
+    );
+    this.#readLatest = db.prepare(
+      `SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? ORDER BY version DESC LIMIT 1`,
+    );
+    this.#delete = db.prepare('DELETE FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? AND version = ?');
+    const order = 'ORDER BY source_uuid, stream_uuid, version';
+    this.#listAll = db.prepare(`SELECT ${COLUMNS} FROM snapshots ${order}`);
+    this.#listBySource = db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? ${order}`);
+    this.#listByStream = db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE stream_uuid = ? ${order}`);
+    this.#listBySourceAndStream = db.prepare(
+      `SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? ${order}`,
+    );
+  }
+
+  /** Records a snapshot, replacing one already recorded at the same key. */
+  record(snapshot: ValidSnapshot, epochUs: number): void {
+    this.#upsert.run(
+      snapshot.sourceUuid,
+      snapshot.streamUuid,
+      snapshot.version,
+      snapshot.data,
+      snapshot.metadata,
+      epochUs,
+    );
+  }
+
+  /** `version` 0 reads the latest. Throws `not_found`. */
+  read(sourceUuid: string, streamUuid: string, version: number): SnapshotRecord {
+    const row = (
+      version === 0 ? this.#readLatest.get(sourceUuid, streamUuid) : this.#read.get(sourceUuid, streamUuid, version)
+    ) as SnapshotRow | undefined;
+    if (row === undefined) throw notFound(sourceUuid, streamUuid, version);
+    return toRecord(row);
+  }
+
+  /** Throws `not_found` when there is no such snapshot. */
+  delete(sourceUuid: string, streamUuid: string, version: number): void {
+    if (this.#delete.run(sourceUuid, streamUuid, version).changes === 0) {
+      throw notFound(sourceUuid, streamUuid, version);
+    }
+  }
+
+  list(query: SnapshotQuery): SnapshotRecord[] {
+    const { sourceUuid, streamUuid } = query;
+    let rows: unknown[];
+    if (sourceUuid !== undefined && streamUuid !== undefined) rows = this.#listBySourceAndStream.all(sourceUuid, streamUuid);
+    else if (sourceUuid !== undefined) rows = this.#listBySource.all(sourceUuid);
+    else if (streamUuid !== undefined) rows = this.#listByStream.all(streamUuid);
+    else rows = this.#listAll.all();
+    return rows.map((row) => toRecord(row as SnapshotRow));
+  }
+}
+
+function toRecord(row: SnapshotRow): SnapshotRecord {
+  return {
+    sourceUuid: row.source_uuid,
+    streamUuid: row.stream_uuid,
+    version: row.version,
+    data: JSON.parse(row.data) as unknown,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: isoTimestamp(row.created_epoch_us),
+    createdEpochUs: row.created_epoch_us,
+  };
+}
+
+function notFound(sourceUuid: string, streamUuid: string, version: number): NotFoundError {
+  return new NotFoundError(
+    version === 0
+      ? `snapshot of ${sourceUuid}/${streamUuid}`
+      : `snapshot ${sourceUuid}/${streamUuid} at version ${version}`,
+    { sourceUuid, streamUuid, version },
+  );
+}

@@ -1,0 +1,440 @@
+/**
+ * Input validation shared by every store backend. Each function checks one kind of input, throws an
+ * InvalidArgumentError naming the offending field (`events[2].eventType`) and returns the input in the normalised
+ * form the backends store. Nothing here touches storage, so a call that fails validation writes nothing.
+ */
+import { InvalidArgumentError } from '../errors/index.ts';
+import { isUuid, uuidv7 } from '../util/uuid.ts';
+import {
+  SUBSCRIPTION_TYPES,
+  type Direction,
+  type EventFilter,
+  type ParkedEvent,
+  type SnapshotInput,
+  type SnapshotQuery,
+  type SubscriptionOptions,
+  type SubscriptionSelector,
+  type SubscriptionSpec,
+  type SubscriptionType,
+} from './types.ts';
+import { ACK_TIMEOUT_MS, MAX_DELIVERIES, MAX_IN_FLIGHT, TAG_MATCH } from './subscription-defaults.ts';
+
+/** Longest stream id, in UTF-16 code units. */
+export const STREAM_ID_MAX_LENGTH = 512;
+/** Most events in one append. */
+export const EVENTS_PER_APPEND_MAX = 10_000;
+/** Longest event type, tag, content type or subscription name, in UTF-16 code units. */
+export const NAME_MAX_LENGTH = 256;
+/** Most tags on one event. */
+export const TAGS_PER_EVENT_MAX = 64;
+/** Most events one read returns. */
+export const READ_COUNT_MAX = 10_000;
+/** The stream selector of a `by_stream` subscription that selects every stream. */
+export const ALL_STREAMS = '$all';
+/** The content type recorded when an event does not name one. */
+export const DEFAULT_CONTENT_TYPE = 'application/json';
+
+/** Bounds of subscription options, inclusive. */
+export const ACK_TIMEOUT_MS_RANGE = [1, 86_400_000] as const;
+export const MAX_DELIVERIES_RANGE = [1, 1_000] as const;
+export const MAX_IN_FLIGHT_RANGE = [1, 10_000] as const;
+
+/** An event checked and serialised for storage. */
+export interface PreparedEvent {
+  /** Lower-case UUID: the caller's, or a fresh UUIDv7. */
+  eventId: string;
+  eventType: string;
+  /** JSON text of `data`; null when the event has none. */
+  data: string | null;
+  /** JSON text of `metadata`; null when the event has none. */
+  metadata: string | null;
+  /** Distinct tags, in the caller's order. */
+  tags: readonly string[];
+  /** JSON text of `tags`; null when there are none. */
+  tagsJson: string | null;
+  dataContentType: string;
+  metadataContentType: string;
+}
+
+export interface PreparedAppend {
+  events: PreparedEvent[];
+  /** Whether the caller supplied every event id, the condition for an append to be a retry of an earlier one. */
+  idsSupplied: boolean;
+}
+
+/** Store ids name directories and database objects: letters, digits, `.`, `_` and `-`, starting with a letter or digit. */
+const STORE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function validateStoreId(value: unknown, field = 'storeId'): string {
+  if (typeof value !== 'string' || !STORE_ID_PATTERN.test(value)) {
+    throw new InvalidArgumentError(
+      field,
+      'must be 1 to 128 letters, digits, dots, underscores or dashes, starting with a letter or digit',
+    );
+  }
+  return value;
+}
+
+export function validateStreamId(value: unknown, field = 'streamId'): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty string');
+  if (value.length > STREAM_ID_MAX_LENGTH) {
+    throw new InvalidArgumentError(field, `must be at most ${STREAM_ID_MAX_LENGTH} characters`);
+  }
+  if (value.charCodeAt(0) === 0x24 /* $ */) throw new InvalidArgumentError(field, "must not start with '$' (reserved)");
+  return value;
+}
+
+/** Checks and serialises the events of one append; generates the missing event ids. */
+export function prepareEvents(events: unknown, field = 'events'): PreparedAppend {
+  if (!Array.isArray(events) || events.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty array');
+  if (events.length > EVENTS_PER_APPEND_MAX) {
+    throw new InvalidArgumentError(field, `must hold at most ${EVENTS_PER_APPEND_MAX} events`);
+  }
+  const prepared: PreparedEvent[] = new Array(events.length);
+  let idsSupplied = true;
+  let seen: Map<string, number> | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const event: unknown = events[i];
+    const at = `${field}[${i}]`;
+    if (!isRecord(event)) throw new InvalidArgumentError(at, 'must be an object');
+    let eventId: string;
+    if (event['eventId'] === undefined) {
+      eventId = uuidv7();
+      idsSupplied = false;
+    } else {
+      if (!isUuid(event['eventId'])) throw new InvalidArgumentError(`${at}.eventId`, 'must be a UUID');
+      eventId = event['eventId'].toLowerCase();
+      if (events.length > 1) {
+        seen ??= new Map();
+        const first = seen.get(eventId);
+        if (first !== undefined) {
+          throw new InvalidArgumentError(`${at}.eventId`, `duplicates ${field}[${first}].eventId`);
+        }
+        seen.set(eventId, i);
+      }
+    }
+    const eventType = event['eventType'];
+    if (typeof eventType !== 'string' || eventType.length === 0 || eventType.length > NAME_MAX_LENGTH) {
+      throw new InvalidArgumentError(`${at}.eventType`, `must be a non-empty string of at most ${NAME_MAX_LENGTH} characters`);
+    }
+    const metadata = event['metadata'];
+    if (metadata !== undefined && !isRecord(metadata)) {
+      throw new InvalidArgumentError(`${at}.metadata`, 'must be an object');
+    }
+    const tags = event['tags'] === undefined ? [] : validateTags(event['tags'], `${at}.tags`);
+    prepared[i] = {
+      eventId,
+      eventType,
+      data: event['data'] === undefined ? null : toJson(event['data'], `${at}.data`),
+      metadata: metadata === undefined ? null : toJson(metadata, `${at}.metadata`),
+      tags,
+      tagsJson: tags.length === 0 ? null : JSON.stringify(tags),
+      dataContentType: contentType(event['dataContentType'], `${at}.dataContentType`),
+      metadataContentType: contentType(event['metadataContentType'], `${at}.metadataContentType`),
+    };
+  }
+  return { events: prepared, idsSupplied };
+}
+
+/** A non-negative safe integer: a global position or a stream version. */
+export function validateNonNegativeInteger(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(field, 'must be an integer >= 0');
+  }
+  return value;
+}
+
+/** How many events a read may return: an integer from 1 to READ_COUNT_MAX. */
+export function validateCount(value: unknown, field = 'count'): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > READ_COUNT_MAX) {
+    throw new InvalidArgumentError(field, `must be an integer from 1 to ${READ_COUNT_MAX}`);
+  }
+  return value;
+}
+
+export interface ValidReadStream {
+  fromVersion: number | undefined;
+  count: number;
+  direction: Direction;
+}
+
+export function validateReadStream(options: unknown): ValidReadStream {
+  if (!isRecord(options)) throw new InvalidArgumentError('options', 'must be an object');
+  const direction = options['direction'] ?? 'forward';
+  if (direction !== 'forward' && direction !== 'backward') {
+    throw new InvalidArgumentError('direction', "must be 'forward' or 'backward'");
+  }
+  return {
+    fromVersion:
+      options['fromVersion'] === undefined ? undefined : validateNonNegativeInteger(options['fromVersion'], 'fromVersion'),
+    count: validateCount(options['count']),
+    direction,
+  };
+}
+
+/** Checks a filter; returns a copy holding only the criteria backends evaluate, with `tagMatch` filled in. */
+export function validateFilter(filter: unknown, field = 'filter'): EventFilter {
+  if (!isRecord(filter)) throw new InvalidArgumentError(field, 'must be an object');
+  const out: EventFilter = {};
+  if (filter['streamId'] !== undefined) out.streamId = validateStreamId(filter['streamId'], `${field}.streamId`);
+  if (filter['streamPattern'] !== undefined) {
+    out.streamPattern = validateStreamPattern(filter['streamPattern'], `${field}.streamPattern`);
+  }
+  if (filter['minVersion'] !== undefined) {
+    out.minVersion = validateNonNegativeInteger(filter['minVersion'], `${field}.minVersion`);
+  }
+  if (filter['types'] !== undefined) out.types = validateNames(filter['types'], `${field}.types`);
+  if (filter['tags'] !== undefined) out.tags = validateNames(filter['tags'], `${field}.tags`);
+  const tagMatch = filter['tagMatch'] ?? 'any';
+  if (tagMatch !== 'any' && tagMatch !== 'all') throw new InvalidArgumentError(`${field}.tagMatch`, "must be 'any' or 'all'");
+  out.tagMatch = tagMatch;
+  return out;
+}
+
+/** A stream-id wildcard: `*` any run of characters, `?` one character; every other character is literal. */
+export function validateStreamPattern(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > STREAM_ID_MAX_LENGTH) {
+    throw new InvalidArgumentError(field, `must be a non-empty string of at most ${STREAM_ID_MAX_LENGTH} characters`);
+  }
+  return value;
+}
+
+/** Global positions to read: an array of at most READ_COUNT_MAX integers >= 0. */
+export function validatePositions(value: unknown, field = 'positions'): number[] {
+  if (!Array.isArray(value) || value.length > READ_COUNT_MAX) {
+    throw new InvalidArgumentError(field, `must be an array of at most ${READ_COUNT_MAX} positions`);
+  }
+  return value.map((p, i) => validateNonNegativeInteger(p, `${field}[${i}]`));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Snapshots
+
+export interface ValidSnapshot {
+  sourceUuid: string;
+  streamUuid: string;
+  version: number;
+  /** JSON text. */
+  data: string;
+  /** JSON text of an object. */
+  metadata: string;
+}
+
+export function validateSnapshotInput(snapshot: unknown, field = 'snapshot'): ValidSnapshot {
+  if (!isRecord(snapshot)) throw new InvalidArgumentError(field, 'must be an object');
+  const { sourceUuid, streamUuid, version } = validateSnapshotKey(
+    snapshot['sourceUuid'],
+    snapshot['streamUuid'],
+    snapshot['version'],
+    field + '.',
+  );
+  if (version < 1) throw new InvalidArgumentError(`${field}.version`, 'must be an integer >= 1');
+  if (snapshot['data'] === undefined) throw new InvalidArgumentError(`${field}.data`, 'is required');
+  const metadata = snapshot['metadata'] ?? {};
+  if (!isRecord(metadata)) throw new InvalidArgumentError(`${field}.metadata`, 'must be an object');
+  return {
+    sourceUuid,
+    streamUuid,
+    version,
+    data: toJson(snapshot['data'], `${field}.data`),
+    metadata: toJson(metadata, `${field}.metadata`),
+  };
+}
+
+/** Source and stream of a snapshot (non-empty strings) and its version (0 meaning the latest when reading). */
+export function validateSnapshotKey(
+  sourceUuid: unknown,
+  streamUuid: unknown,
+  version: unknown,
+  prefix = '',
+): Pick<SnapshotInput, 'sourceUuid' | 'streamUuid' | 'version'> {
+  return {
+    sourceUuid: validateName(sourceUuid, `${prefix}sourceUuid`, STREAM_ID_MAX_LENGTH),
+    streamUuid: validateName(streamUuid, `${prefix}streamUuid`, STREAM_ID_MAX_LENGTH),
+    version: validateNonNegativeInteger(version, `${prefix}version`),
+  };
+}
+
+export function validateSnapshotQuery(query: unknown, field = 'query'): SnapshotQuery {
+  if (query === undefined) return {};
+  if (!isRecord(query)) throw new InvalidArgumentError(field, 'must be an object');
+  const out: SnapshotQuery = {};
+  if (query['sourceUuid'] !== undefined) {
+    out.sourceUuid = validateName(query['sourceUuid'], `${field}.sourceUuid`, STREAM_ID_MAX_LENGTH);
+  }
+  if (query['streamUuid'] !== undefined) {
+    out.streamUuid = validateName(query['streamUuid'], `${field}.streamUuid`, STREAM_ID_MAX_LENGTH);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Subscriptions
+
+/** A subscription spec with its defaults filled in. */
+export interface ValidSubscriptionSpec {
+  type: SubscriptionType;
+  selector: SubscriptionSelector;
+  name: string;
+  startFrom: number;
+  options: Required<SubscriptionOptions>;
+}
+
+export function validateSubscriptionSpec(spec: unknown, field = 'spec'): ValidSubscriptionSpec {
+  if (!isRecord(spec)) throw new InvalidArgumentError(field, 'must be an object');
+  const type = validateSubscriptionType(spec['type'], `${field}.type`);
+  return {
+    type,
+    selector: validateSelector(type, spec['selector'], `${field}.selector`),
+    name: validateSubscriptionName(spec['name'], `${field}.name`),
+    startFrom: spec['startFrom'] === undefined ? 0 : validateNonNegativeInteger(spec['startFrom'], `${field}.startFrom`),
+    options: validateSubscriptionOptions(spec['options'], `${field}.options`),
+  };
+}
+
+export function validateSubscriptionType(value: unknown, field = 'type'): SubscriptionType {
+  if (typeof value !== 'string' || !(SUBSCRIPTION_TYPES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(field, `must be one of ${SUBSCRIPTION_TYPES.join(', ')}`);
+  }
+  return value as SubscriptionType;
+}
+
+export function validateSubscriptionName(value: unknown, field = 'name'): string {
+  return validateName(value, field, NAME_MAX_LENGTH);
+}
+
+/** The selector's shape depends on the subscription type (see SubscriptionSelector). */
+export function validateSelector(type: SubscriptionType, selector: unknown, field = 'selector'): SubscriptionSelector {
+  switch (type) {
+    case 'by_stream':
+      return selector === ALL_STREAMS ? ALL_STREAMS : validateStreamId(selector, field);
+    case 'by_event_type':
+      return validateName(selector, field, NAME_MAX_LENGTH);
+    case 'by_event_pattern':
+      return validateStreamPattern(selector, field);
+    case 'by_event_payload':
+      if (!isRecord(selector)) throw new InvalidArgumentError(field, 'must be an object');
+      toJson(selector, field);
+      return selector;
+    case 'by_tags':
+      return validateNames(selector, field);
+  }
+}
+
+export function validateSubscriptionOptions(options: unknown, field = 'options'): Required<SubscriptionOptions> {
+  const out: Required<SubscriptionOptions> = {
+    ackTimeoutMs: ACK_TIMEOUT_MS,
+    maxDeliveries: MAX_DELIVERIES,
+    maxInFlight: MAX_IN_FLIGHT,
+    tagMatch: TAG_MATCH,
+  };
+  if (options === undefined) return out;
+  if (!isRecord(options)) throw new InvalidArgumentError(field, 'must be an object');
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    switch (key) {
+      case 'ackTimeoutMs':
+        out.ackTimeoutMs = validateInRange(value, `${field}.ackTimeoutMs`, ACK_TIMEOUT_MS_RANGE);
+        break;
+      case 'maxDeliveries':
+        out.maxDeliveries = validateInRange(value, `${field}.maxDeliveries`, MAX_DELIVERIES_RANGE);
+        break;
+      case 'maxInFlight':
+        out.maxInFlight = validateInRange(value, `${field}.maxInFlight`, MAX_IN_FLIGHT_RANGE);
+        break;
+      case 'tagMatch':
+        if (value !== 'any' && value !== 'all') {
+          throw new InvalidArgumentError(`${field}.tagMatch`, "must be 'any' or 'all'");
+        }
+        out.tagMatch = value;
+        break;
+      default:
+        throw new InvalidArgumentError(`${field}.${key}`, 'is not a subscription option');
+    }
+  }
+  return out;
+}
+
+export function validateParkedEvent(parked: unknown, field = 'parked'): Omit<ParkedEvent, 'parkedAt'> {
+  if (!isRecord(parked)) throw new InvalidArgumentError(field, 'must be an object');
+  return {
+    subscription: validateSubscriptionName(parked['subscription'], `${field}.subscription`),
+    position: validateNonNegativeInteger(parked['position'], `${field}.position`),
+    eventId: validateName(parked['eventId'], `${field}.eventId`),
+    streamId: validateName(parked['streamId'], `${field}.streamId`, STREAM_ID_MAX_LENGTH),
+    deliveries: validateNonNegativeInteger(parked['deliveries'], `${field}.deliveries`),
+    reason: validateName(parked['reason'], `${field}.reason`, 1024),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+/** A non-empty string of at most `maxLength` characters. */
+export function validateName(value: unknown, field: string, maxLength = NAME_MAX_LENGTH): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
+    throw new InvalidArgumentError(field, `must be a non-empty string of at most ${maxLength} characters`);
+  }
+  return value;
+}
+
+/** A non-empty array of names (event types, tags), duplicates removed. */
+function validateNames(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty array');
+  if (value.length > TAGS_PER_EVENT_MAX) throw new InvalidArgumentError(field, `must hold at most ${TAGS_PER_EVENT_MAX} items`);
+  for (let i = 0; i < value.length; i++) validateName(value[i], `${field}[${i}]`);
+  return dedupe(value as string[]);
+}
+
+function validateTags(value: unknown, field: string): string[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(field, 'must be an array of strings');
+  if (value.length === 0) return [];
+  return validateNames(value, field);
+}
+
+function validateInRange(value: unknown, field: string, [min, max]: readonly [number, number]): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(field, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function contentType(value: unknown, field: string): string {
+  if (value === undefined) return DEFAULT_CONTENT_TYPE;
+  return validateName(value, field);
+}
+
+function toJson(value: unknown, field: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new InvalidArgumentError(field, `must be JSON-serialisable (${(err as Error).message})`);
+  }
+  if (json === undefined) throw new InvalidArgumentError(field, 'must be JSON-serialisable');
+  return json;
+}
+
+function dedupe(values: string[]): string[] {
+  if (values.length < 2) return values;
+  const unique = [...new Set(values)];
+  return unique.length === values.length ? values : unique;
+}
+
+/** Whether `value` is an object that is neither null nor an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * JSON text with object keys sorted, so that two values that mean the same (a payload selector written with its
+ * keys in another order) compare equal as strings.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (!isRecord(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(v).sort()) sorted[key] = v[key];
+    return sorted;
+  });
+}
