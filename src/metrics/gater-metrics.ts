@@ -35,6 +35,9 @@ export class GaterMetrics {
   /** `gater_http_requests_total{route,status}`: HTTP requests answered, by route pattern (`GET /v1/stores/:store`) and status. */
   readonly httpRequests: Counter<'route' | 'status'>;
 
+  /** `gater_http_event_streams`: server-sent event streams (subscriptions) open right now. */
+  readonly httpEventStreams: Gauge;
+
   private readonly collectors: Array<() => void | Promise<void>> = [];
 
   constructor(init: GaterMetricsInit = {}) {
@@ -75,6 +78,11 @@ export class GaterMetrics {
       name: 'gater_http_requests_total',
       help: 'HTTP requests answered, by route pattern and status code.',
       labelNames: ['route', 'status'],
+      registers,
+    });
+    this.httpEventStreams = new Gauge({
+      name: 'gater_http_event_streams',
+      help: 'Server-sent event streams (subscriptions) open right now.',
       registers,
     });
     if (init.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gater_' });

@@ -1,0 +1,62 @@
+/**
+ * How errors become HTTP responses: `{ error: { code, message, ...data } }` with the status of the code. GaterErrors
+ * keep their code and data; Fastify's own request errors (bad JSON, too large, wrong content type) are
+ * `invalid_argument` with Fastify's status; anything else is a 500 `internal` whose details stay in the log.
+ */
+import type { ErrorObject } from 'ajv';
+import { GaterError, InvalidArgumentError, type ErrorCode } from '../errors/index.ts';
+import { toInvalidArgument, type HttpPart } from './validation.ts';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; [key: string]: unknown };
+}
+
+export interface ErrorReply {
+  status: number;
+  body: ErrorBody;
+  /** The error as a GaterError (`internal` for anything unexpected, which deserves an error log). */
+  error: GaterError;
+}
+
+/** The shape Fastify gives a failed request: its validation errors, or a client error with a status. */
+interface FastifyRequestError {
+  validation?: ErrorObject[];
+  validationContext?: HttpPart;
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+export function errorReply(err: unknown): ErrorReply {
+  let error: GaterError;
+  let status: number | undefined;
+  if (err instanceof GaterError) {
+    error = err;
+  } else {
+    const e = (typeof err === 'object' && err !== null ? err : {}) as FastifyRequestError;
+    if (Array.isArray(e.validation)) {
+      error = toInvalidArgument(e.validation, e.validationContext ?? 'body');
+    } else if (isClientError(e)) {
+      // A request Fastify refused before any handler ran: malformed JSON (400), body too large (413), unsupported
+      // content type (415). The caller's mistake, so invalid_argument, with Fastify's more precise status.
+      error = new InvalidArgumentError('body', e.message ?? 'is invalid');
+      status = e.statusCode;
+    } else {
+      error = new GaterError('internal', 'internal error', {}, { cause: err });
+    }
+  }
+  const { code, message } = error;
+  // Data never overrides the code or the message, yet they stay first in the body.
+  const body: ErrorBody = { error: Object.assign({ code, message }, error.data, { code, message }) };
+  return { status: status ?? error.status, body, error };
+}
+
+function isClientError(e: FastifyRequestError): e is FastifyRequestError & { statusCode: number } {
+  return (
+    typeof e.statusCode === 'number' &&
+    e.statusCode >= 400 &&
+    e.statusCode < 500 &&
+    typeof e.code === 'string' &&
+    e.code.startsWith('FST_')
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * Server-sent events: a subscription written to an HTTP response. Each delivery is one SSE message whose id is the
+ * event's global position (so an EventSource resumes with `Last-Event-ID`), sent as soon as it arrives. The
+ * subscription is pulled only as fast as the socket drains, so a slow client slows its own subscription and nothing
+ * else. A client that goes away closes the subscription; a subscription that ends ends the response.
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Delivery, EventSubscription } from '../store/subscriptions/types.ts';
+import type { GaterMetrics } from '../metrics/index.ts';
+import { errorReply } from './error-reply.ts';
+import { routeLabel } from './route-label.ts';
+
+/** Interval of the keep-alive comment that stops proxies and clients from timing an idle stream out. */
+export const HEARTBEAT_INTERVAL_MS = 15_000;
+
+export interface EventStreamsComponents {
+  logger?: Logger;
+  metrics?: GaterMetrics;
+}
+
+export interface EventStreamsInit {
+  /** Milliseconds between keep-alive comments on an idle stream. @default 15000 */
+  heartbeatIntervalMs?: number;
+}
+
+/** The open event streams of one HTTP server, so that closing the server can end them. */
+export class EventStreams {
+  private readonly logger: Logger;
+  private readonly metrics: GaterMetrics | undefined;
+  private readonly heartbeatIntervalMs: number;
+  /** Open streams: each subscription with the promise of its stream's end. */
+  private readonly open = new Map<EventSubscription, Promise<void>>();
+  private readonly streaming = new WeakSet<FastifyRequest>();
+
+  constructor(components: EventStreamsComponents = {}, init: EventStreamsInit = {}) {
+    this.logger = components.logger ?? pino({ level: 'silent' });
+    this.metrics = components.metrics;
+    this.heartbeatIntervalMs = init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Whether the request is answered by an event stream (its response never goes through Fastify's send). */
+  isStreaming(request: FastifyRequest): boolean {
+    return this.streaming.has(request);
+  }
+
+  /**
+   * Takes the response over from Fastify and writes the subscription's deliveries to it until either side ends.
+   * Resolves when the stream is over; never rejects.
+   */
+  serve(request: FastifyRequest, reply: FastifyReply, subscription: EventSubscription): Promise<void> {
+    this.streaming.add(request);
+    const done = this.pump(request, reply, subscription);
+    this.open.set(subscription, done);
+    return done;
+  }
+
+  /** Ends every open stream (their subscriptions end, so do the responses); resolves once all have ended. */
+  async closeAll(reason: string): Promise<void> {
+    const ending = [...this.open];
+    for (const [subscription] of ending) subscription.close(reason);
+    await Promise.all(ending.map(([, done]) => done));
+  }
+
+  private async pump(request: FastifyRequest, reply: FastifyReply, subscription: EventSubscription): Promise<void> {
+    reply.hijack();
+    const res = reply.raw;
+    const log = this.logger.child({ reqId: request.id, subscription: subscription.id });
+    const onClose = (): void => subscription.close('client disconnected');
+    res.on('close', onClose);
+    // The client may have left while the subscription was being opened; then no 'close' is coming.
+    if (res.destroyed || res.socket === null || res.socket.destroyed) subscription.close('client disconnected');
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // Tells nginx-like proxies not to buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    // A first comment sends the headers now: once the client sees them, the subscription is in place.
+    res.write(`: subscribed ${subscription.id}\n\n`);
+    const heartbeat = setInterval(() => {
+      if (!res.writableNeedDrain) res.write(': keep-alive\n\n');
+    }, this.heartbeatIntervalMs);
+    heartbeat.unref();
+    // Counted once, as it opens: a stream never reaches Fastify's onResponse, and has no final status to wait for.
+    this.metrics?.recordHttpRequest(routeLabel(request), 200);
+    this.metrics?.httpEventStreams.inc();
+    log.debug('event stream opened');
+    try {
+      for await (const delivery of subscription) {
+        if (res.destroyed) break;
+        if (!res.write(formatDelivery(delivery)) && !(await drained(res))) break;
+      }
+    } catch (err) {
+      const { body, error } = errorReply(err);
+      log.warn({ err, code: error.code }, 'event stream failed');
+      if (!res.destroyed) res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+    } finally {
+      clearInterval(heartbeat);
+      res.off('close', onClose);
+      subscription.close('event stream ended');
+      this.open.delete(subscription);
+      this.metrics?.httpEventStreams.dec();
+      // Waiting for the end to flush leaves the connection idle, so a closing server can drop it at once.
+      if (!res.destroyed && !res.writableEnded) await endResponse(res);
+      log.debug('event stream closed');
+    }
+  }
+}
+
+/** One SSE message: `id` is the global position, `data` the JSON of `{ event, attempt }`. */
+export function formatDelivery(delivery: Delivery): string {
+  return `id: ${delivery.event.position}\nevent: event\ndata: ${JSON.stringify({ event: delivery.event, attempt: delivery.attempt })}\n\n`;
+}
+
+/** Resolves true once the response can take more, false if it closes first. */
+function drained(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = (): void => done(true);
+    const onClose = (): void => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
+
+/** Ends the response; resolves once it is flushed or the connection is gone. */
+function endResponse(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('close', done);
+      resolve();
+    };
+    res.once('close', done);
+    res.end(done);
+  });
+}
