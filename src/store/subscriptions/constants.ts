@@ -1,0 +1,12 @@
+/** Tuning values of the subscription engine. Subscription options (ack timeout, deliveries, in-flight) are stored
+ * with each persistent subscription instead; see `../subscription-defaults.ts`. */
+
+/** Events read from the store per `readFiltered` call: the most a cursor holds in memory. */
+export const READ_BATCH_EVENTS = 500;
+
+/**
+ * How often the hub compares the store's head with the last position it was notified of, while anyone is
+ * subscribed. `onAppend` is only a hint (a remote backend may lose one); this bounds how late a lost hint can make a
+ * live subscriber.
+ */
+export const HEAD_POLL_INTERVAL_MS = 1_000;

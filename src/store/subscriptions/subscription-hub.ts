@@ -1,0 +1,211 @@
+/**
+ * Live and persistent subscriptions over one EventStore, the same for every backend: it uses only the EventStore
+ * interface (filtered reads, the append hint, subscription records, checkpoints and parked events). One hub per store.
+ */
+import pino, { type Logger } from 'pino';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../errors/index.ts';
+import type { EventStore } from '../event-store.ts';
+import type {
+  ParkedEvent,
+  SubscriptionRecord,
+  SubscriptionSelector,
+  SubscriptionType,
+} from '../types.ts';
+import { AppendFanout } from './append-fanout.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { HEAD_POLL_INTERVAL_MS, READ_BATCH_EVENTS } from './constants.ts';
+import { DeliveryStream, EndReason } from './delivery-stream.ts';
+import { EventCursor } from './event-cursor.ts';
+import { compileMatcher } from './matcher.ts';
+import { PersistentSubscription } from './persistent-subscription.ts';
+import type { EventSubscription, ObserveSpec } from './types.ts';
+
+export interface SubscriptionHubComponents {
+  store: EventStore;
+  logger?: Logger;
+  /** Time for ack timeouts and head polls. @default the system clock */
+  clock?: Clock;
+}
+
+export interface SubscriptionHubInit {
+  /** Events per store read: the most one subscription buffers. @default READ_BATCH_EVENTS (500) */
+  readBatchEvents?: number;
+  /**
+   * Milliseconds between checks of the store's head while anyone is subscribed, in case an append notification was
+   * lost; 0 disables. @default HEAD_POLL_INTERVAL_MS (1,000)
+   */
+  headPollIntervalMs?: number;
+}
+
+export class SubscriptionHub {
+  private readonly store: EventStore;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly readBatchEvents: number;
+  private readonly appends: AppendFanout;
+  private readonly observations = new Set<DeliveryStream>();
+  private readonly persistent = new Map<string, PersistentSubscription>();
+  private closed = false;
+
+  constructor(components: SubscriptionHubComponents, init: SubscriptionHubInit = {}) {
+    this.store = components.store;
+    this.logger = components.logger ?? pino({ level: 'silent' });
+    this.clock = components.clock ?? systemClock;
+    this.readBatchEvents = init.readBatchEvents ?? READ_BATCH_EVENTS;
+    if (!Number.isSafeInteger(this.readBatchEvents) || this.readBatchEvents < 1) {
+      throw new InvalidArgumentError('readBatchEvents', 'must be a positive integer');
+    }
+    this.appends = new AppendFanout(
+      { store: this.store, clock: this.clock, logger: this.logger },
+      { headPollIntervalMs: init.headPollIntervalMs ?? HEAD_POLL_INTERVAL_MS },
+    );
+  }
+
+  /**
+   * A transient subscription: events matching `spec` from `spec.startFrom` (a global position) or, when absent, from
+   * the store's head as this call runs — every event committed after it resolves is delivered. Nothing is stored.
+   */
+  async observe(spec: ObserveSpec): Promise<EventSubscription> {
+    this.ensureOpen();
+    const matcher = compileMatcher(spec.type, spec.selector, { tagMatch: spec.options?.tagMatch });
+    let fromPosition: number;
+    if (spec.startFrom === undefined) {
+      fromPosition = (await this.store.stats()).lastPosition + 1;
+      this.ensureOpen();
+    } else {
+      if (!Number.isSafeInteger(spec.startFrom) || spec.startFrom < 0) {
+        throw new InvalidArgumentError('startFrom', 'must be a non-negative integer (a global position)');
+      }
+      fromPosition = spec.startFrom;
+    }
+    const cursor = new EventCursor(
+      { store: this.store, appends: this.appends },
+      { matcher, fromPosition, batchEvents: this.readBatchEvents },
+    );
+    const observation: DeliveryStream = new DeliveryStream({
+      source: async (stop) => {
+        for (;;) {
+          const event = await cursor.tryNext();
+          if (event !== undefined) return { event, attempt: 1 };
+          if (!observation.isOpen) return undefined;
+          await Promise.race([cursor.waitForAppend(), stop]);
+        }
+      },
+      onEnd: (reason) => {
+        cursor.close();
+        this.observations.delete(observation);
+        this.logger.debug({ id: observation.id, reason }, 'observation ended');
+      },
+    });
+    this.observations.add(observation);
+    this.logger.debug({ id: observation.id, type: spec.type, fromPosition }, 'observation started');
+    return observation;
+  }
+
+  /**
+   * Opens the delivery session of a saved subscription, ending the current session if any (`replaced`). Delivery
+   * resumes after the durable checkpoint; events the previous session left unacknowledged are delivered again first.
+   */
+  async connect(name: string): Promise<EventSubscription> {
+    this.ensureOpen();
+    const subscription = await this.load(name);
+    const session = subscription.connect();
+    this.logger.debug({ subscription: name, id: session.id }, 'session connected');
+    return session;
+  }
+
+  /**
+   * Acknowledges delivered events of a persistent subscription by position (idempotent; positions not delivered are
+   * ignored). Resolves with the durable checkpoint after it is saved.
+   */
+  async ack(name: string, positions: readonly number[]): Promise<number> {
+    this.ensureOpen();
+    if (!Array.isArray(positions)) throw new InvalidArgumentError('positions', 'must be a list of positions');
+    positions.forEach((p, i) => {
+      if (!Number.isSafeInteger(p) || p < 0) {
+        throw new InvalidArgumentError(`positions[${i}]`, 'must be a non-negative integer');
+      }
+    });
+    const subscription = this.persistent.get(name);
+    if (subscription !== undefined) return subscription.ack(positions);
+    // Nothing was delivered in this process: no position can be known.
+    return (await this.getSubscription(name)).checkpoint;
+  }
+
+  async listParked(name: string): Promise<ParkedEvent[]> {
+    await this.getSubscription(name);
+    return this.store.listParked(name);
+  }
+
+  /**
+   * Delivers parked events (all, or those at `positions`) again before the subscription continues; resolves with how
+   * many were queued. They stay listed as parked until acknowledged.
+   */
+  async replayParked(name: string, positions?: readonly number[]): Promise<number> {
+    this.ensureOpen();
+    if (positions !== undefined && !Array.isArray(positions)) {
+      throw new InvalidArgumentError('positions', 'must be a list of positions');
+    }
+    return (await this.load(name)).replayParked(positions);
+  }
+
+  /** The stored record (with the durable checkpoint). Throws `not_found`. */
+  async getSubscription(name: string): Promise<SubscriptionRecord> {
+    const record = await this.store.getSubscription(name);
+    if (record === undefined) throw new NotFoundError(`subscription '${name}'`, { subscription: name });
+    return record;
+  }
+
+  /** Removes a saved subscription; its session, if any, ends with `removed`. */
+  async removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
+    await this.store.removeSubscription(type, selector, name);
+    const subscription = this.persistent.get(name);
+    if (subscription !== undefined) {
+      this.persistent.delete(name);
+      await subscription.close(EndReason.Removed);
+    }
+  }
+
+  /** Ends every subscription (`closed`) and waits for checkpoint saves in flight. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const observation of this.observations) observation.close(EndReason.Closed);
+    const persistent = [...this.persistent.values()];
+    this.persistent.clear();
+    this.appends.close();
+    await Promise.all(persistent.map((s) => s.close(EndReason.Closed)));
+  }
+
+  /** The in-process state of a saved subscription, rebuilt when the stored definition changed underneath. */
+  private async load(name: string): Promise<PersistentSubscription> {
+    const record = await this.getSubscription(name);
+    this.ensureOpen();
+    const current = this.persistent.get(name);
+    if (current !== undefined && sameDefinition(current.record, record)) return current;
+    if (current !== undefined) {
+      this.persistent.delete(name);
+      void current.close(EndReason.Removed);
+    }
+    const subscription = new PersistentSubscription(
+      { store: this.store, appends: this.appends, clock: this.clock, logger: this.logger },
+      { record, batchEvents: this.readBatchEvents },
+    );
+    this.persistent.set(name, subscription);
+    return subscription;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new UnavailableError('the subscription hub is closed', { store: this.store.storeId });
+  }
+}
+
+function sameDefinition(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
+  return (
+    a.type === b.type &&
+    a.createdAt === b.createdAt &&
+    a.startFrom === b.startFrom &&
+    JSON.stringify(a.selector) === JSON.stringify(b.selector) &&
+    JSON.stringify(a.options) === JSON.stringify(b.options)
+  );
+}
