@@ -1,0 +1,197 @@
+/**
+ * Value parsers of configuration options. One parser takes a value from any layer: a JSON value from the file, or
+ * the text of an environment variable or flag. A parser throws `ValueError` with a message that never repeats the
+ * value (the caller adds it, except for secrets).
+ */
+import { isIP, isIPv4 } from 'node:net';
+import type { SeedAddress } from './gater-config.ts';
+
+export class ValueError extends Error {
+  override readonly name = 'ValueError';
+}
+
+export interface Parser<T> {
+  /** What a valid value looks like, for messages and documentation. */
+  readonly expected: string;
+  /** A list takes an empty environment value as the empty list; for any other parser it means "not set". */
+  readonly list: boolean;
+  /** A switch: as a flag it needs no value (`--broadcast-only`, `--no-broadcast-only`). */
+  readonly switch?: boolean;
+  parse(value: unknown): T;
+}
+
+function fail(expected: string): never {
+  throw new ValueError(`must be ${expected}`);
+}
+
+export function text(expected: string, pattern?: RegExp): Parser<string> {
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string' || value === '') fail(expected);
+      if (pattern !== undefined && !pattern.test(value)) fail(expected);
+      return value;
+    },
+  };
+}
+
+export function integer(min: number, max: number): Parser<number> {
+  const expected = `an integer from ${min} to ${max}`;
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) fail(expected);
+      return n;
+    },
+  };
+}
+
+/** One of a fixed set of words, matched without regard to case and returned as spelled in `values`. */
+export function oneOf<const V extends string>(values: readonly V[]): Parser<V> {
+  const expected = `one of ${values.join(', ')}`;
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      const found = typeof value === 'string' ? values.find((v) => v.toLowerCase() === value.trim().toLowerCase()) : undefined;
+      if (found === undefined) fail(expected);
+      return found;
+    },
+  };
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes']);
+const FALSE_WORDS = new Set(['false', '0', 'no']);
+
+export function boolean(): Parser<boolean> {
+  const expected = 'true or false (also 1/0, yes/no)';
+  return {
+    expected,
+    list: false,
+    switch: true,
+    parse(value) {
+      if (typeof value === 'boolean') return value;
+      const word = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+      if (word !== undefined && TRUE_WORDS.has(word)) return true;
+      if (word !== undefined && FALSE_WORDS.has(word)) return false;
+      return fail(expected);
+    },
+  };
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** An IP address or a host name. */
+export function host(): Parser<string> {
+  const expected = 'an IP address or a host name';
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string' || (isIP(value) === 0 && !HOSTNAME.test(value))) fail(expected);
+      return value;
+    },
+  };
+}
+
+export function ipv4(expected = 'an IPv4 address'): Parser<string> {
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string' || !isIPv4(value)) fail(expected);
+      return value;
+    },
+  };
+}
+
+/** A URL with one of the given schemes (`postgres:` …). */
+export function url(protocols: readonly string[]): Parser<string> {
+  const expected = `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string') fail(expected);
+      let parsed: URL;
+      try {
+        parsed = new URL(value);
+      } catch {
+        return fail(expected);
+      }
+      if (!protocols.includes(parsed.protocol) || parsed.hostname === '') fail(expected);
+      return value;
+    },
+  };
+}
+
+/** A secret: text of at least `minBytes` bytes in UTF-8. */
+export function secret(minBytes: number): Parser<string> {
+  const expected = `at least ${minBytes} bytes`;
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string') fail('text');
+      const bytes = Buffer.byteLength(value, 'utf8');
+      if (bytes < minBytes) throw new ValueError(`must be ${expected} (this one has ${bytes})`);
+      return value;
+    },
+  };
+}
+
+/** `host:port`, or `[v6-address]:port`. */
+export function seed(): Parser<SeedAddress> {
+  const expected = 'host:port';
+  const hostParser = host();
+  const portParser = integer(1, 65_535);
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string') fail(expected);
+      const match = /^\[([^\]]+)\]:([^:]*)$/.exec(value) ?? /^([^:]+):([^:]*)$/.exec(value);
+      if (match === null) fail(expected);
+      try {
+        return { host: hostParser.parse(match[1]), port: portParser.parse(match[2]) };
+      } catch (err) {
+        throw new ValueError(`must be ${expected} (${(err as Error).message.replace(/^must be/, 'each part must be')})`);
+      }
+    },
+  };
+}
+
+/**
+ * A list: a JSON array, or comma-separated text (blanks around items are ignored). Items are parsed by `item`;
+ * a repeated item is refused, because every list here is a set.
+ */
+export function list<T>(item: Parser<T>, expected: string): Parser<readonly T[]> {
+  return {
+    expected,
+    list: true,
+    parse(value) {
+      let raw: unknown[];
+      if (Array.isArray(value)) raw = value;
+      else if (typeof value === 'string') raw = value.trim() === '' ? [] : value.split(',').map((s) => s.trim());
+      else return fail(expected);
+      const out: T[] = [];
+      const seen = new Set<string>();
+      for (const [i, v] of raw.entries()) {
+        let parsed: T;
+        try {
+          parsed = item.parse(v);
+        } catch (err) {
+          throw new ValueError(`item ${i + 1} ${(err as Error).message}`);
+        }
+        const key = JSON.stringify(parsed);
+        if (seen.has(key)) throw new ValueError(`item ${i + 1} repeats an earlier one`);
+        seen.add(key);
+        out.push(parsed);
+      }
+      return out;
+    },
+  };
+}
