@@ -1,0 +1,100 @@
+/** `gater status`: asks a running node for its view of the cluster and prints it as tables (or JSON). */
+import { DEFAULT_HTTP_PORT, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
+import type { CliIo } from './cli-io.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+import { renderStatus, type ClusterBody, type StoresBody } from './status-view.ts';
+import { STATUS_USAGE } from './usage.ts';
+
+/** How long `gater status` waits for each answer. */
+export const STATUS_TIMEOUT_MS = 5_000;
+
+const FLAGS: Readonly<Record<string, FlagSpec>> = {
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+  'timeout-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+class StatusFailure extends Error {
+  override readonly name = 'StatusFailure';
+}
+
+export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () => number = Date.now): Promise<number> {
+  const { values, positionals, problems } = scanFlags(argv, FLAGS);
+  const usageErrors = [
+    ...problems.map((p) => formatIssue({ field: p.flag, message: p.message })),
+    ...positionals.map((p) => `${JSON.stringify(p)} is not a flag of gater status`),
+  ];
+  if (values.get('help')?.value === true) {
+    io.stdout.write(STATUS_USAGE);
+    return EXIT_OK;
+  }
+  const base = String(values.get('url')?.value ?? defaultUrl(io.env));
+  if (!/^https?:\/\/[^/]/.test(base)) usageErrors.push(`--url must be an http:// or https:// URL (got ${JSON.stringify(base)})`);
+  const timeoutText = values.get('timeout-ms')?.value;
+  const timeoutMs = timeoutText === undefined ? STATUS_TIMEOUT_MS : Number(timeoutText);
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) usageErrors.push(`--timeout-ms must be a positive integer (got ${JSON.stringify(timeoutText)})`);
+  if (usageErrors.length > 0) {
+    io.stderr.write(`gater status: ${usageErrors.join('; ')}\n`);
+    return EXIT_USAGE;
+  }
+
+  let cluster: ClusterBody;
+  let stores: StoresBody;
+  try {
+    [cluster, stores] = await Promise.all([
+      getJson<ClusterBody>(base, '/v1/cluster', timeoutMs),
+      getJson<StoresBody>(base, '/v1/stores', timeoutMs),
+    ]);
+  } catch (err) {
+    if (!(err instanceof StatusFailure)) throw err;
+    io.stderr.write(`gater status: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+  if (values.get('json')?.value === true) {
+    io.stdout.write(`${JSON.stringify({ cluster, stores: stores.stores ?? [] }, null, 2)}\n`);
+  } else {
+    io.stdout.write(renderStatus(cluster, stores, nowMs()));
+  }
+  return EXIT_OK;
+}
+
+/** The local node, on the port this environment gives it when it names one. */
+function defaultUrl(env: CliIo['env']): string {
+  const port = Number(env['GATER_HTTP_PORT']);
+  return `http://127.0.0.1:${Number.isInteger(port) && port > 0 && port < 65_536 ? port : DEFAULT_HTTP_PORT}`;
+}
+
+async function getJson<T>(base: string, path: string, timeoutMs: number): Promise<T> {
+  const url = `${base.replace(/\/+$/, '')}${path}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  } catch (err) {
+    throw new StatusFailure(`cannot reach a gater node at ${base} (${describeFetchError(err, timeoutMs)}); is it running? --url names another`);
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new StatusFailure(`GET ${url} answered ${response.status} with a body that is not JSON`);
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const detail = error === undefined ? '' : `: ${String(error.code)} ${String(error.message)}`;
+    throw new StatusFailure(`GET ${url} answered ${response.status}${detail}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new StatusFailure(`GET ${url} answered with ${JSON.stringify(body).slice(0, 60)}, not a JSON object`);
+  }
+  return body as T;
+}
+
+function describeFetchError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  const cause = err instanceof Error ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+  if (cause?.code === 'ENOTFOUND') return 'unknown host';
+  return cause?.code ?? cause?.message ?? String(err);
+}
