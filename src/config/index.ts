@@ -2,7 +2,6 @@ export type { GaterConfig, ConfigKey, SeedAddress } from './gater-config.ts';
 export {
   loadConfig,
   loadConfigReport,
-  START_FLAGS,
   type LoadConfigInput,
   type ConfigReport,
   type ConfigSource,

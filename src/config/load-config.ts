@@ -80,9 +80,6 @@ const FLAG_SPECS: Readonly<Record<string, FlagSpec>> = Object.fromEntries([
   }),
 ]);
 
-/** The flags `gater start` accepts, for its help. */
-export const START_FLAGS: readonly string[] = Object.keys(FLAG_SPECS);
-
 const KNOWN_GATER_ENV = new Set([CONFIG_FILE_ENV, ...CONFIG_KEYS.flatMap((key) => OPTIONS[key].env)]);
 
 class ConfigLoader {
