@@ -152,7 +152,14 @@ describe('gater start (a real node in a child process)', async () => {
   it('serves, answers gater status, and exits 0 on SIGTERM', { skip, timeout: 60_000 }, async () => {
     const dataDir = await mkdtemp(join(dir, 'node-'));
     const child = spawn(process.execPath, [BIN, 'start', '--http-port', '0', '--http-host', '127.0.0.1', '--mesh-port', '0'], {
-      env: { PATH: process.env['PATH'] ?? '', GATER_DATA_DIR: dataDir, GATER_NODE_NAME: 'cli-test', GATER_LOG_FORMAT: 'json' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        GATER_DATA_DIR: dataDir,
+        GATER_NODE_NAME: 'cli-test',
+        GATER_LOG_FORMAT: 'json',
+        // Its own cluster, so that nodes other tests run on this host at the same time stay out of its view.
+        GATER_CLUSTER_NAME: `cli-test-${process.pid}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
