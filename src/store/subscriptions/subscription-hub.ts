@@ -55,9 +55,13 @@ export class SubscriptionHub {
     if (!Number.isSafeInteger(this.readBatchEvents) || this.readBatchEvents < 1) {
       throw new InvalidArgumentError('readBatchEvents', 'must be a positive integer');
     }
+    const headPollIntervalMs = init.headPollIntervalMs ?? HEAD_POLL_INTERVAL_MS;
+    if (!Number.isFinite(headPollIntervalMs) || headPollIntervalMs < 0) {
+      throw new InvalidArgumentError('headPollIntervalMs', 'must be a non-negative number of milliseconds');
+    }
     this.appends = new AppendFanout(
       { store: this.store, clock: this.clock, logger: this.logger },
-      { headPollIntervalMs: init.headPollIntervalMs ?? HEAD_POLL_INTERVAL_MS },
+      { headPollIntervalMs },
     );
   }
 

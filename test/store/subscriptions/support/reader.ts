@@ -45,15 +45,18 @@ export class Reader {
   }
 
   private async within(ms: number): Promise<IteratorResult<Delivery> | 'timeout'> {
-    this.pending ??= this.iterator.next();
+    const pending = (this.pending ??= this.iterator.next());
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), ms);
     });
     try {
-      const result = await Promise.race([this.pending, timeout]);
+      const result = await Promise.race([pending, timeout]);
       if (result !== 'timeout') this.pending = undefined;
       return result;
+    } catch (err) {
+      this.pending = undefined;
+      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -61,3 +64,16 @@ export class Reader {
 }
 
 export const positionsOf = (deliveries: readonly Delivery[]): number[] => deliveries.map((d) => d.event.position);
+
+/** Retries `check` until it passes or `timeoutMs` runs out (then rethrows its last failure). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
