@@ -38,7 +38,7 @@ export function decodeCallArgs(call: StoreCall): DecodedCall {
           streamId: str(a, 'streamId'),
           count: int(a, 'count', 1, MAX_READ_COUNT),
           ...(a['fromVersion'] === undefined ? {} : { fromVersion: int(a, 'fromVersion', 0) }),
-          ...(a['direction'] === undefined ? {} : { direction: oneOf(a, 'direction', ['forward', 'backward']) }),
+          ...(a['direction'] === undefined ? {} : { direction: oneOf(a, 'direction', ['forward', 'backward'] as const) }),
         },
       };
     case 'readFiltered':
@@ -120,7 +120,7 @@ function object(a: Args, field: string): object {
   return v;
 }
 
-function oneOf<T extends string>(a: Args, field: string, values: readonly T[]): T {
+function oneOf<const T extends string>(a: Args, field: string, values: readonly T[]): T {
   const v = a[field];
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
     throw new InvalidArgumentError(field, `must be one of ${values.join(', ')}`);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeRegistryMessage, encodeRegistryMessage, RegistryMessageKind } from '../../src/registry/record-codec.ts';
+import { decodeRegistryMessage, encodeRegistryMessage, RegistryMessageKind, type RegistryMessage } from '../../src/registry/record-codec.ts';
 import { RegistrySync, type RegistryTransport } from '../../src/registry/registry-sync.ts';
 import { WorkerRegistry } from '../../src/registry/worker-registry.ts';
 
@@ -100,7 +100,7 @@ describe('registry codec', () => {
       { kind: RegistryMessageKind.Record, record },
       { kind: RegistryMessageKind.Digest, stamps: [{ nodeId: 'n', incarnation: 2, version: 3 }] },
       { kind: RegistryMessageKind.Records, records: [record] },
-    ] as const) {
+    ] satisfies RegistryMessage[]) {
       assert.deepEqual(decodeRegistryMessage(encodeRegistryMessage(m)), m);
     }
   });
