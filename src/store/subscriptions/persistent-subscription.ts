@@ -110,9 +110,10 @@ export class PersistentSubscription {
     const replayed = acknowledged.filter((e) => e.replay).map((e) => e.event.position);
     for (const position of replayed) this.replaying.delete(position);
     // A replayed event stays parked until it is acknowledged, so a crash during the replay loses nothing.
-    const unparked = replayed.length > 0 ? this.store.unparkEvents(this.name, replayed) : undefined;
-    const checkpoint = await this.checkpoints.save(this.window.checkpoint);
-    await unparked;
+    const [checkpoint] = await Promise.all([
+      this.checkpoints.save(this.window.checkpoint),
+      replayed.length > 0 ? this.store.unparkEvents(this.name, replayed) : undefined,
+    ]);
     return checkpoint;
   }
 

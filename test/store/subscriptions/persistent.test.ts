@@ -75,6 +75,34 @@ describe('persistent subscriptions on SQLite', () => {
     assert.equal((await f.hub.getSubscription('sub')).checkpoint, 18);
   });
 
+  it('catching up while appenders race it, acking as it goes: every event once, in order; the checkpoint ends at the last', async () => {
+    const f = await fixture();
+    await f.store.append('history', newEvents(2_000));
+    await f.store.saveSubscription(spec({ type: 'by_stream', selector: '$all' }));
+    const reader = new Reader(await f.hub.connect('sub'));
+    const sizes = Array.from({ length: 3 }, (_, w) => Array.from({ length: 200 }, (_, i) => 1 + ((i + w) % 3)));
+    const total = 2_000 + sizes.flat().reduce((a, b) => a + b, 0);
+    const appenders = sizes.map(async (batches, w) => {
+      for (const size of batches) await f.store.append(`appender-${w}`, newEvents(size));
+    });
+    const got: number[] = [];
+    let checkpoint = -1;
+    while (got.length < total) {
+      const batch = await reader.take(Math.min(25, total - got.length), 30_000);
+      assert.ok(batch.every((d) => d.attempt === 1));
+      got.push(...positionsOf(batch));
+      checkpoint = await f.hub.ack('sub', positionsOf(batch));
+    }
+    await Promise.all(appenders);
+    assert.deepEqual(
+      got,
+      Array.from({ length: total }, (_, i) => i),
+    );
+    assert.equal(checkpoint, total - 1);
+    assert.equal((await f.store.getSubscription('sub'))?.checkpoint, total - 1);
+    assert.ok(await reader.quietFor(50));
+  });
+
   it('the checkpoint moves over the contiguous acknowledged prefix only; acks are idempotent; unknown positions are ignored', async () => {
     const f = await fixture();
     await f.store.append('readings', newEvents(5));
@@ -168,7 +196,7 @@ describe('persistent subscriptions on SQLite', () => {
   it('unacknowledged events are delivered again after the ack timeout, in order (real timers)', async () => {
     const f = await fixture();
     await f.store.append('readings', newEvents(4));
-    await f.store.saveSubscription(spec({ options: { ackTimeoutMs: 150, maxDeliveries: 5 } }));
+    await f.store.saveSubscription(spec({ options: { ackTimeoutMs: 400, maxDeliveries: 5 } }));
     const reader = new Reader(await f.hub.connect('sub'));
     await reader.take(4);
     await f.hub.ack('sub', [0, 2]);
@@ -181,7 +209,7 @@ describe('persistent subscriptions on SQLite', () => {
       ],
     );
     assert.equal(await f.hub.ack('sub', [1, 3]), 3);
-    assert.ok(await reader.quietFor(300), 'nothing is redelivered once acknowledged');
+    assert.ok(await reader.quietFor(600), 'nothing is redelivered once acknowledged');
   });
 
   it('go-back-N with a manual clock: nothing before the timeout, everything unacknowledged from the oldest at it', async () => {
@@ -219,7 +247,7 @@ describe('persistent subscriptions on SQLite', () => {
   it('an event delivered maxDeliveries times without an ack is parked, counts as done, and replays on request', async () => {
     const f = await fixture();
     await f.store.append('readings', newEvents(3));
-    await f.store.saveSubscription(spec({ options: { ackTimeoutMs: 100, maxDeliveries: 2 } }));
+    await f.store.saveSubscription(spec({ options: { ackTimeoutMs: 400, maxDeliveries: 2 } }));
     const reader = new Reader(await f.hub.connect('sub'));
     await reader.take(3);
     await f.hub.ack('sub', [0, 2]);
@@ -236,7 +264,7 @@ describe('persistent subscriptions on SQLite', () => {
     assert.equal(parked.reason, PARK_REASON_MAX_DELIVERIES);
     assert.equal(parked.subscription, 'sub');
     await eventually(async () => assert.equal((await f.store.getSubscription('sub'))?.checkpoint, 2));
-    assert.ok(await reader.quietFor(250), 'a parked event is not delivered again by itself');
+    assert.ok(await reader.quietFor(600), 'a parked event is not delivered again by itself');
 
     assert.equal(await f.hub.replayParked('sub'), 1);
     await f.store.append('readings', newEvents(1)); // position 3
