@@ -4,7 +4,7 @@
  * (`gatewayPoolSize`); they share the store, so the pool spreads the gateway's bookkeeping, not the disk.
  */
 import type { Logger } from 'pino';
-import { InvalidArgumentError, NotFoundError, UnavailableError } from '../errors/index.ts';
+import { InvalidArgumentError, UnavailableError } from '../errors/index.ts';
 import type { EventStore, StoreBackendName } from '../store/event-store.ts';
 import type { EventSubscription } from '../store/subscriptions/types.ts';
 import type { SubscriptionHub } from '../store/subscriptions/index.ts';
@@ -109,13 +109,11 @@ export class GatewayWorker {
       case 'saveSubscription':
         return s.saveSubscription(decoded.args.spec);
       case 'removeSubscription':
-        await s.removeSubscription(decoded.args.type, decoded.args.selector, decoded.args.name);
+        // Through the hub, so that an open session of the subscription ends too.
+        await this.hub.removeSubscription(decoded.args.type, decoded.args.selector, decoded.args.name);
         return null;
-      case 'getSubscription': {
-        const record = await s.getSubscription(decoded.args.name);
-        if (record === undefined) throw new NotFoundError(`subscription '${decoded.args.name}'`, { name: decoded.args.name });
-        return record;
-      }
+      case 'getSubscription':
+        return this.hub.getSubscription(decoded.args.name);
       case 'listSubscriptions':
         return s.listSubscriptions();
       case 'ack':
