@@ -37,9 +37,20 @@ export const streamId = {
 export const name = { type: 'string', minLength: 1, maxLength: NAME_MAX_LENGTH } as const;
 
 /** A global position or a stream version. */
-export const nonNegativeInteger = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+export const nonNegativeInteger = {
+  type: 'integer',
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  hint: 'must be an integer >= 0',
+} as const;
 
-export const count = { type: 'integer', minimum: 1, maximum: READ_COUNT_MAX, default: DEFAULT_PAGE_COUNT } as const;
+export const count = {
+  type: 'integer',
+  minimum: 1,
+  maximum: READ_COUNT_MAX,
+  default: DEFAULT_PAGE_COUNT,
+  hint: `must be an integer from 1 to ${READ_COUNT_MAX}`,
+} as const;
 
 export const tagMatch = { type: 'string', enum: ['any', 'all'] } as const;
 

@@ -22,7 +22,7 @@ const key = { type: 'string', minLength: 1, maxLength: STREAM_ID_MAX_LENGTH } as
 
 function snapshotParams(minVersion: number): object {
   return s.object(
-    { store: s.storeId, sourceUuid: key, streamUuid: key, version: { ...s.nonNegativeInteger, minimum: minVersion } },
+    { store: s.storeId, sourceUuid: key, streamUuid: key, version: { ...s.nonNegativeInteger, minimum: minVersion, hint: `must be an integer >= ${minVersion}` } },
     ['store', 'sourceUuid', 'streamUuid', 'version'],
   );
 }

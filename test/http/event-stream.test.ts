@@ -1,0 +1,96 @@
+/**
+ * The SSE writer on its own, over a real socket, with a subscription that counts what it hands out: a client that
+ * does not read holds the subscription back (backpressure), catches up when it reads, and closes it by leaving.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createHttpServer, type HttpServer } from '../../src/http/index.ts';
+import { GaterMetrics } from '../../src/metrics/index.ts';
+import { eventually } from './harness.ts';
+import { CountingSubscription, stubApi } from './stub-api.ts';
+
+const TOTAL = 4_000;
+const BLOB = 'x'.repeat(4_096);
+
+describe('SSE backpressure', () => {
+  let server: HttpServer;
+  let port: number;
+  const subscriptions: CountingSubscription[] = [];
+
+  before(async () => {
+    const api = stubApi({
+      async observe() {
+        const sub = new CountingSubscription(TOTAL, { blob: BLOB });
+        subscriptions.push(sub);
+        return sub;
+      },
+    });
+    server = createHttpServer(
+      { api, metrics: new GaterMetrics({ collectDefaultMetrics: false }), health: () => ({ live: true, ready: true, checks: {} }), cluster: () => ({}) },
+      { host: '127.0.0.1', port: 0 },
+    );
+    port = Number(new URL(await server.listen()).port);
+  });
+  after(() => server.close());
+
+  /** A raw client that sends the request and reads nothing until told to. */
+  function openPaused(): Socket {
+    const socket = connect(port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET /v1/stores/s/observe?type=by_stream&selector=%24all HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n');
+    return socket;
+  }
+
+  test('a client that does not read holds its subscription back; when it reads, it gets everything in order', async () => {
+    const socket = openPaused();
+    try {
+      assert.ok(await eventually(() => subscriptions.length === 1 && subscriptions[0]!.pulled > 0), 'the stream started');
+      const sub = subscriptions[0]!;
+      // Wait until the writer stops pulling: the socket buffers are full and it waits for 'drain'.
+      let last = -1;
+      assert.ok(
+        await eventually(async () => {
+          const settled = sub.pulled === last;
+          last = sub.pulled;
+          return settled;
+        }, 10_000, 100),
+        'pulling stops',
+      );
+      assert.ok(sub.pulled < TOTAL, `held back at ${sub.pulled} of ${TOTAL} events (~${Math.round((sub.pulled * BLOB.length) / 1024)} KiB)`);
+
+      // Now read: every event arrives, in order. Chunks are kept apart and joined once: growing one 16 MB string
+      // and searching it per chunk would make the reader, not the server, the bottleneck.
+      const chunks: string[] = [];
+      let tail = '';
+      const done = new Promise<void>((resolve, reject) => {
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => {
+          chunks.push(chunk);
+          tail = (tail + chunk).slice(-16);
+          // The subscription ends after its last event, so the response ends: the last chunk of a chunked body.
+          if (tail.endsWith('\r\n0\r\n\r\n')) resolve();
+        });
+        socket.on('error', reject);
+        setTimeout(() => reject(new Error(`timed out reading the stream (pulled ${sub.pulled})`)), 20_000).unref();
+      });
+      socket.resume();
+      await done;
+      const text = chunks.join('');
+      const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+      assert.deepEqual(ids, Array.from({ length: TOTAL }, (_, i) => i));
+      assert.equal(sub.pulled, TOTAL);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test('a client that leaves while held back closes its subscription', async () => {
+    const socket = openPaused();
+    assert.ok(await eventually(() => subscriptions.length === 2 && subscriptions[1]!.pulled > 0), 'the stream started');
+    const sub = subscriptions[1]!;
+    socket.destroy();
+    assert.ok(await eventually(() => sub.closedWith !== undefined), 'the subscription was closed');
+    assert.ok(sub.pulled < TOTAL);
+  });
+});
