@@ -7,6 +7,9 @@ import type { ErrorObject } from 'ajv';
 import { GaterError, InvalidArgumentError, type ErrorCode } from '../errors/index.ts';
 import { toInvalidArgument, type HttpPart } from './validation.ts';
 
+/** The message of every 500: the details are logged, never sent. */
+export const INTERNAL_MESSAGE = 'internal error';
+
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; [key: string]: unknown };
 }
@@ -42,10 +45,15 @@ export function errorReply(err: unknown): ErrorReply {
       error = new InvalidArgumentError('body', e.message ?? 'is invalid');
       status = e.statusCode;
     } else {
-      error = new GaterError('internal', 'internal error', {}, { cause: err });
+      error = new GaterError('internal', err instanceof Error ? err.message : String(err), {}, { cause: err });
     }
   }
-  const { code, message } = error;
+  const { code } = error;
+  if (code === 'internal') {
+    // Whatever went wrong inside stays in the log (paths, SQL, stack); the caller learns only that it was not them.
+    return { status: error.status, body: { error: { code, message: INTERNAL_MESSAGE } }, error };
+  }
+  const { message } = error;
   // Data never overrides the code or the message, yet they stay first in the body.
   const body: ErrorBody = { error: Object.assign({ code, message }, error.data, { code, message }) };
   return { status: status ?? error.status, body, error };

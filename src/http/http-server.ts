@@ -7,6 +7,7 @@ import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino, type Logger } from 'pino';
 import type { GaterApi } from '../gateway/gater-api.ts';
 import type { GaterMetrics } from '../metrics/index.ts';
+import { STREAM_ID_MAX_LENGTH } from '../store/validate.ts';
 import { errorReply } from './error-reply.ts';
 import { routeLabel } from './route-label.ts';
 import { EventStreams } from './event-stream.ts';
@@ -27,10 +28,10 @@ export const HTTP_PORT = 4001;
 /** Largest request body: 16 MiB, room for an append of many large events. */
 export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 /**
- * Longest path parameter, in characters as sent (percent-encoded): a stream id of 512 UTF-16 units may take up to
- * 9 characters per unit when encoded (`%E2%82%AC`).
+ * Longest path parameter, in characters as sent (percent-encoded): a stream id of STREAM_ID_MAX_LENGTH UTF-16 units
+ * may take up to 9 characters per unit when encoded (`%E2%82%AC`). The schema then applies the decoded limit.
  */
-export const MAX_PARAM_LENGTH_CHARS = 512 * 9;
+export const MAX_PARAM_LENGTH_CHARS = STREAM_ID_MAX_LENGTH * 9;
 
 export interface HttpComponents {
   api: GaterApi;

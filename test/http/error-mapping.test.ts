@@ -72,6 +72,31 @@ describe('errors to HTTP answers', () => {
     await server.close();
   });
 
+  test('an internal GaterError (from a worker, say) is answered the same way: no details leave the node', async () => {
+    const lines: string[] = [];
+    const server = serverWith({ getStreams: () => Promise.reject(new GaterError('internal', 'SQLITE_IOERR at /data/x.db', { path: '/data' })) }, lines);
+    const res = await server.app.inject({ method: 'GET', url: '/v1/stores/default/streams' });
+    assert.equal(res.statusCode, 500);
+    assert.deepEqual(res.json(), { error: { code: 'internal', message: 'internal error' } });
+    assert.ok(lines.some((l) => l.includes('SQLITE_IOERR')), 'the details are in the log');
+    await server.close();
+  });
+
+  test('HEAD opens no event stream', async () => {
+    let opened = 0;
+    const server = serverWith({
+      observe: async () => {
+        opened++;
+        throw new Error('not expected');
+      },
+    });
+    const res = await server.app.inject({ method: 'HEAD', url: '/v1/stores/default/observe?type=by_stream&selector=%24all' });
+    assert.equal(res.statusCode, 404);
+    assert.equal(opened, 0);
+    assert.equal((await server.app.inject({ method: 'HEAD', url: '/health/live' })).statusCode, 200);
+    await server.close();
+  });
+
   test('error data never overrides the code or message', async () => {
     const error = new GaterError('not_found', 'gone', { code: 'other', message: 'other', extra: 1 });
     assert.deepEqual(errorReply(error).body, { error: { code: 'not_found', message: 'gone', extra: 1 } });

@@ -25,6 +25,8 @@ export const observeRoutes: FastifyPluginAsync<ObserveRoutesOptions> = async (ap
   app.get<{ Params: { store: string }; Querystring: ObserveQuery }>(
     '/v1/stores/:store/observe',
     {
+      // A HEAD would open a subscription whose events it could never send.
+      exposeHeadRoute: false,
       schema: {
         params: s.storeParams,
         querystring: s.object(

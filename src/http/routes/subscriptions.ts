@@ -87,7 +87,11 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
 
   app.get<{ Params: SubscriptionParams }>(
     `${SUBSCRIPTION}/events`,
-    { schema: { params: s.subscriptionParams, querystring: noQuery } },
+    {
+      // A HEAD would open a subscription whose events it could never send.
+      exposeHeadRoute: false,
+      schema: { params: s.subscriptionParams, querystring: noQuery },
+    },
     async (request, reply) => {
       // Opened before the response starts, so that an unknown subscription or a store without workers is a normal
       // JSON error with its status.
