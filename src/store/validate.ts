@@ -4,7 +4,7 @@
  * form the backends store. Nothing here touches storage, so a call that fails validation writes nothing.
  */
 import { InvalidArgumentError } from '../errors/index.ts';
-import { isUuid, uuidv7 } from '../util/uuid.ts';
+import { isUuid, normalizeUuid, uuidv7 } from '../util/uuid.ts';
 import {
   SUBSCRIPTION_TYPES,
   type Direction,
@@ -92,48 +92,64 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
   }
   const prepared: PreparedEvent[] = new Array(events.length);
   let idsSupplied = true;
-  let seen: Map<string, number> | undefined;
+  const ids = events.length > 1 ? new Set<string>() : undefined;
   for (let i = 0; i < events.length; i++) {
     const event: unknown = events[i];
-    const at = `${field}[${i}]`;
-    if (!isRecord(event)) throw new InvalidArgumentError(at, 'must be an object');
+    if (!isRecord(event)) throw new InvalidArgumentError(`${field}[${i}]`, 'must be an object');
     let eventId: string;
-    if (event['eventId'] === undefined) {
+    const suppliedId = event['eventId'];
+    if (suppliedId === undefined) {
       eventId = uuidv7();
       idsSupplied = false;
     } else {
-      if (!isUuid(event['eventId'])) throw new InvalidArgumentError(`${at}.eventId`, 'must be a UUID');
-      eventId = event['eventId'].toLowerCase();
-      if (events.length > 1) {
-        seen ??= new Map();
-        const first = seen.get(eventId);
-        if (first !== undefined) {
-          throw new InvalidArgumentError(`${at}.eventId`, `duplicates ${field}[${first}].eventId`);
-        }
-        seen.set(eventId, i);
+      if (!isUuid(suppliedId)) throw new InvalidArgumentError(`${field}[${i}].eventId`, 'must be a UUID');
+      eventId = normalizeUuid(suppliedId);
+      if (ids !== undefined) {
+        if (ids.has(eventId)) throw duplicateId(events as unknown[], i, eventId, field);
+        ids.add(eventId);
       }
     }
     const eventType = event['eventType'];
     if (typeof eventType !== 'string' || eventType.length === 0 || eventType.length > NAME_MAX_LENGTH) {
-      throw new InvalidArgumentError(`${at}.eventType`, `must be a non-empty string of at most ${NAME_MAX_LENGTH} characters`);
+      throw new InvalidArgumentError(
+        `${field}[${i}].eventType`,
+        `must be a non-empty string of at most ${NAME_MAX_LENGTH} characters`,
+      );
     }
+    const data = event['data'];
     const metadata = event['metadata'];
     if (metadata !== undefined && !isRecord(metadata)) {
-      throw new InvalidArgumentError(`${at}.metadata`, 'must be an object');
+      throw new InvalidArgumentError(`${field}[${i}].metadata`, 'must be an object');
     }
-    const tags = event['tags'] === undefined ? [] : validateTags(event['tags'], `${at}.tags`);
+    const tags = event['tags'] === undefined ? NO_TAGS : validateTags(event['tags'], field, i);
+    const dataContentType = event['dataContentType'];
+    const metadataContentType = event['metadataContentType'];
     prepared[i] = {
       eventId,
       eventType,
-      data: event['data'] === undefined ? null : toJson(event['data'], `${at}.data`),
-      metadata: metadata === undefined ? null : toJson(metadata, `${at}.metadata`),
+      data: data === undefined ? null : toJson(data, field, i, 'data'),
+      metadata: metadata === undefined ? null : toJson(metadata, field, i, 'metadata'),
       tags,
       tagsJson: tags.length === 0 ? null : JSON.stringify(tags),
-      dataContentType: contentType(event['dataContentType'], `${at}.dataContentType`),
-      metadataContentType: contentType(event['metadataContentType'], `${at}.metadataContentType`),
+      dataContentType:
+        dataContentType === undefined
+          ? DEFAULT_CONTENT_TYPE
+          : validateName(dataContentType, `${field}[${i}].dataContentType`),
+      metadataContentType:
+        metadataContentType === undefined
+          ? DEFAULT_CONTENT_TYPE
+          : validateName(metadataContentType, `${field}[${i}].metadataContentType`),
     };
   }
   return { events: prepared, idsSupplied };
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
+function duplicateId(events: readonly unknown[], index: number, eventId: string, field: string): InvalidArgumentError {
+  const first = events.findIndex((e) => isUuid((e as Record<string, unknown>)['eventId']) &&
+    normalizeUuid((e as Record<string, string>)['eventId']!) === eventId);
+  return new InvalidArgumentError(`${field}[${index}].eventId`, `duplicates ${field}[${first}].eventId`);
 }
 
 /** A non-negative safe integer: a global position or a stream version. */
@@ -379,17 +395,28 @@ export function validateName(value: unknown, field: string, maxLength = NAME_MAX
 }
 
 /** A non-empty array of names (event types, tags), duplicates removed. */
+/** A non-empty array of names (event types, tags): a copy, duplicates removed. */
 function validateNames(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || value.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty array');
   if (value.length > TAGS_PER_EVENT_MAX) throw new InvalidArgumentError(field, `must hold at most ${TAGS_PER_EVENT_MAX} items`);
-  for (let i = 0; i < value.length; i++) validateName(value[i], `${field}[${i}]`);
-  return dedupe(value as string[]);
+  for (let i = 0; i < value.length; i++) {
+    const name: unknown = value[i];
+    // The field name is built only on failure: this runs for every tag of every appended event.
+    if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX_LENGTH) {
+      validateName(name, `${field}[${i}]`);
+    }
+  }
+  return value.length === 1 ? [value[0] as string] : [...new Set(value as string[])];
 }
 
-function validateTags(value: unknown, field: string): string[] {
-  if (!Array.isArray(value)) throw new InvalidArgumentError(field, 'must be an array of strings');
-  if (value.length === 0) return [];
-  return validateNames(value, field);
+/** Tags of event `index`: a copy, duplicates removed. */
+function validateTags(value: unknown, field: string, index: number): readonly string[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`${field}[${index}].tags`, 'must be an array of strings');
+  if (value.length === 0) return NO_TAGS;
+  if (value.length === 1 && typeof value[0] === 'string' && value[0].length > 0 && value[0].length <= NAME_MAX_LENGTH) {
+    return [value[0]];
+  }
+  return validateNames(value, `${field}[${index}].tags`);
 }
 
 function validateInRange(value: unknown, field: string, [min, max]: readonly [number, number]): number {
@@ -399,26 +426,20 @@ function validateInRange(value: unknown, field: string, [min, max]: readonly [nu
   return value;
 }
 
-function contentType(value: unknown, field: string): string {
-  if (value === undefined) return DEFAULT_CONTENT_TYPE;
-  return validateName(value, field);
-}
-
-function toJson(value: unknown, field: string): string {
+/** JSON text of `value`; the field is `field`, or `field[index].key` (built only on failure). */
+function toJson(value: unknown, field: string, index?: number, key?: string): string {
   let json: string | undefined;
+  let reason = '';
   try {
     json = JSON.stringify(value);
   } catch (err) {
-    throw new InvalidArgumentError(field, `must be JSON-serialisable (${(err as Error).message})`);
+    reason = ` (${(err as Error).message})`;
   }
-  if (json === undefined) throw new InvalidArgumentError(field, 'must be JSON-serialisable');
+  if (json === undefined) {
+    const name = index === undefined ? field : `${field}[${index}].${key}`;
+    throw new InvalidArgumentError(name, `must be JSON-serialisable${reason}`);
+  }
   return json;
-}
-
-function dedupe(values: string[]): string[] {
-  if (values.length < 2) return values;
-  const unique = [...new Set(values)];
-  return unique.length === values.length ? values : unique;
 }
 
 /** Whether `value` is an object that is neither null nor an array. */

@@ -3,8 +3,6 @@
  */
 import { randomUUID } from 'node:crypto';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A new UUIDv7: 48 bits of Unix milliseconds, then 74 random bits. Ids made in different milliseconds sort (as
  * strings and as bytes) in creation order, which keeps the store's event-id index appending at its end instead of
@@ -21,7 +19,26 @@ export function uuidv7(): string {
 
 /** Whether `value` is a UUID in its canonical textual form (any version, either case). */
 export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && value.length === 36 && UUID_PATTERN.test(value);
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  // A loop over char codes: this runs for every event of every append, several times cheaper than a RegExp.
+  for (let i = 0; i < 36; i++) {
+    const c = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d /* - */) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** A UUID in lower case, the form the store records (`value` must satisfy isUuid). */
+export function normalizeUuid(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x46) return value.toLowerCase();
+  }
+  return value;
 }
 
 /** The Unix milliseconds carried by a UUIDv7. */

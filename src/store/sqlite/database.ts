@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { GaterError, UnavailableError } from '../../errors/index.ts';
-import { CACHE_SIZE_KIB } from './constants.ts';
+import { CACHE_SIZE_KIB, WAL_AUTOCHECKPOINT_PAGES } from './constants.ts';
 import { migrate } from './schema.ts';
 
 export type SynchronousMode = 'FULL' | 'NORMAL';
@@ -41,6 +41,7 @@ export function openStoreDatabase(path: string, storeId: string, synchronous: Sy
     db.exec(`PRAGMA synchronous = ${synchronous}`);
     db.exec(`PRAGMA cache_size = -${CACHE_SIZE_KIB}`);
     db.exec('PRAGMA temp_store = MEMORY');
+    db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     migrate(db, storeId);
     checkStoreId(db, storeId);
     return db;

@@ -41,6 +41,8 @@ export class GroupCommit {
   #nextPosition: number;
   #lastEpochUs = 0;
   #idle: PromiseWithResolvers<void> | undefined;
+  #batches = 0;
+  #batchedAppends = 0;
 
   constructor(components: GroupCommitComponents, init: GroupCommitInit) {
     this.#c = components;
@@ -58,6 +60,11 @@ export class GroupCommit {
   /** Appends waiting for a batch. */
   get pending(): number {
     return this.#queue.length - this.#queueHead;
+  }
+
+  /** Batches run and appends they held, since open (their ratio is the mean batch size). */
+  get counters(): { batches: number; appends: number } {
+    return { batches: this.#batches, appends: this.#batchedAppends };
   }
 
   enqueue(append: PendingAppend): void {
@@ -111,6 +118,8 @@ export class GroupCommit {
 
   #run(batch: PendingAppend[]): void {
     const { db, writer, streams } = this.#c;
+    this.#batches++;
+    this.#batchedAppends += batch.length;
     const cursor: BatchCursor = { nextPosition: this.#nextPosition, epochUs: this.#now() };
     try {
       this.#begin.run();

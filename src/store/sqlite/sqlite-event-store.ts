@@ -123,6 +123,11 @@ export class SqliteEventStore implements EventStore {
     this.#streamCacheSize = init.streamCacheSize ?? STREAM_CACHE_SIZE;
   }
 
+  /** Group commit's batches and the appends they held, since open. */
+  get commitCounters(): { batches: number; appends: number } {
+    return this.#open?.commits.counters ?? { batches: 0, appends: 0 };
+  }
+
   async open(): Promise<void> {
     if (this.#state === 'open') return;
     if (this.#state !== 'new') throw this.#closedError();

@@ -1,0 +1,307 @@
+/** Contract: appends, expected versions, idempotency, input validation. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WrongExpectedVersionError } from '../../../src/errors/index.ts';
+import type { AppendOptions } from '../../../src/store/event-store.ts';
+import { isUuid } from '../../../src/util/uuid.ts';
+import { ev, evs, readAll, rejectsWith, snapshotOf, withStore, type StoreFactory } from './support.ts';
+
+/** A name where the interface wants a number, as untyped callers (JSON over RPC) may send it. */
+const named = (name: string): AppendOptions => ({ expectedVersion: name as unknown as number });
+
+const ID = (n: number): string => `0190a3c4-0000-7000-8000-${String(n).padStart(12, '0')}`;
+
+export function appendContract(f: StoreFactory): void {
+  describe('append', () => {
+    it('numbers versions from 0 per stream and positions from 0 across the store, gap-free', () =>
+      withStore(f, async (store) => {
+        assert.deepEqual(await store.append('a', evs(3)), { version: 2, position: 2 });
+        assert.deepEqual(await store.append('b', evs(1)), { version: 0, position: 3 });
+        assert.deepEqual(await store.append('a', evs(2)), { version: 4, position: 5 });
+        const all = await readAll(store);
+        assert.deepEqual(
+          all.map((e) => [e.streamId, e.version, e.position]),
+          [['a', 0, 0], ['a', 1, 1], ['a', 2, 2], ['b', 0, 3], ['a', 3, 4], ['a', 4, 5]],
+        );
+        assert.equal(await store.streamVersion('a'), 4);
+        assert.equal(await store.streamVersion('missing'), -1);
+      }));
+
+    it('records every field of an event', () =>
+      withStore(f, async (store) => {
+        const before = Date.now();
+        await store.append('order-1', [
+          {
+            eventId: ID(1),
+            eventType: 'OrderPlaced',
+            data: { total: 12.5, lines: [{ sku: 'x', qty: 2 }], note: 'ünïcødé ✓' },
+            metadata: { correlationId: 'c-1', causationId: 'k-1', user: 'ann' },
+            tags: ['shop', 'eu'],
+            dataContentType: 'application/vnd.order+json',
+            metadataContentType: 'application/vnd.meta+json',
+          },
+          { eventType: 'Bare' },
+        ]);
+        const [full, bare] = await store.readStream('order-1', { count: 10 });
+        assert.ok(full && bare);
+        assert.equal(full.eventId, ID(1));
+        assert.equal(full.eventType, 'OrderPlaced');
+        assert.equal(full.streamId, 'order-1');
+        assert.equal(full.version, 0);
+        assert.equal(full.position, 0);
+        assert.deepEqual(full.data, { total: 12.5, lines: [{ sku: 'x', qty: 2 }], note: 'ünïcødé ✓' });
+        assert.deepEqual(full.metadata, { correlationId: 'c-1', causationId: 'k-1', user: 'ann' });
+        assert.deepEqual(full.tags, ['shop', 'eu']);
+        assert.equal(full.dataContentType, 'application/vnd.order+json');
+        assert.equal(full.metadataContentType, 'application/vnd.meta+json');
+        assert.ok(full.epochUs >= before * 1000 && full.epochUs <= (Date.now() + 1) * 1000, String(full.epochUs));
+        assert.match(full.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3,6}Z$/);
+        assert.equal(Math.floor(Date.parse(full.timestamp)), Math.floor(full.epochUs / 1000));
+
+        assert.ok(isUuid(bare.eventId) && bare.eventId[14] === '7', `generated id ${bare.eventId} is a UUIDv7`);
+        assert.notEqual(bare.eventId, full.eventId);
+        assert.equal(bare.data, null);
+        assert.deepEqual(bare.metadata, {});
+        assert.deepEqual(bare.tags, []);
+        assert.equal(bare.dataContentType, 'application/json');
+        assert.equal(bare.metadataContentType, 'application/json');
+      }));
+
+    it('keeps no reference to the caller objects', () =>
+      withStore(f, async (store) => {
+        const data = { n: 1 };
+        const tags = ['t'];
+        const pending = store.append('s', [{ eventType: 'E', data, tags }]);
+        data.n = 2;
+        tags.push('late');
+        await pending;
+        const [e] = await store.readStream('s', { count: 1 });
+        assert.deepEqual(e?.data, { n: 1 });
+        assert.deepEqual(e?.tags, ['t']);
+        assert.deepEqual((await store.readFiltered({ tags: ['late'] }, 0, 10)).events, []);
+      }));
+  });
+
+  describe('expected version', () => {
+    const cases: { name: string; options: AppendOptions; current: 'missing' | 'at 1'; ok: boolean }[] = [
+      { name: 'exact, matching', options: { expectedVersion: 1 }, current: 'at 1', ok: true },
+      { name: 'exact, behind', options: { expectedVersion: 0 }, current: 'at 1', ok: false },
+      { name: 'exact, ahead', options: { expectedVersion: 2 }, current: 'at 1', ok: false },
+      { name: 'exact on a missing stream', options: { expectedVersion: 0 }, current: 'missing', ok: false },
+      { name: 'no_stream (-1) on a missing stream', options: { expectedVersion: -1 }, current: 'missing', ok: true },
+      { name: 'no_stream (-1) on an existing stream', options: { expectedVersion: -1 }, current: 'at 1', ok: false },
+      { name: "'no_stream' on a missing stream", options: named('no_stream'), current: 'missing', ok: true },
+      { name: "'no_stream' on an existing stream", options: named('no_stream'), current: 'at 1', ok: false },
+      { name: 'any (-2) on a missing stream', options: { expectedVersion: -2 }, current: 'missing', ok: true },
+      { name: 'any (-2) on an existing stream', options: { expectedVersion: -2 }, current: 'at 1', ok: true },
+      { name: "'any' on an existing stream", options: named('any'), current: 'at 1', ok: true },
+      { name: 'absent on an existing stream', options: {}, current: 'at 1', ok: true },
+      { name: 'stream_exists (-4) on an existing stream', options: { expectedVersion: -4 }, current: 'at 1', ok: true },
+      { name: 'stream_exists (-4) on a missing stream', options: { expectedVersion: -4 }, current: 'missing', ok: false },
+      { name: "'stream_exists' on an existing stream", options: named('stream_exists'), current: 'at 1', ok: true },
+      { name: "'stream_exists' on a missing stream", options: named('stream_exists'), current: 'missing', ok: false },
+      { name: "'1' (numeric string), matching", options: named('1'), current: 'at 1', ok: true },
+    ];
+    for (const c of cases) {
+      it(`${c.name}: ${c.ok ? 'appends' : 'fails with the current version and writes nothing'}`, () =>
+        withStore(f, async (store) => {
+          await store.append('other', evs(1));
+          if (c.current === 'at 1') await store.append('s', evs(2));
+          const currentVersion = c.current === 'at 1' ? 1 : -1;
+          const before = await snapshotOf(store);
+          const append = store.append('s', evs(1, 'Next'), c.options);
+          if (c.ok) {
+            assert.deepEqual(await append, { version: currentVersion + 1, position: c.current === 'at 1' ? 3 : 1 });
+            assert.equal(await store.streamVersion('s'), currentVersion + 1);
+          } else {
+            const err = await rejectsWith(append, 'wrong_expected_version');
+            assert.ok(err instanceof WrongExpectedVersionError);
+            assert.equal(err.currentVersion, currentVersion);
+            assert.deepEqual(await snapshotOf(store), before);
+          }
+        }));
+    }
+
+    for (const bad of [-3, -5, 1.5, Number.NaN, 'sometimes', '', true, {}]) {
+      it(`rejects expected version ${typeof bad === 'string' ? `'${bad}'` : String(bad)} as invalid_argument`, () =>
+        withStore(f, async (store) => {
+          await rejectsWith(store.append('s', evs(1), named(bad as string)), 'invalid_argument', 'expectedVersion');
+          assert.equal(await store.streamVersion('s'), -1);
+        }));
+    }
+  });
+
+  describe('idempotent appends', () => {
+    it('returns the first result for the same ids again and writes nothing, even with an expected version', () =>
+      withStore(f, async (store) => {
+        const events = [ev('A', { eventId: ID(1) }), ev('B', { eventId: ID(2) })];
+        const first = await store.append('s', events, { expectedVersion: -1 });
+        await store.append('s', evs(3));
+        const before = await snapshotOf(store);
+        assert.deepEqual(await store.append('s', events, { expectedVersion: -1 }), first);
+        assert.deepEqual(await store.append('s', events), first);
+        assert.deepEqual(await snapshotOf(store), before);
+      }));
+
+    it('treats ids case-insensitively', () =>
+      withStore(f, async (store) => {
+        const id = 'ABCDEF01-2345-7678-89AB-CDEF01234567';
+        const first = await store.append('s', [ev('A', { eventId: id })]);
+        assert.deepEqual(await store.append('s', [ev('A', { eventId: id.toLowerCase() })]), first);
+        const [e] = await store.readStream('s', { count: 1 });
+        assert.equal(e?.eventId, id.toLowerCase());
+      }));
+
+    it('answers a retried prefix of an earlier append with the result of those events', () =>
+      withStore(f, async (store) => {
+        await store.append('s', [ev('A', { eventId: ID(1) }), ev('B', { eventId: ID(2) }), ev('C', { eventId: ID(3) })]);
+        assert.deepEqual(await store.append('s', [ev('A', { eventId: ID(1) }), ev('B', { eventId: ID(2) })]), {
+          version: 1,
+          position: 1,
+        });
+      }));
+
+    it('rejects a partial overlap, naming the first event that differs, and writes nothing', () =>
+      withStore(f, async (store) => {
+        await store.append('s', [ev('A', { eventId: ID(1) }), ev('B', { eventId: ID(2) })]);
+        const before = await snapshotOf(store);
+        await rejectsWith(
+          store.append('s', [ev('A', { eventId: ID(1) }), ev('X', { eventId: ID(9) })]),
+          'invalid_argument',
+          'events[1].eventId',
+        );
+        await rejectsWith(
+          store.append('s', [ev('X', { eventId: ID(9) }), ev('B', { eventId: ID(2) })]),
+          'invalid_argument',
+          'events[1].eventId',
+        );
+        await rejectsWith(
+          store.append('s', [ev('B', { eventId: ID(2) }), ev('A', { eventId: ID(1) })]),
+          'invalid_argument',
+          'events[1].eventId',
+        );
+        await rejectsWith(
+          store.append('s', [ev('X'), ev('A', { eventId: ID(1) })]),
+          'invalid_argument',
+          'events[1].eventId',
+        );
+        assert.deepEqual(await snapshotOf(store), before);
+      }));
+
+    it('rejects an id recorded in another stream and writes nothing', () =>
+      withStore(f, async (store) => {
+        await store.append('s', [ev('A', { eventId: ID(1) })]);
+        const before = await snapshotOf(store);
+        await rejectsWith(store.append('t', [ev('A', { eventId: ID(1) })]), 'invalid_argument', 'events[0].eventId');
+        await rejectsWith(
+          store.append('t', [ev('Z', { eventId: ID(7) }), ev('A', { eventId: ID(1) })]),
+          'invalid_argument',
+          'events[1].eventId',
+        );
+        assert.deepEqual(await snapshotOf(store), before);
+      }));
+
+    it('rejects the same id twice in one append', () =>
+      withStore(f, async (store) => {
+        await rejectsWith(
+          store.append('s', [ev('A', { eventId: ID(1) }), ev('B', { eventId: ID(2) }), ev('C', { eventId: ID(1) })]),
+          'invalid_argument',
+          'events[2].eventId',
+        );
+        assert.equal(await store.streamVersion('s'), -1);
+      }));
+  });
+
+  describe('invalid input names its field and writes nothing', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    const cases: { name: string; streamId?: unknown; events: unknown; field: string }[] = [
+      { name: 'empty stream id', streamId: '', events: evs(1), field: 'streamId' },
+      { name: 'reserved stream id', streamId: '$all', events: evs(1), field: 'streamId' },
+      { name: 'overlong stream id', streamId: 'x'.repeat(513), events: evs(1), field: 'streamId' },
+      { name: 'stream id not a string', streamId: 42, events: evs(1), field: 'streamId' },
+      { name: 'no events', events: [], field: 'events' },
+      { name: 'events not an array', events: { eventType: 'A' }, field: 'events' },
+      { name: 'too many events', events: evs(10_001), field: 'events' },
+      { name: 'event not an object', events: [ev('A'), 'B'], field: 'events[1]' },
+      { name: 'missing event type', events: [ev('A'), ev('B'), { data: 1 }], field: 'events[2].eventType' },
+      { name: 'empty event type', events: [ev('')], field: 'events[0].eventType' },
+      { name: 'overlong event type', events: [ev('E'.repeat(257))], field: 'events[0].eventType' },
+      { name: 'event id not a UUID', events: [ev('A', { eventId: 'nope' })], field: 'events[0].eventId' },
+      { name: 'metadata an array', events: [{ eventType: 'A', metadata: [] }], field: 'events[0].metadata' },
+      { name: 'data with a BigInt', events: [{ eventType: 'A', data: { n: 1n } }], field: 'events[0].data' },
+      { name: 'cyclic data', events: [ev('A'), { eventType: 'B', data: cyclic }], field: 'events[1].data' },
+      { name: 'data a function', events: [{ eventType: 'A', data: () => 1 }], field: 'events[0].data' },
+      { name: 'tags not an array', events: [{ eventType: 'A', tags: 'x' }], field: 'events[0].tags' },
+      { name: 'an empty tag', events: [{ eventType: 'A', tags: ['ok', ''] }], field: 'events[0].tags[1]' },
+      { name: 'a tag not a string', events: [{ eventType: 'A', tags: [7] }], field: 'events[0].tags[0]' },
+      {
+        name: 'content type not a string',
+        events: [{ eventType: 'A', dataContentType: 5 }],
+        field: 'events[0].dataContentType',
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, () =>
+        withStore(f, async (store) => {
+          await store.append('kept', evs(1));
+          const before = await snapshotOf(store);
+          await rejectsWith(
+            store.append((c.streamId ?? 's') as string, c.events as never),
+            'invalid_argument',
+            c.field,
+          );
+          assert.deepEqual(await snapshotOf(store), before);
+        }));
+    }
+  });
+
+  describe('concurrent appends', () => {
+    it('50 appenders racing on one stream with expected versions: one wins each version, nothing lost or doubled', () =>
+      withStore(f, async (store) => {
+        const appenders = 50;
+        const wins = 8;
+        const maxAttempts = 2_000;
+        const won: { appender: number; version: number; position: number }[] = [];
+        await Promise.all(
+          Array.from({ length: appenders }, async (_, a) => {
+            let attempts = 0;
+            for (let w = 0; w < wins; ) {
+              assert.ok(++attempts <= maxAttempts, `appender ${a} starved`);
+              const version = await store.streamVersion('race');
+              try {
+                const result = await store.append('race', [{ eventType: 'Won', data: { a, w } }], {
+                  expectedVersion: version,
+                });
+                won.push({ appender: a, ...result });
+                w++;
+              } catch (err) {
+                if (!(err instanceof WrongExpectedVersionError)) throw err;
+                assert.ok(err.currentVersion > version, 'a conflict means someone else moved the stream');
+              }
+            }
+          }),
+        );
+        const total = appenders * wins;
+        assert.equal(won.length, total);
+        assert.deepEqual(
+          won.map((r) => r.version).sort((x, y) => x - y),
+          Array.from({ length: total }, (_, i) => i),
+          'each version won exactly once',
+        );
+        const events = await store.readStream('race', { count: total + 1 });
+        assert.deepEqual(
+          events.map((e) => [e.version, e.position]),
+          Array.from({ length: total }, (_, i) => [i, i]),
+          'versions contiguous, positions gap-free',
+        );
+        const seen = new Set(events.map((e) => JSON.stringify(e.data)));
+        assert.equal(seen.size, total, 'no event duplicated');
+        for (const r of won) {
+          const e = events[r.version]!;
+          assert.equal(e.position, r.position);
+          assert.equal((e.data as { a: number }).a, r.appender);
+        }
+      }));
+  });
+}
