@@ -320,8 +320,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
       addrs: this.advertised.addrs,
       roles: this.advertised.roles,
       stores: this.advertised.stores,
-      // Hints only matter where beacons travel by unicast, which is where seeds are configured.
-      hints: !target.group && c.seeds.length > 0 ? this.table.hintEndpoints(key) : [],
+      hints: this.hintsFor(target, key),
     };
     let datagram: Buffer;
     try {
@@ -343,6 +342,16 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     }
     this.sendErrors += 1;
     this.warnOnce(`send ${key}`, { err, to: key, kind }, 'gossip send failed');
+  }
+
+  /**
+   * Endpoints of our peers, for a node that may not know them: whoever we reach by unicast, unless it hears the
+   * group (then it hears them too).
+   */
+  private hintsFor(target: Target, key: string): string[] {
+    if (target.group) return [];
+    if (this.table.hearsGroup(key, this.clock.monotonicNow(), this.config.suspectAfterMs)) return [];
+    return this.table.hintEndpoints(key);
   }
 
   /** The socket handler: whatever the datagram holds, this never throws. */

@@ -163,6 +163,15 @@ export class PeerTable {
     return endpoints;
   }
 
+  /** Whether a live peer at `endpoint` has reached us by group within `windowMs`: it hears the group as we do. */
+  hearsGroup(endpoint: string, now: number, windowMs: number): boolean {
+    for (const record of this.records.values()) {
+      if (record.endpoint !== endpoint || record.lastHeardViaGroup === undefined) continue;
+      if (now - record.lastHeardViaGroup < windowMs) return true;
+    }
+    return false;
+  }
+
   /** Endpoints of alive peers, most recently heard first, for the hints of a packet sent to `excluding`. */
   hintEndpoints(excluding: string): string[] {
     return [...this.records.values()]
