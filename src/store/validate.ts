@@ -454,7 +454,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (!isRecord(v)) return v;
-    const sorted: Record<string, unknown> = {};
+    // A null prototype, so that a key named __proto__ is an ordinary key here too.
+    const sorted = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(v).sort()) sorted[key] = v[key];
     return sorted;
   });

@@ -1,8 +1,9 @@
 /**
  * Group commit: appends that arrive while a flush is pending share one transaction, hence one fsync. Each append
  * runs in its own SAVEPOINT, so it fails alone with its own error and sees the appends before it in the batch; none
- * is answered before COMMIT has returned. A commit that fails fails every append of its batch with `unavailable`
- * (their outcome is unknown to no one: nothing of the batch is on disk) and sends the caches back to disk.
+ * is answered before COMMIT has returned. A batch whose transaction fails (BEGIN, COMMIT, or a storage error that
+ * makes SQLite roll everything back) fails every one of its appends with `unavailable`, having written nothing, and
+ * the in-memory positions and stream versions are reloaded from disk.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
@@ -124,7 +125,7 @@ export class GroupCommit {
     try {
       this.#begin.run();
     } catch (err) {
-      this.#failAll(batch, err);
+      this.#failAll(batch, err, false);
       return;
     }
     const outcomes: (WrittenAppend | GaterError)[] = new Array(batch.length);
@@ -149,7 +150,7 @@ export class GroupCommit {
       }
     }
     if (failure !== undefined) {
-      this.#failAll(batch, failure);
+      this.#failAll(batch, failure, true);
       return;
     }
 
@@ -163,12 +164,15 @@ export class GroupCommit {
     if (this.#c.wantsEvents()) this.#announce(batch, outcomes, cursor.epochUs);
   }
 
-  /** The batch is not on disk: every append of it fails, and memory is brought back in line with the disk. */
-  #failAll(batch: readonly PendingAppend[], cause: unknown): void {
+  /**
+   * The batch is not on disk: every append of it fails, and memory is brought back in line with the disk.
+   * `began`: whether the batch's transaction was opened (and so is ours to roll back if it is still open).
+   */
+  #failAll(batch: readonly PendingAppend[], cause: unknown, began: boolean): void {
     const { db, streams, logger } = this.#c;
     logger.error({ err: cause, appends: batch.length }, 'append batch failed; nothing of it was committed');
     try {
-      if (db.isTransaction) db.exec('ROLLBACK');
+      if (began && db.isTransaction) db.exec('ROLLBACK');
     } catch (err) {
       logger.error({ err }, 'rollback failed');
     }
