@@ -12,6 +12,8 @@ const FIXTURE = fileURLToPath(new URL('../../fixtures/discovery-node.ts', import
 export interface FixtureLine {
   readonly type: 'ready' | 'peers' | 'stats' | 'stopped';
   readonly at: number;
+  /** On `ready`: when the node called start(), Unix ms. */
+  readonly startedAt?: number;
   readonly event?: 'peer:up' | 'peer:down' | 'peer:updated';
   readonly peer?: PeerInfo;
   readonly peers?: PeerInfo[];
