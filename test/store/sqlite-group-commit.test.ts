@@ -89,33 +89,52 @@ function outcome(r: PromiseSettledResult<AppendResult>): AppendResult | string {
 }
 
 describe('group commit under storage failures', () => {
-  it('fails the whole batch when SQLite rolls the transaction back itself (database full)', async () => {
-    const rig = new Rig();
-    try {
-      await rig.append('a', evs(1));
-      const pages = Number(rig.db.prepare('PRAGMA page_count').get()!['page_count']);
-      rig.db.exec(`PRAGMA max_page_count = ${pages + 2}`);
-      const big = Array.from({ length: 200 }, (_, i) => ({ eventType: 'Big', data: { i, pad: 'x'.repeat(2_000) } }));
-      // SQLITE_FULL takes the whole transaction with it, so the appends before the failing one are gone too.
-      const results = await Promise.allSettled([
-        rig.append('a', evs(1), 0),
-        rig.append('b', big),
-        rig.append('a', evs(1), 1),
-      ]);
-      assert.deepEqual(results.map(outcome), ['unavailable', 'unavailable', 'unavailable']);
-      assert.match((results[1] as PromiseRejectedResult).reason.message, /full/);
-      assert.equal(rig.db.isTransaction, false);
-      assert.deepEqual(rig.onDisk(), [['a', 0, 0]]);
-      assert.equal(rig.commits.nextPosition, 1);
-      assert.equal(rig.streams.get('a')?.version, 0);
+  // SQLITE_FULL undoes either the failing statement or, for some statements, the whole transaction (taking the
+  // appends before it along). Each case below may end either way; either way the disk must hold exactly what was
+  // acknowledged, and memory must follow the disk.
+  const fullCases: [string, NewEvent[]][] = [
+    ['one huge event', [{ eventType: 'Huge', data: { pad: 'x'.repeat(200_000) } }]],
+    ['many big events', Array.from({ length: 200 }, (_, i) => ({ eventType: 'Big', data: { i, pad: 'x'.repeat(2_000) } }))],
+  ];
+  for (const [name, big] of fullCases) {
+    it(`fails the append that fills the database (${name}), and the others only if SQLite undid them too`, async () => {
+      const rig = new Rig();
+      try {
+        await rig.append('a', evs(1));
+        const pages = Number(rig.db.prepare('PRAGMA page_count').get()!['page_count']);
+        rig.db.exec(`PRAGMA max_page_count = ${pages + 2}`);
+        const results = (
+          await Promise.allSettled([rig.append('a', evs(1), 0), rig.append('b', big), rig.append('a', evs(1), 1)])
+        ).map(outcome);
+        assert.equal(results[1], 'unavailable');
+        assert.equal(rig.db.isTransaction, false);
+        if (results[0] === 'unavailable') {
+          assert.deepEqual(results, ['unavailable', 'unavailable', 'unavailable']);
+          assert.deepEqual(rig.onDisk(), [['a', 0, 0]]);
+        } else {
+          assert.deepEqual(results, [{ version: 1, position: 1 }, 'unavailable', { version: 2, position: 2 }]);
+          assert.deepEqual(rig.onDisk(), [
+            ['a', 0, 0],
+            ['a', 1, 1],
+            ['a', 2, 2],
+          ]);
+        }
+        const onDisk = rig.onDisk();
+        assert.equal(rig.commits.nextPosition, onDisk.length);
+        assert.equal(rig.streams.get('a')?.version, onDisk.length - 1);
+        assert.equal(rig.streams.get('b'), undefined);
 
-      rig.db.exec('PRAGMA max_page_count = 1073741823');
-      assert.deepEqual(await rig.append('a', evs(1), 0), { version: 1, position: 1 });
-      assert.deepEqual(await rig.append('b', evs(1), -1), { version: 0, position: 2 });
-    } finally {
-      rig.close();
-    }
-  });
+        rig.db.exec('PRAGMA max_page_count = 1073741823');
+        assert.deepEqual(await rig.append('a', evs(1), onDisk.length - 1), {
+          version: onDisk.length,
+          position: onDisk.length,
+        });
+        assert.deepEqual(await rig.append('b', evs(1), -1), { version: 0, position: onDisk.length + 1 });
+      } finally {
+        rig.close();
+      }
+    });
+  }
 
   it('fails every append of a batch whose COMMIT fails, writes nothing, and follows the disk afterwards', async () => {
     const rig = new Rig();

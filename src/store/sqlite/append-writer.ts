@@ -2,11 +2,11 @@
  * Writes one append inside the open batch transaction: recognises a retry of an earlier append, checks the expected
  * version and inserts the events and their tags, all inside a SAVEPOINT so that a failing append undoes only itself.
  */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { GaterError, InvalidArgumentError, UnavailableError, toGaterError } from '../../errors/index.ts';
 import { checkExpectedVersion } from '../expected-version.ts';
 import type { AppendResult } from '../types.ts';
-import { DEFAULT_CONTENT_TYPE, type PreparedAppend } from '../validate.ts';
+import { DEFAULT_CONTENT_TYPE, type PreparedAppend, type PreparedEvent } from '../validate.ts';
 import { sqliteErrorCode } from './database.ts';
 import type { StreamIndex } from './stream-index.ts';
 
@@ -37,6 +37,14 @@ export interface WrittenAppend {
 }
 
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
+const EVENT_COLUMNS =
+  '(position, sid, version, event_id, event_type, data, metadata, tags, epoch_us, data_content_type, metadata_content_type)';
+const EVENT_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const EVENT_ROW_VALUES = 11;
+/** Events inserted by one statement when an append has that many: fewer calls into SQLite per event. */
+const EVENTS_PER_INSERT = 16;
+/** Tag rows inserted by one statement, likewise. */
+const TAGS_PER_INSERT = 32;
 
 export class AppendWriter {
   readonly #streams: StreamIndex;
@@ -45,7 +53,12 @@ export class AppendWriter {
   readonly #rollbackTo: StatementSync;
   readonly #insertStream: StatementSync;
   readonly #insertEvent: StatementSync;
+  readonly #insertEvents: StatementSync;
   readonly #insertTag: StatementSync;
+  readonly #insertTags: StatementSync;
+  /** Argument buffers of the multi-row inserts, reused. */
+  readonly #eventArgs: SQLInputValue[] = new Array<SQLInputValue>(EVENTS_PER_INSERT * EVENT_ROW_VALUES);
+  readonly #tagArgs: SQLInputValue[] = new Array<SQLInputValue>(TAGS_PER_INSERT * 2);
   readonly #findEventId: StatementSync;
   readonly #streamIdsFrom: StatementSync;
   readonly #streamName: StatementSync;
@@ -55,13 +68,20 @@ export class AppendWriter {
     this.#savepoint = db.prepare('SAVEPOINT append');
     this.#release = db.prepare('RELEASE append');
     this.#rollbackTo = db.prepare('ROLLBACK TO append');
-    this.#insertStream = db.prepare('INSERT INTO streams (stream_id) VALUES (?) RETURNING sid');
+    // An upsert, so that a stream row left without events can never block its stream.
+    this.#insertStream = db.prepare(
+      'INSERT INTO streams (stream_id) VALUES (?) ON CONFLICT (stream_id) DO UPDATE SET stream_id = excluded.stream_id ' +
+        'RETURNING sid',
+    );
     this.#insertStream.setReturnArrays(true);
-    this.#insertEvent = db.prepare(
-      'INSERT INTO events (position, sid, version, event_id, event_type, data, metadata, tags, epoch_us, ' +
-        'data_content_type, metadata_content_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    this.#insertEvent = db.prepare(`INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_ROW}`);
+    this.#insertEvents = db.prepare(
+      `INSERT INTO events ${EVENT_COLUMNS} VALUES ${Array(EVENTS_PER_INSERT).fill(EVENT_ROW).join(', ')}`,
     );
     this.#insertTag = db.prepare('INSERT INTO event_tags (tag, position) VALUES (?, ?)');
+    this.#insertTags = db.prepare(
+      `INSERT INTO event_tags (tag, position) VALUES ${Array(TAGS_PER_INSERT).fill('(?, ?)').join(', ')}`,
+    );
     this.#findEventId = db.prepare('SELECT sid, version, position FROM events WHERE event_id = ?');
     this.#findEventId.setReturnArrays(true);
     this.#streamIdsFrom = db.prepare(
@@ -74,7 +94,8 @@ export class AppendWriter {
 
   /**
    * Writes `append` at `cursor` (which it advances) and stages the stream's new version. Throws the append's own
-   * error (a GaterError) after undoing whatever it wrote; the batch's transaction stays open for the others.
+   * error (a GaterError) after undoing whatever it wrote; the batch's transaction stays open for the others, unless
+   * SQLite itself rolled it back (the caller checks).
    */
   write(append: PendingAppend, cursor: BatchCursor): WrittenAppend {
     this.#savepoint.run();
@@ -105,35 +126,57 @@ export class AppendWriter {
     checkExpectedVersion(streamId, append.expectedVersion, current);
 
     const sid = stream?.sid ?? (this.#insertStream.get(streamId) as unknown as [number])[0];
-    const events = prepared.events;
     const firstPosition = cursor.nextPosition;
     const firstVersion = current + 1;
-    const epochUs = cursor.epochUs;
-    const insertEvent = this.#insertEvent;
-    let position = firstPosition;
-    let version = firstVersion;
-    for (let i = 0; i < events.length; i++, position++, version++) {
+    this.#insertRows(prepared.events, sid, firstPosition, firstVersion, cursor.epochUs);
+    const position = firstPosition + prepared.events.length;
+    const version = firstVersion + prepared.events.length;
+    // Only now, with every row in: a throw above leaves the cursor and the stream index untouched.
+    cursor.nextPosition = position;
+    this.#streams.stage(streamId, { sid, version: version - 1 });
+    return { result: { version: version - 1, position: position - 1 }, wrote: true, firstPosition, firstVersion };
+  }
+
+  /** Inserts the events and their tags, many rows per statement where there are enough of them. */
+  #insertRows(events: readonly PreparedEvent[], sid: number, position: number, version: number, epochUs: number): void {
+    const eventArgs = this.#eventArgs;
+    const tagArgs = this.#tagArgs;
+    let tagRows = 0;
+    let i = 0;
+    for (; i + EVENTS_PER_INSERT <= events.length; i += EVENTS_PER_INSERT) {
+      for (let j = 0, a = 0; j < EVENTS_PER_INSERT; j++, a += EVENT_ROW_VALUES) {
+        eventRow(eventArgs, a, events[i + j]!, position + i + j, sid, version + i + j, epochUs);
+      }
+      this.#insertEvents.run(...eventArgs);
+    }
+    for (; i < events.length; i++) {
       const e = events[i]!;
-      insertEvent.run(
-        position,
+      this.#insertEvent.run(
+        position + i,
         sid,
-        version,
+        version + i,
         e.eventId,
         e.eventType,
         e.data,
         e.metadata,
         e.tagsJson,
         epochUs,
-        e.dataContentType === DEFAULT_CONTENT_TYPE ? null : e.dataContentType,
-        e.metadataContentType === DEFAULT_CONTENT_TYPE ? null : e.metadataContentType,
+        storedContentType(e.dataContentType),
+        storedContentType(e.metadataContentType),
       );
-      const tags = e.tags;
-      for (let t = 0; t < tags.length; t++) this.#insertTag.run(tags[t]!, position);
     }
-    // Only now, with every row in: a throw above leaves the cursor and the stream index untouched.
-    cursor.nextPosition = position;
-    this.#streams.stage(streamId, { sid, version: version - 1 });
-    return { result: { version: version - 1, position: position - 1 }, wrote: true, firstPosition, firstVersion };
+    for (let k = 0; k < events.length; k++) {
+      const tags = events[k]!.tags;
+      for (let t = 0; t < tags.length; t++) {
+        tagArgs[tagRows * 2] = tags[t]!;
+        tagArgs[tagRows * 2 + 1] = position + k;
+        if (++tagRows === TAGS_PER_INSERT) {
+          this.#insertTags.run(...tagArgs);
+          tagRows = 0;
+        }
+      }
+    }
+    for (let r = 0; r < tagRows; r++) this.#insertTag.run(tagArgs[r * 2]!, tagArgs[r * 2 + 1]!);
   }
 
   /**
@@ -196,4 +239,32 @@ export class AppendWriter {
       `is already recorded in another stream${row === undefined ? '' : ` ('${row[0]}')`}`,
     );
   }
+}
+
+/** Puts one event's row into `args` from index `at`, in EVENT_COLUMNS order. */
+function eventRow(
+  args: SQLInputValue[],
+  at: number,
+  e: PreparedEvent,
+  position: number,
+  sid: number,
+  version: number,
+  epochUs: number,
+): void {
+  args[at] = position;
+  args[at + 1] = sid;
+  args[at + 2] = version;
+  args[at + 3] = e.eventId;
+  args[at + 4] = e.eventType;
+  args[at + 5] = e.data;
+  args[at + 6] = e.metadata;
+  args[at + 7] = e.tagsJson;
+  args[at + 8] = epochUs;
+  args[at + 9] = storedContentType(e.dataContentType);
+  args[at + 10] = storedContentType(e.metadataContentType);
+}
+
+/** NULL stands for the default content type: most events have it, and then it costs no bytes. */
+function storedContentType(contentType: string): string | null {
+  return contentType === DEFAULT_CONTENT_TYPE ? null : contentType;
 }

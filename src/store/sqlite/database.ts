@@ -94,11 +94,14 @@ export function sqliteErrorCode(err: unknown): number | undefined {
 export class StatementCache {
   readonly #db: DatabaseSync;
   readonly #capacity: number;
+  readonly #configure: (statement: StatementSync) => void;
   readonly #statements = new Map<string, StatementSync>();
 
-  constructor(db: DatabaseSync, capacity: number) {
+  /** `configure` is applied once to each statement prepared. */
+  constructor(db: DatabaseSync, capacity: number, configure: (statement: StatementSync) => void = () => {}) {
     this.#db = db;
     this.#capacity = capacity;
+    this.#configure = configure;
   }
 
   get(sql: string): StatementSync {
@@ -108,6 +111,7 @@ export class StatementCache {
       this.#statements.delete(sql);
     } else {
       statement = this.#db.prepare(sql);
+      this.#configure(statement);
       if (this.#statements.size >= this.#capacity) {
         const oldest = this.#statements.keys().next();
         if (oldest.done !== true) this.#statements.delete(oldest.value);

@@ -37,7 +37,10 @@ export class FilterReader {
     this.#db = db;
     this.#streams = streams;
     this.#decoder = decoder;
-    this.#statements = new StatementCache(db, statementCacheSize);
+    this.#statements = new StatementCache(db, statementCacheSize, (statement) => {
+      statement.setReturnArrays(true);
+      statement.setAllowUnknownNamedParameters(true);
+    });
     this.#positionOfVersion = db.prepare('SELECT position FROM events WHERE sid = ? AND version = ?');
     this.#positionOfVersion.setReturnArrays(true);
     this.#byPositions = db.prepare(
@@ -54,7 +57,7 @@ export class FilterReader {
   read(filter: EventFilter, fromPosition: number, limit: number, head: number): FilteredRead {
     const query = this.#build(filter, fromPosition, limit);
     if (query === undefined) return { events: [], scannedTo: head };
-    const statement = this.#prepare(query.sql);
+    const statement = this.#statements.get(query.sql);
     const events = this.#decoder.decodeAll(statement.all(query.params));
     return { events, scannedTo: events.length === limit ? events[events.length - 1]!.position : head };
   }
@@ -72,13 +75,6 @@ export class FilterReader {
   readPositions(positions: readonly number[]): RecordedEvent[] {
     if (positions.length === 0) return [];
     return this.#decoder.decodeAll(this.#byPositions.all(JSON.stringify(positions)));
-  }
-
-  #prepare(sql: string): StatementSync {
-    const statement = this.#statements.get(sql);
-    statement.setReturnArrays(true);
-    statement.setAllowUnknownNamedParameters(true);
-    return statement;
   }
 
   /** The SQL of a read, or undefined when nothing can match. */

@@ -198,6 +198,9 @@ export function appendContract(f: StoreFactory): void {
           'invalid_argument',
           'events[1].eventId',
         );
+        const many = Array.from({ length: 40 }, (_, i) => ev('M', { eventId: ID(100 + i), tags: ['m'] }));
+        many[37] = ev('A', { eventId: ID(1) });
+        await rejectsWith(store.append('t', many), 'invalid_argument', 'events[37].eventId');
         assert.deepEqual(await snapshotOf(store), before);
       }));
 
