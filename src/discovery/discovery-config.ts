@@ -61,8 +61,9 @@ export interface DiscoveryInit {
   broadcastOnly?: boolean;
   /** Gossip on the multicast group; false leaves unicast seeds only (unless `broadcastOnly`). @default true */
   multicast?: boolean;
-  /** `host:port` of nodes that also receive every beacon by unicast, for networks that carry no multicast. @default [] */
-  seeds?: readonly string[];
+  /** Nodes that also receive every beacon by unicast, for networks that carry no multicast: `host:port` strings or
+   * `{ host, port }` objects, host an IPv4 address or a host name. @default [] */
+  seeds?: readonly (string | Endpoint)[];
   /** Multicast time to live, in hops. @default 1 */
   ttl?: number;
   /** Time between two beacons, in milliseconds; each is drawn within ±20%. @default 1000 */
@@ -184,7 +185,9 @@ function resolveSeeds(value: unknown): readonly Endpoint[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError('seeds', 'must be an array of host:port strings');
   return Object.freeze(
     value.map((item: unknown, i: number) => {
-      const endpoint = typeof item === 'string' ? parseEndpoint(item) : undefined;
+      const text =
+        typeof item === 'object' && item !== null ? `${(item as Endpoint).host}:${(item as Endpoint).port}` : item;
+      const endpoint = typeof text === 'string' ? parseEndpoint(text) : undefined;
       if (endpoint === undefined) {
         throw new InvalidArgumentError(`seeds[${i}]`, 'must be host:port (an IPv4 address or host name, port 1–65535)');
       }

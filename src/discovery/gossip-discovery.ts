@@ -72,7 +72,8 @@ function usableHint(endpoint: string): boolean {
 }
 
 export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
-  readonly config: DiscoveryConfig;
+  /** Private: it holds the secrets. */
+  private readonly config: DiscoveryConfig;
   private readonly logger: Logger;
   private readonly clock: DiscoveryClock;
   private readonly keyring: Keyring;
@@ -93,6 +94,8 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
   private sequence = 0;
   private beaconTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** When the sweep timer fires (monotonic ms); meaningful while it is set. */
+  private sweepAt = 0;
   private advertised: Advertisement = { addrs: [], roles: [], stores: [] };
   private advertisedTruncated = false;
   private beaconsSent = 0;
@@ -114,9 +117,9 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
 
   /** Binds the sockets and sends the first beacon. Idempotent; throws an UnavailableError if a socket cannot bind. */
   start(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping.then(() => this.start());
+    if (this.starting !== undefined) return this.starting;
     if (this.lifecycle === 'running') return Promise.resolve();
-    if (this.lifecycle === 'starting' && this.starting !== undefined) return this.starting;
-    if (this.lifecycle === 'stopping' && this.stopping !== undefined) return this.stopping.then(() => this.start());
     this.lifecycle = 'starting';
     this.starting = this.open().finally(() => {
       this.starting = undefined;
@@ -129,8 +132,8 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
    * emptied without events: whoever stops discovery stops listening to it too.
    */
   stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
     if (this.lifecycle === 'new' || this.lifecycle === 'stopped') return Promise.resolve();
-    if (this.lifecycle === 'stopping' && this.stopping !== undefined) return this.stopping;
     const begun = this.starting ?? Promise.resolve();
     this.stopping = begun
       .catch(() => undefined)
@@ -262,7 +265,12 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     const now = this.clock.monotonicNow();
     const targets = new Map<string, Target>();
     if (c.groupMode !== 'none') targets.set('group', { group: true });
-    for (const seed of c.seeds) targets.set(formatEndpoint(seed.host, seed.port), { group: false, ...seed });
+    // Every node may share one seed list; the entry naming this node itself is skipped.
+    const self = this.transport?.endpoint;
+    for (const seed of c.seeds) {
+      const key = formatEndpoint(seed.host, seed.port);
+      if (key !== self) targets.set(key, { group: false, ...seed });
+    }
     const endpoints = this.table.unicastEndpoints(now, c.suspectAfterMs);
     if (includeIntroduced) {
       for (const [endpoint, expiresAt] of this.introduced) {
@@ -417,13 +425,16 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     }
   }
 
+  /** Sets the sweep timer for the table's next deadline, unless it already fires no later than that. */
   private armSweep(): void {
     const deadline = this.table.nextDeadline();
-    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
     if (deadline === undefined || this.lifecycle !== 'running') return;
+    // A timer firing early only sweeps nothing and re-arms; keeping it saves a clear and a set per packet.
+    if (this.sweepTimer !== undefined && this.sweepAt <= deadline + 1) return;
+    clearTimeout(this.sweepTimer);
     // One millisecond late rather than early: a sweep before the deadline would find nothing and spin.
     const delay = Math.max(0, Math.ceil(deadline - this.clock.monotonicNow()) + 1);
+    this.sweepAt = this.clock.monotonicNow() + delay;
     this.sweepTimer = setTimeout(() => this.sweep(), delay);
     this.sweepTimer.unref();
   }

@@ -11,6 +11,7 @@
 export { GossipDiscovery, type DiscoveryComponents } from './gossip-discovery.ts';
 export { resolveDiscoveryConfig, type DiscoveryConfig, type DiscoveryInit, type GroupMode } from './discovery-config.ts';
 export { ClusterMonitor, type ClusterMonitorInit, type PeerEvents } from './cluster-monitor.ts';
+export type { Endpoint } from './endpoint.ts';
 export { Keyring, deriveGossipKey, type GossipKey, type GossipSecrets } from './keyring.ts';
 export {
   DROP_REASONS,

@@ -46,7 +46,7 @@ describe('discovery configuration', () => {
   it('chooses the group mode and its address', () => {
     const b = resolveDiscoveryConfig({ ...BASE, broadcastOnly: true, secrets: { primary: SECRET } });
     assert.deepEqual([b.groupMode, b.group], ['broadcast', '255.255.255.255']);
-    const u = resolveDiscoveryConfig({ ...BASE, multicast: false, seeds: ['127.0.0.1:4000', 'localhost:4001'], port: 0 });
+    const u = resolveDiscoveryConfig({ ...BASE, multicast: false, seeds: ['127.0.0.1:4000', { host: 'localhost', port: 4001 }], port: 0 });
     assert.equal(u.groupMode, 'none');
     assert.deepEqual(u.seeds, [
       { host: '127.0.0.1', port: 4000 },
@@ -67,6 +67,8 @@ describe('discovery configuration', () => {
     rejects({ group: '10.0.0.1' }, 'group', /multicast/);
     rejects({ seeds: ['127.0.0.1'] }, 'seeds[0]');
     rejects({ seeds: ['127.0.0.1:1', 'x:0'] }, 'seeds[1]');
+    rejects({ seeds: [{ host: 'x', port: 70_000 }] }, 'seeds[0]');
+    rejects({ seeds: [42] }, 'seeds[0]');
     rejects({ ttl: 0 }, 'ttl');
     rejects({ intervalMs: 5 }, 'intervalMs');
     rejects({ intervalMs: 100, suspectAfterMs: 120 }, 'suspectAfterMs', /from 121/);
