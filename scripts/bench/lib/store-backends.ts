@@ -17,10 +17,10 @@ export interface BenchBackend {
   /** A fresh, open store keeping its data under `dir`. */
   open(dir: string, storeId: string): Promise<EventStore>;
   /**
-   * Writes `batches` with the raw driver, batch k to stream k % `streams`, each batch one transaction; returns the
-   * time it took.
+   * Writes `batches` with the raw driver, batch k to stream k % `streams`, each batch one transaction, stopping
+   * early after `maxSeconds`; returns what it wrote and the time it took.
    */
-  floor(dir: string, batches: readonly (readonly NewEvent[])[], streams: number): Promise<FloorRun>;
+  floor(dir: string, batches: readonly (readonly NewEvent[])[], streams: number, maxSeconds: number): Promise<FloorRun>;
 }
 
 export const BACKENDS: Readonly<Record<string, BenchBackend>> = {
@@ -31,7 +31,7 @@ export const BACKENDS: Readonly<Record<string, BenchBackend>> = {
       return store;
     },
 
-    async floor(dir, batches, streams) {
+    async floor(dir, batches, streams, maxSeconds) {
       // Same file layout, schema, pragmas and lock as the store; rows serialised before the clock starts.
       const db = openStoreDatabase(`${dir}/floor.sqlite`, 'floor', 'FULL');
       const rows = batches.map((batch) => prepareEvents(batch).events);
@@ -48,7 +48,8 @@ export const BACKENDS: Readonly<Record<string, BenchBackend>> = {
       let position = 0;
       (globalThis as { gc?: () => void }).gc?.();
       const started = performance.now();
-      for (let k = 0; k < rows.length; k++) {
+      const deadline = started + maxSeconds * 1000;
+      for (let k = 0; k < rows.length && performance.now() < deadline; k++) {
         const sid = sids[k % streams]!;
         let version = versions[k % streams]!;
         const epochUs = Date.now() * 1000;

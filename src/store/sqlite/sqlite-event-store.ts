@@ -159,16 +159,15 @@ export class SqliteEventStore implements EventStore {
     this.#state = 'closed';
   }
 
-  append(streamId: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+  append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
     try {
       const open = this.#requireOpen(true);
-      const append = {
-        streamId: validateStreamId(streamId),
-        prepared: prepareEvents(events),
-        expectedVersion: parseExpectedVersion(options.expectedVersion),
-      };
+      // Validated and serialised here, before queueing: a bad append fails at once and never joins a batch.
+      const streamIdOk = validateStreamId(streamId);
+      const prepared = prepareEvents(events);
+      const expectedVersion = parseExpectedVersion(options?.expectedVersion);
       const { promise, resolve, reject } = Promise.withResolvers<AppendResult>();
-      open.commits.enqueue({ ...append, resolve, reject });
+      open.commits.enqueue({ streamId: streamIdOk, prepared, expectedVersion, resolve, reject });
       return promise;
     } catch (err) {
       return Promise.reject(storageError(err));
