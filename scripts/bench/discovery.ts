@@ -95,7 +95,7 @@ async function oneRun(size: number): Promise<Run> {
       nodes.map((node) =>
         node.waitFor(
           'a full view',
-          () => node.lines.find((l) => l.peers !== undefined && l.peers.filter((p) => p.state === 'alive').length === size - 1),
+          () => node.lines.find((l) => (l.peers ?? []).filter((p) => p.state === 'alive').length === size - 1),
           STEP_TIMEOUT_MS,
         ),
       ),
@@ -144,7 +144,11 @@ for (const size of sizes) {
   if (done.length === 0) continue;
   results.push({
     nodes: size,
-    runs: done.map((r) => ({ fullViewMs: round1(r.fullViewMs), suspectSeenMs: round1(r.suspectSeenMs), deadSeenMs: round1(r.deadSeenMs) })),
+    runs: done.map((r) => ({
+      fullViewMs: round1(r.fullViewMs),
+      suspectSeenMs: round1(r.suspectSeenMs),
+      deadSeenMs: round1(r.deadSeenMs),
+    })),
     median: {
       fullViewMs: round1(median(done.map((r) => r.fullViewMs))),
       suspectSeenMs: round1(median(done.map((r) => r.suspectSeenMs))),
@@ -155,7 +159,11 @@ for (const size of sizes) {
 
 const largest = results.find((r) => r.nodes === 10) ?? results[results.length - 1];
 const goals = {
-  fullViewMs: { goal: GOAL_FULL_VIEW_MS, nodes: largest?.nodes, met: (largest?.median.fullViewMs ?? Infinity) <= GOAL_FULL_VIEW_MS },
+  fullViewMs: {
+    goal: GOAL_FULL_VIEW_MS,
+    nodes: largest?.nodes,
+    met: (largest?.median.fullViewMs ?? Infinity) <= GOAL_FULL_VIEW_MS,
+  },
   deadSeenMs: { goal: GOAL_DEAD_SEEN_MS, met: results.every((r) => r.median.deadSeenMs <= GOAL_DEAD_SEEN_MS) },
 };
 
@@ -171,8 +179,9 @@ for (const r of results) {
       `${r.median.suspectSeenMs.toFixed(0).padStart(12)}${r.median.deadSeenMs.toFixed(0).padStart(10)}`,
   );
 }
-console.log(`goal full view of ${goals.fullViewMs.nodes} nodes <= ${GOAL_FULL_VIEW_MS} ms: ${goals.fullViewMs.met ? 'met' : 'NOT MET'}`);
-console.log(`goal dead seen everywhere <= ${GOAL_DEAD_SEEN_MS} ms after SIGKILL: ${goals.deadSeenMs.met ? 'met' : 'NOT MET'}`);
+const verdict = (met: boolean): string => (met ? 'met' : 'NOT MET');
+console.log(`goal full view of ${goals.fullViewMs.nodes} nodes <= ${GOAL_FULL_VIEW_MS} ms: ${verdict(goals.fullViewMs.met)}`);
+console.log(`goal dead seen everywhere <= ${GOAL_DEAD_SEEN_MS} ms after SIGKILL: ${verdict(goals.deadSeenMs.met)}`);
 if (skipped > 0) console.log(`${skipped} run(s) skipped to stay within the ${BUDGET_MS / 1000} s budget`);
 
 mkdirSync(dirname(args.out), { recursive: true });

@@ -57,7 +57,8 @@ export interface DiscoveryInit {
   /** Multicast group (224.0.0.0/4), or with `broadcastOnly` a broadcast address.
    * @default '239.255.43.21', or '255.255.255.255' with `broadcastOnly` */
   group?: string;
-  /** Send to the broadcast address `group` instead of a multicast group (as the seed's libcluster does). @default false */
+  /** Send to the broadcast address `group` instead of a multicast group (as the seed's libcluster does).
+   * @default false */
   broadcastOnly?: boolean;
   /** Gossip on the multicast group; false leaves unicast seeds only (unless `broadcastOnly`). @default true */
   multicast?: boolean;
@@ -189,7 +190,8 @@ function resolveSeeds(value: unknown): readonly Endpoint[] {
         typeof item === 'object' && item !== null ? `${(item as Endpoint).host}:${(item as Endpoint).port}` : item;
       const endpoint = typeof text === 'string' ? parseEndpoint(text) : undefined;
       if (endpoint === undefined) {
-        throw new InvalidArgumentError(`seeds[${i}]`, 'must be host:port (an IPv4 address or host name, port 1–65535)');
+        const expected = 'must be host:port (an IPv4 address or host name, port 1–65535)';
+        throw new InvalidArgumentError(`seeds[${i}]`, expected);
       }
       return Object.freeze(endpoint);
     }),
@@ -228,7 +230,13 @@ export function resolveDiscoveryConfig(init: DiscoveryInit): DiscoveryConfig {
   const seeds = resolveSeeds(init.seeds);
   const ttl = optionalInteger('ttl', init.ttl, DEFAULT_MULTICAST_TTL, 1, MAX_MULTICAST_TTL);
 
-  const intervalMs = optionalInteger('intervalMs', init.intervalMs, DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, MAX_INTERVAL_MS);
+  const intervalMs = optionalInteger(
+    'intervalMs',
+    init.intervalMs,
+    DEFAULT_INTERVAL_MS,
+    MIN_INTERVAL_MS,
+    MAX_INTERVAL_MS,
+  );
   const longestGapMs = Math.ceil(intervalMs * (1 + INTERVAL_JITTER_RATIO));
   const suspectAfterMs = optionalInteger(
     'suspectAfterMs',

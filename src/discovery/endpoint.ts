@@ -8,7 +8,8 @@ export interface Endpoint {
   readonly port: number;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*$`);
 
 /** Parses `host:port` (an IPv4 address or a host name, and a port 1–65535); undefined when it is not one. */
 export function parseEndpoint(text: string): Endpoint | undefined {
@@ -56,7 +57,8 @@ export function writeEndpoint(target: Buffer, offset: number, address: string, p
 }
 
 export function readEndpoint(source: Buffer, offset: number): string {
-  return `${source[offset]}.${source[offset + 1]}.${source[offset + 2]}.${source[offset + 3]}:${source.readUInt16BE(offset + 4)}`;
+  const address = `${source[offset]}.${source[offset + 1]}.${source[offset + 2]}.${source[offset + 3]}`;
+  return `${address}:${source.readUInt16BE(offset + 4)}`;
 }
 
 /** Splits an `a.b.c.d:port` string made by `formatEndpoint` over an IPv4 address; undefined for anything else. */

@@ -304,7 +304,8 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     }
     const checked = checkAdvertisement(raw);
     if (checked.problems.length > 0) {
-      this.warnOnce('advertise invalid', { problems: checked.problems }, 'advertise() returned items gossip cannot carry');
+      const problems = checked.problems;
+      this.warnOnce('advertise invalid', { problems }, 'advertise() returned items gossip cannot carry');
     }
     this.advertised = checked.advertisement;
     this.advertisedTruncated = checked.truncated;

@@ -9,7 +9,12 @@
  * protocol, the defaults and secret rotation.
  */
 export { GossipDiscovery, type DiscoveryComponents } from './gossip-discovery.ts';
-export { resolveDiscoveryConfig, type DiscoveryConfig, type DiscoveryInit, type GroupMode } from './discovery-config.ts';
+export {
+  resolveDiscoveryConfig,
+  type DiscoveryConfig,
+  type DiscoveryInit,
+  type GroupMode,
+} from './discovery-config.ts';
 export { ClusterMonitor, type ClusterMonitorInit, type PeerEvents } from './cluster-monitor.ts';
 export type { Endpoint } from './endpoint.ts';
 export { Keyring, deriveGossipKey, type GossipKey, type GossipSecrets } from './keyring.ts';

@@ -242,7 +242,9 @@ class Reader {
   }
 
   private need(name: string, bytes: number): void {
-    if (this.offset + bytes > this.buffer.length) throw new InvalidArgumentError(name, 'runs past the end of the payload');
+    if (this.offset + bytes > this.buffer.length) {
+      throw new InvalidArgumentError(name, 'runs past the end of the payload');
+    }
   }
 
   u8(name: string): number {
@@ -289,7 +291,9 @@ class Reader {
       this.need(`${name}[${i}]`, ENDPOINT_BYTES);
       const endpoint = readEndpoint(this.buffer, this.offset);
       this.offset += ENDPOINT_BYTES;
-      if (this.buffer.readUInt16BE(this.offset - 2) === 0) throw new InvalidArgumentError(`${name}[${i}]`, 'has port 0');
+      if (this.buffer.readUInt16BE(this.offset - 2) === 0) {
+        throw new InvalidArgumentError(`${name}[${i}]`, 'has port 0');
+      }
       items.push(endpoint);
     }
     return items;

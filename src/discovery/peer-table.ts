@@ -145,7 +145,9 @@ export class PeerTable {
   }
 
   hasEndpoint(endpoint: string): boolean {
-    for (const record of this.records.values()) if (record.endpoint === endpoint && record.state !== 'dead') return true;
+    for (const record of this.records.values()) {
+      if (record.endpoint === endpoint && record.state !== 'dead') return true;
+    }
     return false;
   }
 

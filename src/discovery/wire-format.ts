@@ -65,5 +65,6 @@ const CLUSTER_TAG_LABEL = 'gater/gossip/cluster-tag/v1\0';
  * packet of another cluster as such rather than as a failed authentication.
  */
 export function clusterTag(clusterName: string): Buffer {
-  return createHash('sha256').update(CLUSTER_TAG_LABEL).update(clusterName, 'utf8').digest().subarray(0, CLUSTER_TAG_BYTES);
+  const digest = createHash('sha256').update(CLUSTER_TAG_LABEL).update(clusterName, 'utf8').digest();
+  return digest.subarray(0, CLUSTER_TAG_BYTES);
 }

@@ -46,7 +46,8 @@ describe('discovery configuration', () => {
   it('chooses the group mode and its address', () => {
     const b = resolveDiscoveryConfig({ ...BASE, broadcastOnly: true, secrets: { primary: SECRET } });
     assert.deepEqual([b.groupMode, b.group], ['broadcast', '255.255.255.255']);
-    const u = resolveDiscoveryConfig({ ...BASE, multicast: false, seeds: ['127.0.0.1:4000', { host: 'localhost', port: 4001 }], port: 0 });
+    const seeds = ['127.0.0.1:4000', { host: 'localhost', port: 4001 }];
+    const u = resolveDiscoveryConfig({ ...BASE, multicast: false, seeds, port: 0 });
     assert.equal(u.groupMode, 'none');
     assert.deepEqual(u.seeds, [
       { host: '127.0.0.1', port: 4000 },
@@ -89,6 +90,7 @@ describe('discovery configuration', () => {
     rejects({ broadcastOnly: true }, 'secrets.primary', /broadcast address 255\.255\.255\.255/);
     rejects({ multicast: false, seeds: ['10.0.0.1:45892'] }, 'secrets.primary', /seed 10\.0\.0\.1/);
     assert.equal(resolveDiscoveryConfig({ ...BASE, broadcastOnly: true, group: '127.255.255.255' }).groupMode, 'broadcast');
-    assert.equal(resolveDiscoveryConfig({ ...BASE, bindAddress: '0.0.0.0', secrets: { primary: SECRET } }).bindAddress, '0.0.0.0');
+    const secured = resolveDiscoveryConfig({ ...BASE, bindAddress: '0.0.0.0', secrets: { primary: SECRET } });
+    assert.equal(secured.bindAddress, '0.0.0.0');
   });
 });

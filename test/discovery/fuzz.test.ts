@@ -43,12 +43,15 @@ describe('hostile datagrams against a running node', () => {
     const peerPort = await freeUdpPort();
     const base = { clusterName: CLUSTER, secrets: { primary: SECRET }, multicast: false, ...TIMING };
     const sniffer = `127.0.0.1:${attacker.port}`;
-    target = new GossipDiscovery({}, { ...base, nodeId: 'target', incarnation: 1, port: targetPort, seeds: [`127.0.0.1:${peerPort}`, sniffer] });
+    const targetSeeds = [`127.0.0.1:${peerPort}`, sniffer];
+    target = new GossipDiscovery({}, { ...base, nodeId: 'target', incarnation: 1, port: targetPort, seeds: targetSeeds });
     // The sniffer first: in each round it gets a sequence number just below the one the target gets.
-    peer = new GossipDiscovery({}, { ...base, nodeId: 'peer', incarnation: 1, port: peerPort, seeds: [sniffer, `127.0.0.1:${targetPort}`] });
+    const peerSeeds = [sniffer, `127.0.0.1:${targetPort}`];
+    peer = new GossipDiscovery({}, { ...base, nodeId: 'peer', incarnation: 1, port: peerPort, seeds: peerSeeds });
     await target.start();
     await peer.start();
-    await waitFor('the two nodes to meet', () => target.peer('peer')?.state === 'alive' && peer.peer('target')?.state === 'alive');
+    const met = (): boolean => target.peer('peer')?.state === 'alive' && peer.peer('target')?.state === 'alive';
+    await waitFor('the two nodes to meet', met);
     await waitFor('packets of both on the attacker', () => attacker.received.length >= 6);
     const splitByNode = (): void => {
       const codec = new PacketCodec(CLUSTER, new Keyring(CLUSTER, { primary: SECRET }));
@@ -113,8 +116,8 @@ describe('hostile datagrams against a running node', () => {
     forgedKey: fc.tuple(fc.stringMatching(/^[a-z0-9]{16,40}$/), fc.boolean()).map(([secret, ourCluster]) => {
       const cluster = ourCluster ? CLUSTER : 'elsewhere';
       const codec = new PacketCodec(cluster, new Keyring(cluster, { primary: secret === SECRET ? `${secret}!` : secret }));
-      const datagram = codec.seal(MESSAGE_KIND.beacon, samplePayload({ clusterName: cluster, nodeId: 'intruder' })).datagram;
-      return { datagram, reason: ourCluster ? 'bad_auth' : 'other_cluster' };
+      const payload = samplePayload({ clusterName: cluster, nodeId: 'intruder' });
+      return { datagram: codec.seal(MESSAGE_KIND.beacon, payload).datagram, reason: ourCluster ? 'bad_auth' : 'other_cluster' };
     }),
     // At least a second beyond the 30 s window, so that the time the datagram takes to arrive cannot bring it back in.
     stale: fc.tuple(fc.integer({ min: 31_000, max: 10 ** 9 }), fc.boolean()).map(([skew, future]) => {
@@ -139,7 +142,10 @@ describe('hostile datagrams against a running node', () => {
     assert.deepEqual(target.peers().map((p) => [p.nodeId, p.state]), [['peer', 'alive']]);
     const sent = target.stats().beaconsSent;
     const heard = peer.stats().beaconsReceived;
-    await waitFor('more beacons from the target, heard by its peer', () => target.stats().beaconsSent > sent + 2 && peer.stats().beaconsReceived > heard + 2);
+    await waitFor(
+      'more beacons from the target, heard by its peer',
+      () => target.stats().beaconsSent > sent + 2 && peer.stats().beaconsReceived > heard + 2,
+    );
     assert.equal(peer.peer('target')?.state, 'alive');
   });
 });

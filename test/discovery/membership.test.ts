@@ -10,7 +10,12 @@ import { samplePayload } from './support/payloads.ts';
 const W: MembershipWindows = { suspectAfterMs: 300, deadAfterMs: 500, forgetAfterMs: 2_000 };
 const WALL = Date.UTC(2030, 0, 1);
 
-function seen(now: number, payload: Partial<GossipPayload> = {}, kind: MessageKindName = 'beacon', endpoint = '127.0.0.1:5000'): Observation {
+function seen(
+  now: number,
+  payload: Partial<GossipPayload> = {},
+  kind: MessageKindName = 'beacon',
+  endpoint = '127.0.0.1:5000',
+): Observation {
   return { kind, payload: samplePayload({ nodeId: 'b', ...payload }), endpoint, now, wallNow: WALL + now };
 }
 
@@ -98,7 +103,8 @@ describe('peer table', () => {
   it('a restarted peer replaces its old self: down for the old life, up for the new', () => {
     const t = new PeerTable(W);
     t.observe(seen(0, { incarnation: 10, addrs: ['/ip4/127.0.0.1/tcp/1'] }));
-    const restart = t.observe(seen(50, { incarnation: 11, sequence: 1, addrs: ['/ip4/127.0.0.1/tcp/2'] }, 'beacon', '127.0.0.1:6000'));
+    const newLife = { incarnation: 11, sequence: 1, addrs: ['/ip4/127.0.0.1/tcp/2'] };
+    const restart = t.observe(seen(50, newLife, 'beacon', '127.0.0.1:6000'));
     assert.deepEqual(
       restart.changes.map((c) => [c.event, c.peer.state, c.peer.incarnation, c.peer.addrs[0], c.peer.endpoint]),
       [
@@ -123,9 +129,11 @@ describe('peer table', () => {
     t.observe(seen(0));
     assert.deepEqual(events(t.observe(seen(10, { sequence: 2, stores: ['default'] }))), ['peer:updated:alive']);
     assert.deepEqual(t.get('b')?.stores, ['default']);
-    assert.deepEqual(events(t.observe(seen(20, { sequence: 3, stores: ['default'], nodeName: 'beta' }))), ['peer:updated:alive']);
-    assert.deepEqual(events(t.observe(seen(30, { sequence: 4, stores: ['default'], nodeName: 'beta' }, 'beacon', '127.0.0.1:7000'))), ['peer:updated:alive']);
-    assert.deepEqual(events(t.observe(seen(40, { sequence: 5, stores: ['default'], nodeName: 'beta' }, 'reply', '127.0.0.1:7000'))), []);
+    const beta = { stores: ['default'], nodeName: 'beta' };
+    assert.deepEqual(events(t.observe(seen(20, { ...beta, sequence: 3 }))), ['peer:updated:alive']);
+    const moved = t.observe(seen(30, { ...beta, sequence: 4 }, 'beacon', '127.0.0.1:7000'));
+    assert.deepEqual(events(moved), ['peer:updated:alive']);
+    assert.deepEqual(events(t.observe(seen(40, { ...beta, sequence: 5 }, 'reply', '127.0.0.1:7000'))), []);
   });
 
   it('a leave marks the peer dead at once; a leave of an unknown node is ignored', () => {
@@ -147,7 +155,8 @@ describe('peer table', () => {
     t.observe(seen(5, { nodeId: 'u', toGroup: false }, 'beacon', '127.0.0.1:1002'));
     t.observe(seen(10, { nodeId: 'r', toGroup: false }, 'reply', '127.0.0.1:1003'));
     assert.deepEqual(t.unicastEndpoints(100, W.suspectAfterMs).sort(), ['127.0.0.1:1002', '127.0.0.1:1003']);
-    assert.deepEqual(t.unicastEndpoints(300, W.suspectAfterMs).sort(), ['127.0.0.1:1001', '127.0.0.1:1002', '127.0.0.1:1003'], 'group silent too long');
+    const all = ['127.0.0.1:1001', '127.0.0.1:1002', '127.0.0.1:1003'];
+    assert.deepEqual(t.unicastEndpoints(300, W.suspectAfterMs).sort(), all, 'group silent too long');
     assert.deepEqual(t.hintEndpoints('127.0.0.1:1003'), ['127.0.0.1:1002', '127.0.0.1:1001']);
     assert.equal(t.hasEndpoint('127.0.0.1:1002'), true);
     t.sweep(600);

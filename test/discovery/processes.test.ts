@@ -16,7 +16,11 @@ const STEADY = { intervalMs: 100, suspectAfterMs: 1_000, deadAfterMs: 2_000 };
 
 after(killAll);
 
-function multicastNode(name: string, shared: { port: number; group: string }, extra: Record<string, unknown> = {}): NodeProcess {
+function multicastNode(
+  name: string,
+  shared: { port: number; group: string },
+  extra: Record<string, unknown> = {},
+): NodeProcess {
   return new NodeProcess(name, {
     clusterName: 'processes',
     nodeId: name,
@@ -30,7 +34,12 @@ function multicastNode(name: string, shared: { port: number; group: string }, ex
 }
 
 /** Asks `node` for its stats until `check` holds; fails after `timeoutMs`. */
-async function statsUntil(node: NodeProcess, what: string, check: (s: DiscoveryStats) => boolean, timeoutMs = 5_000): Promise<DiscoveryStats> {
+async function statsUntil(
+  node: NodeProcess,
+  what: string,
+  check: (s: DiscoveryStats) => boolean,
+  timeoutMs = 5_000,
+): Promise<DiscoveryStats> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const stats = await node.stats();
@@ -45,7 +54,7 @@ function seesExactly(node: NodeProcess, others: string[]): boolean {
 }
 
 describe('discovery across processes', () => {
-  it('three nodes find each other by loopback multicast; a fourth with another secret sees none and is seen by none', async () => {
+  it('three nodes meet by loopback multicast; a fourth with another secret sees none and is seen by none', async () => {
     const shared = { port: randomPort(), group: randomGroup() };
     const nodes = ['n1', 'n2', 'n3'].map((name) => multicastNode(name, shared));
     const stranger = multicastNode('n4', shared, { secrets: { primary: NEW } });
@@ -56,7 +65,10 @@ describe('discovery across processes', () => {
     }
     const n1 = nodes[0] as NodeProcess;
     const peer = n1.peers().find((p) => p.nodeId === 'n2');
-    assert.deepEqual([peer?.name, peer?.addrs, peer?.roles, peer?.stores], ['n2', ['/ip4/127.0.0.1/tcp/42000'], ['store'], ['default']]);
+    assert.deepEqual(
+      [peer?.name, peer?.addrs, peer?.roles, peer?.stores],
+      ['n2', ['/ip4/127.0.0.1/tcp/42000'], ['store'], ['default']],
+    );
     assert.match(peer?.endpoint ?? '', /^127\.0\.0\.1:\d+$/);
 
     // Proof that the packets did cross, and were refused: every node counts bad_auth drops of the other side's.
@@ -69,7 +81,11 @@ describe('discovery across processes', () => {
 
   it('a node killed with SIGKILL goes suspect, then dead; restarted, it comes back with a higher incarnation', async () => {
     const shared = { port: randomPort(), group: randomGroup() };
-    const [a, b, victim] = ['k1', 'k2', 'k3'].map((name) => multicastNode(name, shared)) as [NodeProcess, NodeProcess, NodeProcess];
+    const [a, b, victim] = ['k1', 'k2', 'k3'].map((name) => multicastNode(name, shared)) as [
+      NodeProcess,
+      NodeProcess,
+      NodeProcess,
+    ];
     const survivors = [a, b];
     await Promise.all(survivors.map((n) => n.waitFor('all peers', () => n.alivePeers().length === 2)));
     const firstIncarnation = a.peers().find((p) => p.nodeId === 'k3')?.incarnation ?? 0;
@@ -79,7 +95,7 @@ describe('discovery across processes', () => {
       const dead = await node.waitFor('k3 dead', () =>
         node.lines.find((l) => l.event === 'peer:down' && l.peer?.nodeId === 'k3'),
       );
-      const suspect = node.lines.find((l) => l.event === 'peer:updated' && l.peer?.nodeId === 'k3' && l.peer.state === 'suspect');
+      const suspect = node.lines.find((l) => l.peer?.nodeId === 'k3' && l.peer.state === 'suspect');
       assert.ok(suspect !== undefined && suspect.at <= dead.at, `${node.name} suspected k3 before declaring it dead`);
       const lastSeen = Date.parse(dead.peer?.lastSeen ?? '');
       // Never early: each state no sooner than its window after the last packet (a few ms for clock reads).
@@ -91,7 +107,9 @@ describe('discovery across processes', () => {
     await reborn.ready();
     for (const node of survivors) {
       const up = await node.waitFor('k3 back', () =>
-        node.lines.findLast((l) => l.event === 'peer:up' && l.peer?.nodeId === 'k3' && l.peer.incarnation > firstIncarnation),
+        node.lines.findLast(
+          (l) => l.event === 'peer:up' && l.peer?.nodeId === 'k3' && l.peer.incarnation > firstIncarnation,
+        ),
       );
       assert.equal(up.peer?.state, 'alive');
     }

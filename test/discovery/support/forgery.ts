@@ -3,7 +3,13 @@
  * node against.
  */
 import type { DropReason } from '../../../src/discovery/types.ts';
-import { MESSAGE_KIND, OFFSET_KEY_ID, OFFSET_KIND, OFFSET_VERSION, OVERHEAD_BYTES } from '../../../src/discovery/wire-format.ts';
+import {
+  MESSAGE_KIND,
+  OFFSET_KEY_ID,
+  OFFSET_KIND,
+  OFFSET_VERSION,
+  OVERHEAD_BYTES,
+} from '../../../src/discovery/wire-format.ts';
 
 const KINDS: ReadonlySet<number> = new Set(Object.values(MESSAGE_KIND));
 
