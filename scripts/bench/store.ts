@@ -240,7 +240,10 @@ function round2(n: number): number {
 
 function report(results: Record<string, Figure>): void {
   const goals = {
-    batchedEventsPerSec: { goal: GOAL_BATCHED_EVENTS_PER_S, met: results['batchedAppends']!.eventsPerSec >= GOAL_BATCHED_EVENTS_PER_S },
+    batchedEventsPerSec: {
+      goal: GOAL_BATCHED_EVENTS_PER_S,
+      met: results['batchedAppends']!.eventsPerSec >= GOAL_BATCHED_EVENTS_PER_S,
+    },
     batchedRatioToFloor: {
       goal: GOAL_BATCHED_FLOOR_RATIO,
       met: (results['batchedAppends']!.ratioToFloor ?? 0) >= GOAL_BATCHED_FLOOR_RATIO,
@@ -250,8 +253,12 @@ function report(results: Record<string, Figure>): void {
       met: results['concurrentSingleAppends']!.eventsPerSec >= GOAL_CONCURRENT_EVENTS_PER_S,
     },
   };
-  console.log(`store benchmark: backend ${args.backend}, synchronous=FULL, ${cpus().length} cores, Node ${process.version}`);
-  console.log(`${'phase'.padEnd(26)}${'events'.padStart(9)}${'seconds'.padStart(9)}${'events/s'.padStart(11)}  vs floor`);
+  console.log(
+    `store benchmark: backend ${args.backend}, synchronous=FULL, ${cpus().length} cores, Node ${process.version}`,
+  );
+  console.log(
+    `${'phase'.padEnd(26)}${'events'.padStart(9)}${'seconds'.padStart(9)}${'events/s'.padStart(11)}  vs floor`,
+  );
   for (const [name, f] of Object.entries(results)) {
     const ratio = f.ratioToFloor === undefined ? '' : `${(f.ratioToFloor * 100).toFixed(0)}%`;
     console.log(

@@ -62,7 +62,7 @@ export interface PreparedAppend {
   idsSupplied: boolean;
 }
 
-/** Store ids name directories and database objects: letters, digits, `.`, `_` and `-`, starting with a letter or digit. */
+/** Store ids name directories and database objects: letters, digits, `.`, `_`, `-`; a letter or digit first. */
 const STORE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function validateStoreId(value: unknown, field = 'storeId'): string {
@@ -76,7 +76,9 @@ export function validateStoreId(value: unknown, field = 'storeId'): string {
 }
 
 export function validateStreamId(value: unknown, field = 'streamId'): string {
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty string');
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(field, 'must be a non-empty string');
+  }
   if (value.length > STREAM_ID_MAX_LENGTH) {
     throw new InvalidArgumentError(field, `must be at most ${STREAM_ID_MAX_LENGTH} characters`);
   }
@@ -182,7 +184,9 @@ export function validateReadStream(options: unknown): ValidReadStream {
   }
   return {
     fromVersion:
-      options['fromVersion'] === undefined ? undefined : validateNonNegativeInteger(options['fromVersion'], 'fromVersion'),
+      options['fromVersion'] === undefined
+        ? undefined
+        : validateNonNegativeInteger(options['fromVersion'], 'fromVersion'),
     count: validateCount(options['count']),
     direction,
   };
@@ -202,7 +206,9 @@ export function validateFilter(filter: unknown, field = 'filter'): EventFilter {
   if (filter['types'] !== undefined) out.types = validateNames(filter['types'], `${field}.types`);
   if (filter['tags'] !== undefined) out.tags = validateNames(filter['tags'], `${field}.tags`);
   const tagMatch = filter['tagMatch'] ?? 'any';
-  if (tagMatch !== 'any' && tagMatch !== 'all') throw new InvalidArgumentError(`${field}.tagMatch`, "must be 'any' or 'all'");
+  if (tagMatch !== 'any' && tagMatch !== 'all') {
+    throw new InvalidArgumentError(`${field}.tagMatch`, "must be 'any' or 'all'");
+  }
   out.tagMatch = tagMatch;
   return out;
 }
@@ -303,7 +309,8 @@ export function validateSubscriptionSpec(spec: unknown, field = 'spec'): ValidSu
     type,
     selector: validateSelector(type, spec['selector'], `${field}.selector`),
     name: validateSubscriptionName(spec['name'], `${field}.name`),
-    startFrom: spec['startFrom'] === undefined ? 0 : validateNonNegativeInteger(spec['startFrom'], `${field}.startFrom`),
+    startFrom:
+      spec['startFrom'] === undefined ? 0 : validateNonNegativeInteger(spec['startFrom'], `${field}.startFrom`),
     options: validateSubscriptionOptions(spec['options'], `${field}.options`),
   };
 }
@@ -398,7 +405,9 @@ export function validateName(value: unknown, field: string, maxLength = NAME_MAX
 /** A non-empty array of names (event types, tags): a copy, duplicates removed. */
 function validateNames(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || value.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty array');
-  if (value.length > TAGS_PER_EVENT_MAX) throw new InvalidArgumentError(field, `must hold at most ${TAGS_PER_EVENT_MAX} items`);
+  if (value.length > TAGS_PER_EVENT_MAX) {
+    throw new InvalidArgumentError(field, `must hold at most ${TAGS_PER_EVENT_MAX} items`);
+  }
   for (let i = 0; i < value.length; i++) {
     const name: unknown = value[i];
     // The field name is built only on failure: this runs for every tag of every appended event.

@@ -55,7 +55,8 @@ export const BACKENDS: Readonly<Record<string, BenchBackend>> = {
         const epochUs = Date.now() * 1000;
         begin.run();
         for (const e of rows[k]!) {
-          insertEvent.run(position, sid, version++, e.eventId, e.eventType, e.data, e.metadata, e.tagsJson, epochUs, null, null);
+          const { eventId, eventType, data, metadata, tagsJson } = e;
+          insertEvent.run(position, sid, version++, eventId, eventType, data, metadata, tagsJson, epochUs, null, null);
           for (const tag of e.tags) insertTag.run(tag, position);
           position++;
         }

@@ -38,7 +38,8 @@ export interface WrittenAppend {
 
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const EVENT_COLUMNS =
-  '(position, sid, version, event_id, event_type, data, metadata, tags, epoch_us, data_content_type, metadata_content_type)';
+  '(position, sid, version, event_id, event_type, data, metadata, tags, epoch_us, ' +
+  'data_content_type, metadata_content_type)';
 const EVENT_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const EVENT_ROW_VALUES = 11;
 /** Events inserted by one statement when an append has that many: fewer calls into SQLite per event. */
@@ -70,8 +71,8 @@ export class AppendWriter {
     this.#rollbackTo = db.prepare('ROLLBACK TO append');
     // An upsert, so that a stream row left without events can never block its stream.
     this.#insertStream = db.prepare(
-      'INSERT INTO streams (stream_id) VALUES (?) ON CONFLICT (stream_id) DO UPDATE SET stream_id = excluded.stream_id ' +
-        'RETURNING sid',
+      'INSERT INTO streams (stream_id) VALUES (?) ' +
+        'ON CONFLICT (stream_id) DO UPDATE SET stream_id = excluded.stream_id RETURNING sid',
     );
     this.#insertStream.setReturnArrays(true);
     this.#insertEvent = db.prepare(`INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_ROW}`);

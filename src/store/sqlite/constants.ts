@@ -6,7 +6,7 @@ export const MAX_BATCH_EVENTS = 10_000;
 export const STREAM_CACHE_SIZE = 100_000;
 /** Distinct filter shapes whose prepared statements are kept. */
 export const FILTER_STATEMENT_CACHE_SIZE = 64;
-/** SQLite page cache of one store, in KiB (SQLite's own default of 2 MiB is small for indexes of millions of events). */
+/** SQLite page cache of one store, in KiB (SQLite's default, 2 MiB, is small for the indexes of millions of events). */
 export const CACHE_SIZE_KIB = 32_768;
 /** SQLite `synchronous` level: FULL makes every acknowledged commit survive power loss, not only a process crash. */
 export const SYNCHRONOUS = 'FULL';

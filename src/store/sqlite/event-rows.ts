@@ -2,7 +2,7 @@
  * The events table's columns as SELECTs return them, and their decoding into RecordedEvents. Statements that read
  * events return arrays (`setReturnArrays`), cheaper than one object per row, in the order of EVENT_COLUMNS.
  */
-import type { SQLOutputValue, StatementSync } from 'node:sqlite';
+import type { SQLOutputValue } from 'node:sqlite';
 import type { EventMetadata, RecordedEvent } from '../types.ts';
 import { DEFAULT_CONTENT_TYPE, type PreparedEvent } from '../validate.ts';
 
@@ -15,12 +15,6 @@ export function eventColumns(stream: string): string {
     `e.position, ${stream}, e.version, e.event_id, e.event_type, e.data, e.metadata, e.tags, e.epoch_us, ` +
     'e.data_content_type, e.metadata_content_type'
   );
-}
-
-/** Prepares a statement that returns event rows as arrays. */
-export function prepareEventRead(statement: StatementSync): StatementSync {
-  statement.setReturnArrays(true);
-  return statement;
 }
 
 /** Turns rows into events. Keeps the last timestamp it formatted: the events of one commit share theirs. */

@@ -119,7 +119,7 @@ export function migrate(db: DatabaseSync, storeId: string): void {
   }
 }
 
-export function readUserVersion(db: DatabaseSync): number {
+function readUserVersion(db: DatabaseSync): number {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;
   return row?.user_version ?? 0;
 }

@@ -81,8 +81,9 @@ export class SnapshotTable {
   list(query: SnapshotQuery): SnapshotRecord[] {
     const { sourceUuid, streamUuid } = query;
     let rows: unknown[];
-    if (sourceUuid !== undefined && streamUuid !== undefined) rows = this.#listBySourceAndStream.all(sourceUuid, streamUuid);
-    else if (sourceUuid !== undefined) rows = this.#listBySource.all(sourceUuid);
+    if (sourceUuid !== undefined && streamUuid !== undefined) {
+      rows = this.#listBySourceAndStream.all(sourceUuid, streamUuid);
+    } else if (sourceUuid !== undefined) rows = this.#listBySource.all(sourceUuid);
     else if (streamUuid !== undefined) rows = this.#listByStream.all(streamUuid);
     else rows = this.#listAll.all();
     return rows.map((row) => toRecord(row as SnapshotRow));

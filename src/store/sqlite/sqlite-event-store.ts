@@ -291,9 +291,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   async saveCheckpoint(name: string, position: number): Promise<void> {
-    return this.#call((open) =>
-      open.subscriptions.saveCheckpoint(validateSubscriptionName(name), validateNonNegativeInteger(position, 'position')),
-    );
+    return this.#call((open) => {
+      const validName = validateSubscriptionName(name);
+      open.subscriptions.saveCheckpoint(validName, validateNonNegativeInteger(position, 'position'));
+    });
   }
 
   async parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>): Promise<void> {

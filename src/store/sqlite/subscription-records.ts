@@ -152,7 +152,8 @@ export class SubscriptionRecords {
   /** Removes parked events (all when `positions` is absent) and returns them, by position. */
   unpark(name: string, positions?: readonly number[]): ParkedEvent[] {
     this.#requireExists(name);
-    const rows = positions === undefined ? this.#unparkAll.all(name) : this.#unparkSome.all(name, JSON.stringify(positions));
+    const rows =
+      positions === undefined ? this.#unparkAll.all(name) : this.#unparkSome.all(name, JSON.stringify(positions));
     return rows.map((row) => toParked(row as unknown as ParkedRow)).sort((a, b) => a.position - b.position);
   }
 
