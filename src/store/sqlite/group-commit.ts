@@ -86,14 +86,18 @@ export class GroupCommit {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    const batch = this.#takeBatch();
-    if (batch.length > 0) this.#run(batch);
-    if (this.pending > 0) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    } else {
-      this.#idle?.resolve();
-      this.#idle = undefined;
+    try {
+      const batch = this.#takeBatch();
+      if (batch.length > 0) this.#run(batch);
+    } finally {
+      // Whatever happened to this batch, the appends behind it still get theirs.
+      if (this.pending > 0) {
+        this.#scheduled = true;
+        setImmediate(this.#flush);
+      } else {
+        this.#idle?.resolve();
+        this.#idle = undefined;
+      }
     }
   };
 
@@ -161,7 +165,14 @@ export class GroupCommit {
       if (outcome instanceof GaterError) batch[i]!.reject(outcome);
       else batch[i]!.resolve(outcome.result);
     }
-    if (this.#c.wantsEvents()) this.#announce(batch, outcomes, cursor.epochUs);
+    if (this.#c.wantsEvents()) {
+      try {
+        this.#announce(batch, outcomes, cursor.epochUs);
+      } catch (err) {
+        // The appends are durable and answered; only the live hint is lost (readers catch up from the store).
+        this.#c.logger.error({ err }, 'cannot announce committed events');
+      }
+    }
   }
 
   /**
