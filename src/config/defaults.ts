@@ -31,7 +31,13 @@ export const DEFAULT_BROADCAST_ONLY = false;
 export const DEFAULT_GOSSIP_INTERVAL_MS = 1_000;
 export const MIN_GOSSIP_INTERVAL_MS = 10;
 export const MAX_GOSSIP_INTERVAL_MS = 60_000;
-export const DEFAULT_MESH_PORT = 45_893;
+/**
+ * Any free port: peers learn the actual port from discovery beacons, so several nodes share one host with no
+ * configuration. Deployments behind a firewall set a fixed port (45893 by convention, as docker-compose.yaml does).
+ */
+export const DEFAULT_MESH_PORT = 0;
+/** The conventional fixed mesh port for firewalled deployments. */
+export const CONVENTIONAL_MESH_PORT = 45_893;
 /** A secret shorter than this is refused: 16 bytes is the least that keeps HKDF-derived keys out of brute-force reach. */
 export const MIN_CLUSTER_SECRET_BYTES = 16;
 /** Where the config file is looked for, under the working directory, when none is named. */

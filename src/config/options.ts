@@ -218,7 +218,7 @@ export const OPTIONS: OptionTable = {
     defaultText: String(D.DEFAULT_GOSSIP_INTERVAL_MS),
   },
   meshPort: {
-    doc: 'TCP port of the mesh (peer-to-peer RPC); 0 picks any free port.',
+    doc: 'TCP port of the mesh (peer-to-peer RPC); 0 picks any free port, announced to peers by discovery. Set a fixed port (45893 by convention) where a firewall needs one.',
     unit: 'port',
     env: ['GATER_MESH_PORT'],
     flag: 'mesh-port',

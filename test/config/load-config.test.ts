@@ -85,7 +85,7 @@ describe('loadConfig: defaults', () => {
         broadcastOnly: false,
         seeds: [],
         gossipIntervalMs: 1000,
-        meshPort: 45893,
+        meshPort: 0,
         meshHost: '127.0.0.1',
       },
     );
