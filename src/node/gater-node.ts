@@ -7,13 +7,16 @@ import { Gateway } from '../gateway/gateway.ts';
 import { RegistryDirectory } from '../gateway/worker-directory.ts';
 import { LocalWorkerEndpoint, type WorkerEndpoint } from '../gateway/worker-endpoint.ts';
 import { createHttpServer, type HealthReport, type HttpServer } from '../http/index.ts';
-import { GaterMetrics } from '../metrics/index.ts';
+import { remoteEndpointFactory } from '../gateway/remote-worker-endpoint.ts';
+import { ClusterMetrics, GaterMetrics } from '../metrics/index.ts';
 import { WorkerRegistry } from '../registry/index.ts';
+import { LocalWorkers } from '../worker/local-workers.ts';
+import { ClusterLink, type ClusterSettings } from './cluster-link.ts';
 import { HostedStore } from './hosted-store.ts';
 import { loadNodeIdentity, type NodeIdentity } from './node-identity.ts';
 
 /** The part of the configuration the node itself reads (GaterConfig satisfies it). */
-export interface NodeSettings {
+export interface NodeSettings extends ClusterSettings {
   readonly nodeName: string;
   readonly dataDir: string;
   readonly stores: readonly string[];
@@ -42,6 +45,7 @@ export class GaterNode implements RunningNode {
   private readonly hosted = new Map<string, HostedStore>();
   private readonly metrics = new GaterMetrics();
   private registry: WorkerRegistry | undefined;
+  private cluster: ClusterLink | undefined;
   private gateway: Gateway | undefined;
   private http: HttpServer | undefined;
   private url = '';
@@ -77,7 +81,18 @@ export class GaterNode implements RunningNode {
       const log = this.logger.child({ nodeId });
       this.startedAt = new Date().toISOString();
 
-      const registry = new WorkerRegistry({ logger: log.child({ component: 'registry' }) }, { nodeId });
+      const registry = new WorkerRegistry(
+        { logger: log.child({ component: 'registry' }) },
+        { nodeId, incarnation: this.identity.incarnation },
+      );
+      this.registry = registry;
+      const localWorkers = new LocalWorkers();
+      const cluster = new ClusterLink(
+        { registry, localWorkers, logger: log },
+        { settings: s, privateKey: this.identity.privateKey, incarnation: this.identity.incarnation, stores: s.stores },
+      );
+      this.cluster = cluster;
+      await cluster.mesh.start();
       const localEndpoints = new Map<string, WorkerEndpoint>();
       for (const storeId of s.stores) {
         const hosted = await HostedStore.open(
@@ -94,19 +109,23 @@ export class GaterNode implements RunningNode {
         this.hosted.set(storeId, hosted);
         for (const worker of hosted.workers) {
           localEndpoints.set(worker.workerId, new LocalWorkerEndpoint(worker, nodeId));
+          localWorkers.add(worker);
           registry.registerLocal({
             store: storeId,
             workerId: worker.workerId,
-            addrs: [],
+            addrs: cluster.mesh.addrs(),
             backend: worker.backend,
             startedAt: worker.startedAt,
           });
         }
       }
-      this.registry = registry;
       this.gateway = new Gateway(
         {
-          directory: new RegistryDirectory({ registry, localEndpoints }),
+          directory: new RegistryDirectory({
+            registry,
+            localEndpoints,
+            remoteEndpoint: remoteEndpointFactory(cluster.rpcPeers, registry),
+          }),
           metrics: this.metrics,
           logger: log.child({ component: 'gateway' }),
         },
@@ -123,6 +142,8 @@ export class GaterNode implements RunningNode {
         { host: s.httpHost, port: s.httpPort },
       );
       this.url = await this.http.listen();
+      await cluster.start();
+      this.watchCluster(cluster, registry);
       this.lagTimer = setInterval(() => void this.refreshLag(), LAG_REFRESH_INTERVAL_MS);
       this.lagTimer.unref();
       this.state = 'running';
@@ -138,6 +159,7 @@ export class GaterNode implements RunningNode {
     this.state = 'stopping';
     if (this.lagTimer !== undefined) clearInterval(this.lagTimer);
     await this.http?.close().catch((err: unknown) => this.logger.error({ err }, 'closing the HTTP server failed'));
+    await this.cluster?.stop();
     for (const [storeId, hosted] of this.hosted) {
       for (const worker of hosted.workers) this.registry?.unregisterLocal(worker.workerId);
       await hosted.close().catch((err: unknown) => this.logger.error({ err, store: storeId }, 'closing a store failed'));
@@ -150,6 +172,10 @@ export class GaterNode implements RunningNode {
   private health(): HealthReport {
     const running = this.state === 'running';
     const checks: HealthReport['checks'] = { node: { ok: running, detail: this.state } };
+    const conflicts = this.registry?.conflicts() ?? [];
+    checks['registry'] = conflicts.length === 0
+      ? { ok: true }
+      : { ok: false, detail: `embedded store conflict: ${conflicts.map((c) => c.store).join(', ')}` };
     for (const storeId of this.settings.stores) {
       checks[`store:${storeId}`] = { ok: this.hosted.has(storeId) };
     }
@@ -168,9 +194,45 @@ export class GaterNode implements RunningNode {
         stores: [...this.settings.stores],
         state: this.state,
       },
-      peers: [],
-      registry: { entries: this.registry?.entries() ?? [] },
+      peers: (this.cluster?.peers() ?? []).map((p) => ({
+        nodeId: p.nodeId,
+        name: p.name,
+        addrs: p.addrs,
+        state: p.state,
+        lastSeen: p.lastSeen,
+        incarnation: p.incarnation,
+        roles: p.roles,
+        stores: p.stores,
+        endpoint: p.endpoint,
+        connected: this.cluster?.mesh.isConnected(p.nodeId) ?? false,
+      })),
+      registry: {
+        entries: this.registry?.entries() ?? [],
+        conflicts: this.registry?.conflicts() ?? [],
+        nodes: this.registry?.digest() ?? [],
+      },
+      mesh: { addrs: this.cluster?.mesh.addrs() ?? [], connections: this.cluster?.mesh.connectedPeers().length ?? 0 },
     };
+  }
+
+  /** Feeds cluster state to the metrics before each scrape. */
+  private watchCluster(cluster: ClusterLink, registry: WorkerRegistry): void {
+    const clusterMetrics = new ClusterMetrics(this.metrics.registry);
+    this.metrics.addCollector(() => {
+      const stats = cluster.discovery.stats();
+      const peers: Record<string, number> = {};
+      for (const p of cluster.peers()) peers[p.state] = (peers[p.state] ?? 0) + 1;
+      clusterMetrics.observe({
+        beaconsSent: stats.beaconsSent,
+        beaconsReceived: stats.beaconsReceived,
+        dropped: { ...stats.dropped },
+        peers,
+        meshConnections: cluster.mesh.connectedPeers().length,
+        registryWorkers: registry.entries().length,
+        registryConflicts: registry.conflicts().length,
+        registryMessagesDropped: cluster.registrySync.stats().dropped,
+      });
+    });
   }
 
   private async refreshLag(): Promise<void> {

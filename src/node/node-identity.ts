@@ -1,33 +1,38 @@
 /**
- * Who this node is, kept in its data directory: a node id that survives restarts, and an incarnation that grows on
- * every start, so peers can tell a restarted node from its previous life and replace what they knew of it.
+ * Who this node is, kept in its data directory: its libp2p key (whose peer id is the node id, so it survives
+ * restarts) and an incarnation that grows on every start, so peers can tell a restarted node from its previous life
+ * and replace what they knew of it.
  */
-import { randomUUID } from 'node:crypto';
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadOrCreatePeerKey } from '../mesh/index.ts';
 
 export interface NodeIdentity {
   nodeId: string;
   incarnation: number;
+  privateKey: PrivateKey;
 }
 
-const IDENTITY_FILE = 'node.json';
+const INCARNATION_FILE = 'node.json';
 
 export async function loadNodeIdentity(dataDir: string, now: () => number = Date.now): Promise<NodeIdentity> {
   await mkdir(dataDir, { recursive: true });
-  const path = join(dataDir, IDENTITY_FILE);
-  let previous: Partial<NodeIdentity> = {};
+  const privateKey = await loadOrCreatePeerKey(dataDir);
+  const nodeId = peerIdFromPrivateKey(privateKey).toString();
+  const path = join(dataDir, INCARNATION_FILE);
+  let previous = 0;
   try {
-    previous = JSON.parse(await readFile(path, 'utf8')) as Partial<NodeIdentity>;
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as { incarnation?: unknown };
+    if (typeof parsed.incarnation === 'number' && Number.isSafeInteger(parsed.incarnation)) previous = parsed.incarnation;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
   }
-  const nodeId = typeof previous.nodeId === 'string' && previous.nodeId.length > 0 ? previous.nodeId : randomUUID();
-  // Wall-clock based so that even a lost identity file cannot make a restarted node look older than its past self.
-  const incarnation = Math.max(now(), (typeof previous.incarnation === 'number' ? previous.incarnation : 0) + 1);
-  const identity = { nodeId, incarnation };
+  // Wall-clock based, so that even a lost file cannot make a restarted node look older than its past self.
+  const incarnation = Math.max(now(), previous + 1);
   const tmp = `${path}.tmp`;
-  await writeFile(tmp, JSON.stringify(identity) + '\n');
+  await writeFile(tmp, JSON.stringify({ nodeId, incarnation }) + '\n');
   await rename(tmp, path);
-  return identity;
+  return { nodeId, incarnation, privateKey };
 }

@@ -1,0 +1,81 @@
+/**
+ * Cluster metrics: gossip discovery, the mesh and the registry. Their components keep plain counters (they know
+ * nothing of Prometheus); a collector hands a snapshot here before each scrape and the counters advance by the
+ * difference since the last one.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface ClusterSnapshot {
+  beaconsSent: number;
+  beaconsReceived: number;
+  /** Datagrams dropped, by reason (bad_auth, replay, malformed, …). */
+  dropped: Record<string, number>;
+  /** Peers by state (alive, suspect, dead). */
+  peers: Record<string, number>;
+  meshConnections: number;
+  registryWorkers: number;
+  registryConflicts: number;
+  registryMessagesDropped: number;
+}
+
+export class ClusterMetrics {
+  /** `gater_gossip_beacons_sent_total`: gossip datagrams sent. */
+  private readonly sent: Counter;
+  /** `gater_gossip_beacons_received_total`: gossip datagrams accepted. */
+  private readonly received: Counter;
+  /** `gater_gossip_dropped_total{reason}`: gossip datagrams dropped, by reason. */
+  private readonly dropped: Counter<'reason'>;
+  /** `gater_cluster_peers{state}`: peers in the table, by state. */
+  private readonly peers: Gauge<'state'>;
+  /** `gater_mesh_connections`: peers with an open mesh connection. */
+  private readonly meshConnections: Gauge;
+  /** `gater_registry_workers`: workers in the replicated registry, all nodes. */
+  private readonly registryWorkers: Gauge;
+  /** `gater_registry_conflicts`: embedded stores announced by more than one node. */
+  private readonly registryConflicts: Gauge;
+  /** `gater_registry_messages_dropped_total`: malformed or forged registry messages. */
+  private readonly registryDropped: Counter;
+  private last: ClusterSnapshot | undefined;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.sent = new Counter({ name: 'gater_gossip_beacons_sent_total', help: 'Gossip datagrams sent.', registers });
+    this.received = new Counter({ name: 'gater_gossip_beacons_received_total', help: 'Gossip datagrams accepted.', registers });
+    this.dropped = new Counter({
+      name: 'gater_gossip_dropped_total',
+      help: 'Gossip datagrams dropped, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.peers = new Gauge({ name: 'gater_cluster_peers', help: 'Peers known to discovery, by state.', labelNames: ['state'], registers });
+    this.meshConnections = new Gauge({ name: 'gater_mesh_connections', help: 'Peers with an open mesh connection.', registers });
+    this.registryWorkers = new Gauge({ name: 'gater_registry_workers', help: 'Workers in the replicated registry.', registers });
+    this.registryConflicts = new Gauge({
+      name: 'gater_registry_conflicts',
+      help: 'Embedded stores announced by more than one node (calls to them are refused).',
+      registers,
+    });
+    this.registryDropped = new Counter({
+      name: 'gater_registry_messages_dropped_total',
+      help: 'Registry messages dropped as malformed or forged.',
+      registers,
+    });
+  }
+
+  observe(now: ClusterSnapshot): void {
+    const before = this.last;
+    this.sent.inc(delta(now.beaconsSent, before?.beaconsSent));
+    this.received.inc(delta(now.beaconsReceived, before?.beaconsReceived));
+    for (const [reason, count] of Object.entries(now.dropped)) this.dropped.inc({ reason }, delta(count, before?.dropped[reason]));
+    this.registryDropped.inc(delta(now.registryMessagesDropped, before?.registryMessagesDropped));
+    for (const state of ['alive', 'suspect', 'dead']) this.peers.set({ state }, now.peers[state] ?? 0);
+    this.meshConnections.set(now.meshConnections);
+    this.registryWorkers.set(now.registryWorkers);
+    this.registryConflicts.set(now.registryConflicts);
+    this.last = now;
+  }
+}
+
+function delta(now: number, before: number | undefined): number {
+  return Math.max(0, now - (before ?? 0));
+}

@@ -1,0 +1,169 @@
+/**
+ * Joins this node to its cluster: discovery finds peers, the mesh connects to them, the registry is replicated over
+ * the mesh, and calls are relayed to remote workers over per-peer RPC connections. This is wiring only: each part
+ * lives in its own module and knows nothing of the others.
+ *
+ *   discovery peer:up/updated → mesh.connect          mesh peer:connected → registry full exchange
+ *   discovery peer:down       → mesh.forget, registry purge, RPC connection dropped (pending calls fail at once)
+ */
+import type { PrivateKey } from '@libp2p/interface';
+import type { Logger } from 'pino';
+import { ClusterMonitor, GossipDiscovery, type PeerInfo } from '../discovery/index.ts';
+import { Mesh } from '../mesh/index.ts';
+import type { WorkerRegistry } from '../registry/index.ts';
+import { RegistrySync, type RegistryTransport } from '../registry/index.ts';
+import { RpcConnection, RpcPeers, streamChannel } from '../rpc/index.ts';
+import type { LocalWorkers } from '../worker/local-workers.ts';
+
+/** Gossipsub topic of the worker registry. */
+export const REGISTRY_TOPIC = 'gater/registry/1';
+/** Protocol of the registry's full exchange. */
+export const REGISTRY_EXCHANGE_PROTOCOL = '/gater/registry/1.0.0';
+/** Protocol of relayed store calls. */
+export const RPC_PROTOCOL = '/gater/rpc/1.0.0';
+
+export interface ClusterSettings {
+  readonly clusterName: string;
+  readonly clusterSecret: string | undefined;
+  readonly clusterSecretPrevious: readonly string[];
+  readonly gossipPort: number;
+  readonly gossipAddr: string;
+  readonly gossipIf: string;
+  readonly broadcastOnly: boolean;
+  readonly seeds: readonly { host: string; port: number }[];
+  readonly gossipIntervalMs: number;
+  readonly meshPort: number;
+  readonly meshHost: string;
+  readonly nodeName: string;
+}
+
+export interface ClusterLinkComponents {
+  registry: WorkerRegistry;
+  localWorkers: LocalWorkers;
+  logger: Logger;
+}
+
+export interface ClusterLinkInit {
+  settings: ClusterSettings;
+  privateKey: PrivateKey;
+  incarnation: number;
+  /** The stores this node hosts, announced in beacons. */
+  stores: readonly string[];
+}
+
+export class ClusterLink {
+  readonly mesh: Mesh;
+  readonly discovery: GossipDiscovery;
+  readonly registrySync: RegistrySync;
+  readonly rpcPeers: RpcPeers;
+  private readonly monitor: ClusterMonitor;
+  private readonly logger: Logger;
+  private readonly inbound = new Set<RpcConnection>();
+
+  constructor(components: ClusterLinkComponents, init: ClusterLinkInit) {
+    const { settings: s } = init;
+    this.logger = components.logger;
+    const secrets = { primary: s.clusterSecret, previous: [...s.clusterSecretPrevious] };
+    this.mesh = new Mesh(
+      { logger: components.logger.child({ component: 'mesh' }) },
+      {
+        privateKey: init.privateKey,
+        listenHost: s.meshHost,
+        port: s.meshPort,
+        clusterSecrets: s.clusterSecret === undefined ? { previous: [...s.clusterSecretPrevious] } : secrets,
+        clusterName: s.clusterName,
+      },
+    );
+    const roles = init.stores.length > 0 ? ['store', 'gateway'] : ['gateway'];
+    const broadcast = s.broadcastOnly;
+    this.discovery = new GossipDiscovery(
+      { logger: components.logger.child({ component: 'discovery' }) },
+      {
+        clusterName: s.clusterName,
+        nodeId: this.mesh.peerId,
+        nodeName: s.nodeName,
+        incarnation: init.incarnation,
+        ...(s.clusterSecret === undefined ? {} : { secrets }),
+        port: s.gossipPort,
+        bindAddress: s.gossipIf,
+        group: s.gossipAddr,
+        broadcastOnly: broadcast,
+        seeds: s.seeds,
+        intervalMs: s.gossipIntervalMs,
+        advertise: () => ({ addrs: this.mesh.addrs(), roles, stores: [...init.stores] }),
+      },
+    );
+    this.monitor = new ClusterMonitor({ logger: components.logger.child({ component: 'cluster' }) }, { discovery: this.discovery });
+    this.registrySync = new RegistrySync({
+      registry: components.registry,
+      transport: this.registryTransport(),
+      logger: components.logger.child({ component: 'registry' }),
+    });
+    this.rpcPeers = new RpcPeers({
+      dial: async (peerId, signal) => streamChannel(await this.mesh.dialProtocol(peerId, RPC_PROTOCOL, { signal })),
+      logger: components.logger.child({ component: 'rpc' }),
+    });
+    const handler = {
+      call: (call: Parameters<LocalWorkers['call']>[0]) => components.localWorkers.call(call),
+      open: (call: Parameters<LocalWorkers['open']>[0]) => components.localWorkers.open(call),
+    };
+    void this.mesh.handle(RPC_PROTOCOL, (stream, from) => {
+      const connection = new RpcConnection(
+        { channel: streamChannel(stream), handler, logger: components.logger.child({ component: 'rpc' }) },
+        { peer: from },
+      );
+      this.inbound.add(connection);
+      connection.onClose(() => this.inbound.delete(connection));
+    });
+  }
+
+  async start(): Promise<void> {
+    this.discovery.on('peer:up', (peer) => this.peerSeen(peer));
+    this.discovery.on('peer:updated', (peer) => this.peerSeen(peer));
+    this.discovery.on('peer:down', (peer) => this.peerGone(peer));
+    this.monitor.start();
+    this.mesh.on('peer:connected', (peerId) => void this.registrySync.exchangeWith(peerId));
+    this.mesh.on('peer:disconnected', (peerId) => this.rpcPeers.drop(peerId));
+    await this.mesh.start();
+    this.registrySync.start();
+    await this.discovery.start();
+  }
+
+  async stop(): Promise<void> {
+    this.monitor.stop();
+    await this.discovery.stop().catch((err: unknown) => this.logger.error({ err }, 'stopping discovery failed'));
+    this.registrySync.stop();
+    this.rpcPeers.closeAll();
+    for (const connection of this.inbound) connection.close();
+    await this.mesh.stop().catch((err: unknown) => this.logger.error({ err }, 'stopping the mesh failed'));
+  }
+
+  /** Peers as discovery sees them, for /v1/cluster and `gater status`. */
+  peers(): PeerInfo[] {
+    return this.discovery.peers();
+  }
+
+  private peerSeen(peer: PeerInfo): void {
+    if (peer.state === 'alive' && peer.addrs.length > 0) this.mesh.connect(peer.nodeId, peer.addrs);
+  }
+
+  private peerGone(peer: PeerInfo): void {
+    void this.mesh.forget(peer.nodeId);
+    this.rpcPeers.drop(peer.nodeId);
+    this.registrySync.peerDead(peer.nodeId, peer.incarnation);
+  }
+
+  private registryTransport(): RegistryTransport {
+    return {
+      publish: async (bytes) => {
+        await this.mesh.publish(REGISTRY_TOPIC, bytes);
+      },
+      onMessage: (handler) => this.mesh.subscribe(REGISTRY_TOPIC, handler),
+      request: (peerId, bytes, signal) => this.mesh.request(peerId, REGISTRY_EXCHANGE_PROTOCOL, bytes, { signal }),
+      onRequest: (handler) => {
+        void this.mesh.handleRequests(REGISTRY_EXCHANGE_PROTOCOL, handler);
+        return () => void this.mesh.unhandle(REGISTRY_EXCHANGE_PROTOCOL);
+      },
+    };
+  }
+}
