@@ -4,8 +4,11 @@
  * keep one connection each to every other and hold streams open for the life of that connection.
  */
 
-/** TCP port of the mesh (`GATER_MESH_PORT`): 45893, the gossip port plus one. Defined with the other options' defaults. */
-export { DEFAULT_MESH_PORT } from '../config/defaults.ts';
+/**
+ * TCP port of the mesh (`GATER_MESH_PORT`): 0, any free port, which discovery announces; 45893
+ * (`CONVENTIONAL_MESH_PORT`) is the fixed port for firewalled deployments. Defined with the other options' defaults.
+ */
+export { DEFAULT_MESH_PORT, CONVENTIONAL_MESH_PORT } from '../config/defaults.ts';
 /** Listen on every interface; `announceHosts` says which of them peers should dial. */
 export const DEFAULT_MESH_LISTEN_HOST = '0.0.0.0';
 
@@ -62,8 +65,10 @@ export const MAX_STREAMS_PER_PROTOCOL = 1_024;
 /** Gossipsub heartbeat: mesh maintenance and gossip emission. The gossipsub default. */
 export const GOSSIP_HEARTBEAT_INTERVAL_MS = 1_000;
 
-/** Largest unary request (`handleRequests`) accepted. */
-export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+/** Largest unary request (`handleRequests`) accepted; yamux buffers up to 4 MiB per stream anyway. */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/** Unary requests one peer may have in progress at once on one protocol (libp2p's own default). */
+export const MAX_CONCURRENT_REQUESTS_PER_PEER = 32;
 /** Largest unary response (`request`) accepted. */
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 

@@ -17,7 +17,13 @@
  * observer learns which connections share a key and nothing about it. Replaying an id gets a stranger no further than
  * pnet itself let it: pnet starts, the stranger cannot encrypt, noise fails and the connection is dropped.
  */
-import type { AbortOptions, ConnectionProtector, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
+import type {
+  AbortOptions,
+  ConnectionProtector,
+  MessageStream,
+  StreamCloseEvent,
+  StreamMessageEvent,
+} from '@libp2p/interface';
 import { preSharedKey } from '@libp2p/pnet';
 import { GaterError } from '../errors/index.ts';
 import { KEY_ID_BYTES, type ClusterKey } from './cluster-keys.ts';
@@ -62,7 +68,8 @@ export class KeyringProtector implements ConnectionProtector {
     const signal = options?.signal ?? AbortSignal.timeout(this.timeoutMs);
     let entry: KeyEntry;
     try {
-      entry = connection.direction === 'outbound' ? await this.offer(connection, signal) : await this.choose(connection, signal);
+      entry =
+        connection.direction === 'outbound' ? await this.offer(connection, signal) : await this.choose(connection, signal);
     } catch (err) {
       connection.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
@@ -153,5 +160,6 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function unauthorized(message: string, cause?: unknown): GaterError {
-  return new GaterError('unauthorized', `mesh key selection failed: ${message}`, {}, cause === undefined ? undefined : { cause });
+  const options = cause === undefined ? undefined : { cause };
+  return new GaterError('unauthorized', `mesh key selection failed: ${message}`, {}, options);
 }

@@ -29,6 +29,7 @@ import {
   INBOUND_UPGRADE_TIMEOUT_MS,
   MAX_CONNECTIONS,
   MAX_FORGOTTEN_PEERS,
+  MAX_CONCURRENT_REQUESTS_PER_PEER,
   MAX_INCOMING_PENDING_CONNECTIONS,
   MAX_REQUEST_BYTES,
   MAX_RESPONSE_BYTES,
@@ -51,7 +52,7 @@ export interface MeshInit {
   privateKey: PrivateKey;
   /** IP address to listen on. @default '0.0.0.0' */
   listenHost?: string;
-  /** TCP port (`GATER_MESH_PORT`); 0 picks a free one. @default 45893 */
+  /** TCP port (`GATER_MESH_PORT`); 0 picks a free one, 45893 is the conventional fixed port. @default 0 */
   port?: number;
   /**
    * Hosts (IP addresses or DNS names) peers should dial to reach this node, announced with the bound port.
@@ -137,7 +138,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     validateInit(init);
     this.privateKey = init.privateKey;
     this.peerId = peerIdFromPrivateKey(init.privateKey).toString();
-    this.logger = (components.logger ?? silentLogger()).child({ peerId: this.peerId });
+    this.logger = components.logger ?? silentLogger();
     this.listenHost = init.listenHost ?? DEFAULT_MESH_LISTEN_HOST;
     this.port = init.port ?? DEFAULT_MESH_PORT;
     listenAddr(this.listenHost, this.port); // validates the host now rather than at start
@@ -231,7 +232,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const dialable = dialableAddrs(peerId, addrs);
     if (dialable.addrs.length === 0) throw new InvalidArgumentError('addrs', 'no dialable address');
     const timeout = AbortSignal.timeout(this.dialTimeoutMs);
-    await this.dialAddrs(peerId, dialable.addrs, options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]));
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    await this.dialAddrs(peerId, dialable.addrs, signal);
   }
 
   /**
@@ -338,7 +340,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       });
     } catch (err) {
       if (options.signal?.aborted === true) throw options.signal.reason;
-      throw new UnavailableError(`cannot open ${protocol} to ${peerId}: ${errorMessage(err)}`, { peerId, protocol }, { cause: err });
+      const message = `cannot open ${protocol} to ${peerId}: ${errorMessage(err)}`;
+      throw new UnavailableError(message, { peerId, protocol }, { cause: err });
     }
   }
 
@@ -356,14 +359,19 @@ export class Mesh extends EventEmitter<MeshEvents> {
     return exchange(stream, data, options.maxResponseBytes ?? MAX_RESPONSE_BYTES, options.signal);
   }
 
-  /** Answers unary requests on `protocol` with `handler`; a handler that throws resets the stream. */
+  /**
+   * Answers unary requests on `protocol` with `handler`; a handler that throws resets the stream. At most 32 requests
+   * per peer are read at once, each at most `maxRequestBytes`, which bounds what one peer can make this node buffer.
+   */
   handleRequests(protocol: string, handler: MeshRequestHandler, options: { maxRequestBytes?: number } = {}): Promise<void> {
     const answerOptions = {
       maxRequestBytes: options.maxRequestBytes ?? MAX_REQUEST_BYTES,
       readTimeoutMs: REQUEST_READ_TIMEOUT_MS,
       logger: this.logger,
     };
-    return this.handle(protocol, (stream, from) => answer(stream, from, handler, answerOptions));
+    return this.handle(protocol, (stream, from) => answer(stream, from, handler, answerOptions), {
+      maxInboundStreams: MAX_CONCURRENT_REQUESTS_PER_PEER,
+    });
   }
 
   private enqueue(step: () => Promise<void>): Promise<void> {
@@ -387,7 +395,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
       await node.start();
     } catch (err) {
       await Promise.resolve(node.stop()).catch(() => {});
-      throw new UnavailableError(`the mesh cannot start on ${this.listenHost}:${this.port}: ${errorMessage(err)}`, {}, { cause: err });
+      const message = `the mesh cannot start on ${this.listenHost}:${this.port}: ${errorMessage(err)}`;
+      throw new UnavailableError(message, {}, { cause: err });
     }
     for (const topic of this.topics.keys()) node.services.pubsub.subscribe(topic);
     this.node = node;
@@ -467,7 +476,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
     });
   }
 
-  private async register(node: Libp2p<MeshServices>, protocol: string, handler: MeshStreamHandler, options: MeshHandleOptions): Promise<void> {
+  private async register(
+    node: Libp2p<MeshServices>,
+    protocol: string,
+    handler: MeshStreamHandler,
+    options: MeshHandleOptions,
+  ): Promise<void> {
     await node.handle(
       protocol,
       (stream: Stream, connection: Connection) => this.runHandler(protocol, handler, stream, connection),
@@ -479,7 +493,12 @@ export class Mesh extends EventEmitter<MeshEvents> {
     );
   }
 
-  private async runHandler(protocol: string, handler: MeshStreamHandler, stream: Stream, connection: Connection): Promise<void> {
+  private async runHandler(
+    protocol: string,
+    handler: MeshStreamHandler,
+    stream: Stream,
+    connection: Connection,
+  ): Promise<void> {
     const from = connection.remotePeer.toString();
     try {
       await handler(stream, from);
@@ -494,7 +513,9 @@ export class Mesh extends EventEmitter<MeshEvents> {
     try {
       await node.dial([...addrs], { signal });
     } catch (err) {
-      if (signal.aborted && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')) throw signal.reason;
+      // Cancelled by the caller (or by `forget`): the caller's reason. Timed out or refused: unavailable.
+      const timedOut = signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError';
+      if (signal.aborted && !timedOut) throw signal.reason;
       throw new UnavailableError(`cannot connect to ${peerId}: ${errorMessage(err)}`, { peerId }, { cause: err });
     }
   }
@@ -536,7 +557,9 @@ function validateInit(init: MeshInit): void {
     throw new InvalidArgumentError('clusterName', 'must be a non-empty string');
   }
   const port = init.port ?? DEFAULT_MESH_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('port', 'must be an integer in 0..65535');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new InvalidArgumentError('port', 'must be an integer in 0..65535');
+  }
   init.announceHosts?.forEach((host, i) => {
     if (typeof host !== 'string' || host.length === 0 || /[\s/]/.test(host)) {
       throw new InvalidArgumentError(`announceHosts[${i}]`, 'must be an IP address or a host name');

@@ -26,7 +26,12 @@ export function dialsFirst(local: string, remote: string): boolean {
  * failure up to `maxMs`, then "equal jitter" — a uniform draw in [half, all] of that — so peers that failed together
  * do not retry in lockstep, yet never sooner than half the backoff.
  */
-export function redialDelayMs(failures: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+export function redialDelayMs(
+  failures: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(failures, 1) - 1, 30);
   const base = Math.min(maxMs, initialMs * 2 ** exponent);
   return Math.round(base / 2 + (random() * base) / 2);
@@ -188,7 +193,8 @@ export class PeerDialer {
     peer.dialing = controller;
     let error: unknown;
     try {
-      await this.dialPeer(peerId, peer.addrs, AbortSignal.any([controller.signal, AbortSignal.timeout(this.dialTimeoutMs)]));
+      const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.dialTimeoutMs)]);
+      await this.dialPeer(peerId, peer.addrs, signal);
       // A connection that closed again before the dial returned leaves no 'disconnected' to redial on.
       if (!this.isConnected(peerId)) error = new Error('the connection closed as soon as it opened');
     } catch (err) {

@@ -51,6 +51,7 @@ async function readKey(path: string): Promise<PrivateKey | undefined> {
   try {
     return privateKeyFromProtobuf(bytes);
   } catch (err) {
-    throw new GaterError('internal', `${path} does not hold a libp2p private key; move it away to create a new identity`, { path }, { cause: err });
+    const message = `${path} does not hold a libp2p private key; move it away to create a new identity`;
+    throw new GaterError('internal', message, { path }, { cause: err });
   }
 }

@@ -20,7 +20,7 @@ export async function readToEnd(stream: Stream, maxBytes: number, signal?: Abort
       const chunk = data.subarray();
       received += chunk.byteLength;
       if (received > maxBytes) {
-        const err = new GaterError('invalid_argument', `message on ${stream.protocol} exceeds ${maxBytes} bytes`, { maxBytes });
+        const err = new UnavailableError(`message on ${stream.protocol} exceeds ${maxBytes} bytes`, { maxBytes });
         stream.abort(err);
         throw err;
       }
@@ -36,7 +36,12 @@ export async function readToEnd(stream: Stream, maxBytes: number, signal?: Abort
 }
 
 /** Sends `bytes`, closes the writable end and reads the answer. The stream is closed or aborted on return. */
-export async function exchange(stream: Stream, bytes: Uint8Array, maxResponseBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+export async function exchange(
+  stream: Stream,
+  bytes: Uint8Array,
+  maxResponseBytes: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   try {
     const response = readToEnd(stream, maxResponseBytes, signal);
     // Whatever happens to the send, the read settles (the stream is aborted on failure); keep it from going unhandled.
@@ -48,7 +53,8 @@ export async function exchange(stream: Stream, bytes: Uint8Array, maxResponseByt
     stream.abort(err instanceof Error ? err : new Error(String(err)));
     if (signal?.aborted === true) throw abortReason(signal);
     if (err instanceof GaterError) throw err;
-    throw new UnavailableError(`${stream.protocol} exchange failed: ${errorMessage(err)}`, { protocol: stream.protocol }, { cause: err });
+    const message = `${stream.protocol} exchange failed: ${errorMessage(err)}`;
+    throw new UnavailableError(message, { protocol: stream.protocol }, { cause: err });
   }
 }
 

@@ -30,7 +30,8 @@ describe('cluster keys', () => {
   });
 
   it('form a keyring in order of preference, without duplicates', () => {
-    const ring = deriveClusterKeys({ primary: 'new-secret-16byte', previous: ['old-secret-16byte', 'new-secret-16byte'] }, 'c');
+    const secrets = { primary: 'new-secret-16byte', previous: ['old-secret-16byte', 'new-secret-16byte'] };
+    const ring = deriveClusterKeys(secrets, 'c');
     assert.equal(ring.length, 2);
     assert.equal(ring[0]!.id, Buffer.from(deriveKeyId('new-secret-16byte', 'c')).toString('hex'));
     assert.equal(ring[1]!.id, Buffer.from(deriveKeyId('old-secret-16byte', 'c')).toString('hex'));
@@ -39,7 +40,8 @@ describe('cluster keys', () => {
   });
 
   it('reject empty secrets and oversized keyrings, naming the field', () => {
-    const field = (f: string) => (err: unknown) => err instanceof GaterError && err.code === 'invalid_argument' && err.data['field'] === f;
+    const field = (f: string) => (err: unknown) =>
+      err instanceof GaterError && err.code === 'invalid_argument' && err.data['field'] === f;
     assert.throws(() => deriveClusterKeys({ primary: '', previous: [] }, 'c'), field('clusterSecrets.primary'));
     assert.throws(() => deriveClusterKeys({ primary: 'x', previous: ['y', ''] }, 'c'), field('clusterSecrets.previous[1]'));
     const many = Array.from({ length: MAX_CLUSTER_SECRETS }, (_, i) => `secret-${i}`);
@@ -52,7 +54,8 @@ describe('mesh addresses', () => {
   it('listen on IPv4 or IPv6 addresses only', () => {
     assert.equal(listenAddr('0.0.0.0', 45893), '/ip4/0.0.0.0/tcp/45893');
     assert.equal(listenAddr('::', 0), '/ip6/::/tcp/0');
-    assert.throws(() => listenAddr('localhost', 1), (err: unknown) => err instanceof GaterError && err.data['field'] === 'listenHost');
+    const isListenHost = (err: unknown) => err instanceof GaterError && err.data['field'] === 'listenHost';
+    assert.throws(() => listenAddr('localhost', 1), isListenHost);
   });
 
   it('announce IPs and DNS names with the peer id', () => {

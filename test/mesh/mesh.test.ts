@@ -8,7 +8,17 @@ import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { GaterError } from '../../src/errors/index.ts';
 import type { Mesh } from '../../src/mesh/index.ts';
-import { SECRET_OLD, SUITE_TIMEOUT_MS, byPeerId, connectAll, isConnectedPair, makeMesh, nextEvent, sleep, waitFor } from './support.ts';
+import {
+  SECRET_OLD,
+  SUITE_TIMEOUT_MS,
+  byPeerId,
+  connectAll,
+  isConnectedPair,
+  makeMesh,
+  nextEvent,
+  sleep,
+  waitFor,
+} from './support.ts';
 
 const secrets = { primary: SECRET_OLD, previous: [] };
 const TOPIC = 'mesh-test/topic';
@@ -51,7 +61,9 @@ describe('a mesh of three nodes with one secret', { timeout: SUITE_TIMEOUT_MS },
     const [a, b] = meshes as [Mesh, Mesh];
     const protocol = '/mesh-test/upper/1.0.0';
     for (const m of [a, b]) {
-      await m.handleRequests(protocol, (request, from) => Buffer.from(`${Buffer.from(request).toString().toUpperCase()} for ${from}`));
+      await m.handleRequests(protocol, (request, from) => {
+        return Buffer.from(`${Buffer.from(request).toString().toUpperCase()} for ${from}`);
+      });
     }
     const ab = await a.request(b.peerId, protocol, Buffer.from('ping from a'));
     assert.equal(Buffer.from(ab).toString(), `PING FROM A for ${a.peerId}`);
@@ -61,6 +73,22 @@ describe('a mesh of three nodes with one secret', { timeout: SUITE_TIMEOUT_MS },
     const big = Buffer.alloc(3 * 1024 * 1024, 'x');
     const echoed = await a.request(b.peerId, protocol, big);
     assert.equal(echoed.byteLength, big.byteLength + ` for ${a.peerId}`.length);
+    // Size limits: the answer is refused by the requester, the request by the handler (which resets the stream).
+    const isUnavailable = (err: unknown) => err instanceof GaterError && err.code === 'unavailable';
+    const hundred = Buffer.from('x'.repeat(100));
+    await assert.rejects(a.request(b.peerId, protocol, hundred, { maxResponseBytes: 64 }), isUnavailable);
+    const small = '/mesh-test/small/1.0.0';
+    await b.handleRequests(small, (request) => request, { maxRequestBytes: 1024 });
+    assert.equal((await a.request(b.peerId, small, new Uint8Array(1024))).byteLength, 1024);
+    await assert.rejects(a.request(b.peerId, small, new Uint8Array(1025)), isUnavailable);
+    // A deadline that passes while the handler thinks is the caller's abort reason.
+    const slow = '/mesh-test/slow/1.0.0';
+    await b.handleRequests(slow, async (request) => {
+      await sleep(2_000);
+      return request;
+    });
+    const signal = AbortSignal.timeout(100);
+    await assert.rejects(a.request(b.peerId, slow, new Uint8Array(1), { signal }), { name: 'TimeoutError' });
   });
 
   it('carries many frames both ways over one long-lived stream', async () => {
@@ -125,7 +153,7 @@ describe('forget', { timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal(waiter.isConnected(dialer.peerId), false);
   });
 
-  it('on the waiting side hangs up and refuses the redials of a dialer that still wants it, until wanted again', async () => {
+  it('on the waiting side hangs up and refuses the redials of a dialer still wanting it, until wanted again', async () => {
     const [dialer, waiter] = await connectedPair();
     await waiter.forget(dialer.peerId);
     await waitFor('hung up', () => !dialer.isConnected(waiter.peerId) && !waiter.isConnected(dialer.peerId));
@@ -191,3 +219,45 @@ async function pairWithWaiterOn(port: number): Promise<[Mesh, Mesh]> {
     if (a.peerId < b.peerId) return [a, b];
   }
 }
+
+describe('input and lifecycle', { timeout: SUITE_TIMEOUT_MS }, () => {
+  const invalid = (field: string) => (err: unknown) =>
+    err instanceof GaterError && err.code === 'invalid_argument' && err.data['field'] === field;
+
+  it('rejects bad options and peer ids, naming the field', async () => {
+    await assert.rejects(makeMesh(secrets, { port: 70_000 }), invalid('port'));
+    await assert.rejects(makeMesh(secrets, { listenHost: 'localhost' }), invalid('listenHost'));
+    await assert.rejects(makeMesh(secrets, { clusterName: '' }), invalid('clusterName'));
+    await assert.rejects(makeMesh(secrets, { announceHosts: ['10.0.0.1', 'a b'] }), invalid('announceHosts[1]'));
+    const mesh = await makeMesh(secrets);
+    assert.throws(() => mesh.connect('not-a-peer-id', []), invalid('peerId'));
+    const isUnavailable = (err: unknown) => err instanceof GaterError && err.code === 'unavailable';
+    await assert.rejects(mesh.publish(TOPIC, new Uint8Array(1)), isUnavailable);
+  });
+
+  it('starts and stops idempotently, restarts, announces the configured hosts, and reports a port in use', async () => {
+    const mesh = await makeMesh(secrets, { announceHosts: ['10.1.2.3', 'node-1.lan'] });
+    assert.deepEqual(mesh.addrs(), []);
+    await Promise.all([mesh.start(), mesh.start()]);
+    const port = Number(mesh.addrs()[0]!.split('/')[4]);
+    assert.deepEqual(mesh.addrs(), [
+      `/ip4/10.1.2.3/tcp/${port}/p2p/${mesh.peerId}`,
+      `/dns/node-1.lan/tcp/${port}/p2p/${mesh.peerId}`,
+    ]);
+    const squatter = await makeMesh(secrets, { port });
+    await assert.rejects(squatter.start(), (err: unknown) => err instanceof GaterError && err.code === 'unavailable');
+    assert.equal(squatter.started, false);
+    await mesh.stop();
+    await mesh.stop();
+    assert.equal(mesh.started, false);
+    await mesh.start();
+    const peer = await makeMesh(secrets);
+    await peer.start();
+    try {
+      await peer.dial(mesh.peerId, [`/ip4/127.0.0.1/tcp/${Number(mesh.addrs()[0]!.split('/')[4])}`]);
+      await waitFor('connected after a restart', () => mesh.isConnected(peer.peerId));
+    } finally {
+      await Promise.all([mesh.stop(), peer.stop(), squatter.stop()]);
+    }
+  });
+});

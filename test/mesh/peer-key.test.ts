@@ -26,7 +26,8 @@ describe('the peer key', { timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal((await stat(join(dataDir, PEER_KEY_FILE))).mode & 0o777, 0o600);
     const second = await loadOrCreatePeerKey(dataDir);
     assert.ok(first.equals(second));
-    assert.notEqual(peerIdFromPrivateKey(first).toString(), peerIdFromPrivateKey(await loadOrCreatePeerKey(await tempDir())).toString());
+    const elsewhere = await loadOrCreatePeerKey(await tempDir());
+    assert.notEqual(peerIdFromPrivateKey(first).toString(), peerIdFromPrivateKey(elsewhere).toString());
   });
 
   it('gives a mesh restarted from the same data directory the same peer id, which its peers reconnect to', async () => {
@@ -56,7 +57,8 @@ describe('the peer key', { timeout: SUITE_TIMEOUT_MS }, () => {
   it('refuses to replace a file that does not hold a key', async () => {
     const dataDir = await tempDir();
     await writeFile(join(dataDir, PEER_KEY_FILE), 'not a key');
-    await assert.rejects(loadOrCreatePeerKey(dataDir), (err: unknown) => err instanceof GaterError && err.code === 'internal');
+    const isInternal = (err: unknown) => err instanceof GaterError && err.code === 'internal';
+    await assert.rejects(loadOrCreatePeerKey(dataDir), isInternal);
   });
 
   it('gives processes racing to create it the same key', async () => {

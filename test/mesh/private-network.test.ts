@@ -14,7 +14,13 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GaterError } from '../../src/errors/index.ts';
-import { KeyringProtector, deriveClusterKeys, deriveSwarmKey, type ClusterSecrets, type Mesh } from '../../src/mesh/index.ts';
+import {
+  KeyringProtector,
+  deriveClusterKeys,
+  deriveSwarmKey,
+  type ClusterSecrets,
+  type Mesh,
+} from '../../src/mesh/index.ts';
 import { CLUSTER, SECRET_NEW, SECRET_OLD, SUITE_TIMEOUT_MS, makeMesh, sleep, waitFor } from './support.ts';
 
 const OURS: ClusterSecrets = { primary: SECRET_OLD, previous: [] };

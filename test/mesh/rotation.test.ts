@@ -1,6 +1,7 @@
 /**
- * Secret rotation (README.md, "Rotating the cluster secret"): two nodes connect if and only if their keyrings share a
- * secret, so a cluster rolled from [old] to [new, old] and then to [new], one node at a time, never splits.
+ * Secret rotation (src/mesh/README.md, "Rotating the cluster secret"): two nodes connect if and only if their keyrings
+ * share a secret, so a cluster rolled through the three steps [old] → [old, new] → [new, old] → [new], one node at a
+ * time, never splits (nor would the shorter [old] → [new, old] → [new], which the mesh alone would allow).
  */
 import type { PrivateKey } from '@libp2p/interface';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -8,9 +9,19 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GaterError } from '../../src/errors/index.ts';
 import type { ClusterSecrets, Mesh } from '../../src/mesh/index.ts';
-import { SECRET_NEW, SECRET_OLD, SUITE_TIMEOUT_MS, connectAll, isConnectedPair, makeMesh, nextEvent, waitFor } from './support.ts';
+import {
+  SECRET_NEW,
+  SECRET_OLD,
+  SUITE_TIMEOUT_MS,
+  connectAll,
+  isConnectedPair,
+  makeMesh,
+  nextEvent,
+  waitFor,
+} from './support.ts';
 
 const OLD: ClusterSecrets = { primary: SECRET_OLD, previous: [] };
+const OLD_NEW: ClusterSecrets = { primary: SECRET_OLD, previous: [SECRET_NEW] };
 const NEW_OLD: ClusterSecrets = { primary: SECRET_NEW, previous: [SECRET_OLD] };
 const NEW: ClusterSecrets = { primary: SECRET_NEW, previous: [] };
 const TOPIC = 'mesh-test/rotation';
@@ -57,18 +68,19 @@ describe('rotating the cluster secret', { timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal(await connectsBothWays(both, fresh), true);
     assert.equal(await connectsBothWays(old, fresh), false);
     // The order of the previous secrets does not matter, nor does which one is primary.
-    const reversed = await started({ primary: SECRET_OLD, previous: [SECRET_NEW] });
+    const reversed = await started(OLD_NEW);
     assert.equal(await connectsBothWays(reversed, fresh), true);
     assert.equal(await connectsBothWays(reversed, both), true);
   });
 
-  it('keeps a three-node cluster whole, gossip included, through a rolling rotation', async () => {
+  it('keeps a three-node cluster whole, gossip included, through the three rolling steps', async () => {
     const keys = await Promise.all([0, 1, 2].map(() => generateKeyPair('Ed25519')));
     const cluster = await Promise.all(keys.map((key) => started(OLD, key)));
     connectAll(cluster);
     await assertWhole(cluster, 'all on [old]');
     // Each node in turn restarts with the new keyring; discovery tells the others its new address.
-    for (const [step, secrets] of [['[new, old]', NEW_OLD], ['[new]', NEW]] as const) {
+    const steps = [['[old, new]', OLD_NEW], ['[new, old]', NEW_OLD], ['[new]', NEW]] as const;
+    for (const [step, secrets] of steps) {
       for (let i = 0; i < cluster.length; i++) {
         await cluster[i]!.stop();
         cluster[i] = await started(secrets, keys[i]!);
@@ -85,11 +97,15 @@ let round = 0;
 
 /** Every pair connected, and a message from each node reaches every other. */
 async function assertWhole(cluster: readonly Mesh[], stage: string): Promise<void> {
-  await waitFor(`every pair connected (${stage})`, () => cluster.every((a) => cluster.every((b) => a === b || isConnectedPair(a, b))));
+  const whole = (): boolean => cluster.every((a) => cluster.every((b) => a === b || isConnectedPair(a, b)));
+  await waitFor(`every pair connected (${stage})`, whole);
   round += 1;
   const text = `round ${round}`;
-  await waitFor(`subscriptions known (${stage})`, () => cluster.every((m) => m.topicPeers(TOPIC).length === cluster.length - 1));
+  const subscribed = (): boolean => cluster.every((m) => m.topicPeers(TOPIC).length === cluster.length - 1);
+  await waitFor(`subscriptions known (${stage})`, subscribed);
   for (const m of cluster) await m.publish(TOPIC, Buffer.from(text));
-  const expected = cluster.flatMap((m) => cluster.filter((o) => o !== m).map((o) => `${m.peerId} heard ${o.peerId} say ${text}`));
+  const expected = cluster.flatMap((m) =>
+    cluster.filter((o) => o !== m).map((o) => `${m.peerId} heard ${o.peerId} say ${text}`),
+  );
   await waitFor(`gossip from every node at every node (${stage})`, () => expected.every((line) => heard.has(line)));
 }

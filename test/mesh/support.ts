@@ -35,7 +35,11 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
 }
 
 /** Resolves with the next `event` of `mesh`; fails after `timeoutMs`. */
-export async function nextEvent(mesh: Mesh, event: 'peer:connected' | 'peer:disconnected', timeoutMs = 10_000): Promise<string> {
+export async function nextEvent(
+  mesh: Mesh,
+  event: 'peer:connected' | 'peer:disconnected',
+  timeoutMs = 10_000,
+): Promise<string> {
   const [peerId] = (await once(mesh, event, { signal: AbortSignal.timeout(timeoutMs) })) as [string];
   return peerId;
 }
