@@ -191,7 +191,8 @@ export class Mesh extends EventEmitter<MeshEvents> {
   /**
    * Wants a connection to `peerId`, reachable at `addrs` (as discovery reported them). The side whose peer id sorts
    * first dials, the other waits; the dialing side keeps redialing with backoff while the peer is wanted. Calling it
-   * again with new addresses (a restarted peer) redials at once. Undoes `forget`.
+   * again for a peer that is not connected (discovery heard from it: `peer:updated`) dials at once; new addresses
+   * also restart the backoff. Undoes `forget`.
    */
   connect(peerId: string, addrs: readonly string[]): void {
     parsePeerId(peerId);

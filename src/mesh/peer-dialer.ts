@@ -112,8 +112,9 @@ export class PeerDialer {
   }
 
   /**
-   * Wants a connection to `peerId` at `addrs`. New peers are dialed at once (by the side that dials); for a known
-   * peer whose addresses changed (it restarted on another port) the backoff starts over and it is dialed at once.
+   * Wants a connection to `peerId` at `addrs`, dialed at once by the side that dials. Wanting a peer again that is
+   * not connected dials it at once too (discovery has just heard from it); new addresses (it restarted on another
+   * port) also start the backoff over.
    */
   want(peerId: string, addrs: readonly Multiaddr[]): void {
     const peer = this.wanted.get(peerId);
@@ -123,10 +124,13 @@ export class PeerDialer {
       this.schedule(peerId, added, 0);
       return;
     }
-    if (sameAddrs(peer.addrs, addrs)) return;
-    peer.addrs = addrs;
+    if (!sameAddrs(peer.addrs, addrs)) {
+      peer.addrs = addrs;
+      peer.failures = 0;
+    }
     if (peer.dialing !== undefined || this.isConnected(peerId)) return;
-    peer.failures = 0;
+    // Being told again means discovery just heard from the peer: worth a dial now rather than at the end of the
+    // backoff. The failure count stands, so the backoff after this dial is no shorter.
     this.schedule(peerId, peer, 0);
   }
 

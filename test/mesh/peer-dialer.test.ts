@@ -159,6 +159,21 @@ describe('PeerDialer', () => {
     assert.equal(calls.length, before + 1);
   });
 
+  it('dials at once when told again about a peer it is backing off from, keeping the backoff', async () => {
+    dialer = make(LOW);
+    dialer.start();
+    dialer.want(HIGH, ADDRS);
+    await advance(1_500); // 5 failures: the next try is 750 ms away
+    const before = calls.length;
+    dialer.want(HIGH, ADDRS);
+    await advance(5);
+    assert.equal(calls.length, before + 1, 'dialed at once');
+    await advance(700);
+    assert.equal(calls.length, before + 1, 'the backoff after that failure is still the ceiling');
+    await advance(100);
+    assert.equal(calls.length, before + 2);
+  });
+
   it('dials nothing while stopped and resumes on start', async () => {
     dialer = make(LOW);
     dialer.want(HIGH, ADDRS);
