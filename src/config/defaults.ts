@@ -28,6 +28,8 @@ export const DEFAULT_GOSSIP_BROADCAST_ADDR = '255.255.255.255';
 /** Loopback, so that a node started with no configuration never gossips beyond its own host. */
 export const DEFAULT_GOSSIP_IF = '127.0.0.1';
 export const DEFAULT_BROADCAST_ONLY = false;
+/** Multicast on by default: nodes on one LAN (or one host) find each other with no list of addresses. */
+export const DEFAULT_GOSSIP_MULTICAST = true;
 export const DEFAULT_GOSSIP_INTERVAL_MS = 1_000;
 export const MIN_GOSSIP_INTERVAL_MS = 10;
 export const MAX_GOSSIP_INTERVAL_MS = 60_000;

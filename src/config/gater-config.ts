@@ -55,6 +55,9 @@ export interface GaterConfig {
   readonly gossipIf: string;
   /** Gossip by UDP broadcast instead of multicast, for networks that drop multicast. @default false */
   readonly broadcastOnly: boolean;
+  /** Gossip on the multicast group `gossipAddr`; false leaves unicast `seeds` only (unless `broadcastOnly`), for
+   * networks that carry neither multicast nor broadcast. @default true */
+  readonly gossipMulticast: boolean;
   /** Peers gossip is also sent to by unicast, for networks without multicast or broadcast. @default [] */
   readonly seeds: readonly SeedAddress[];
   /** Time between two gossip beacons, in milliseconds. @default 1000 */

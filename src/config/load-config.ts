@@ -241,11 +241,14 @@ class ConfigLoader {
         this.sourceOf('gossipAddr').name,
         `is the multicast group ${c.gossipAddr}, but broadcastOnly is set: give a broadcast address such as 255.255.255.255`,
       );
-    } else if (!c.broadcastOnly && !isMulticastV4(c.gossipAddr)) {
+    } else if (!c.broadcastOnly && c.gossipMulticast && !isMulticastV4(c.gossipAddr)) {
       this.issue(
         this.sourceOf('gossipAddr').name,
         `is ${c.gossipAddr}, not a multicast group (224.0.0.0–239.255.255.255): choose a group, or set GATER_BROADCAST_ONLY=true to gossip by broadcast`,
       );
+    }
+    if (!c.broadcastOnly && !c.gossipMulticast && c.seeds.length === 0) {
+      this.warnings.push('gossipMulticast is off and no seeds are set: this node finds only peers that list it among their seeds');
     }
     if (c.httpPort !== 0 && c.httpPort === c.meshPort) {
       this.issue(this.sourceOf('meshPort').name, `is ${c.meshPort}, the same TCP port as httpPort`);

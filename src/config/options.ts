@@ -199,6 +199,14 @@ export const OPTIONS: OptionTable = {
     default: D.DEFAULT_BROADCAST_ONLY,
     defaultText: String(D.DEFAULT_BROADCAST_ONLY),
   },
+  gossipMulticast: {
+    doc: 'Gossip on the multicast group `gossipAddr`; false leaves the unicast `seeds` only (unless `broadcastOnly`), for networks that carry neither multicast nor broadcast. Nodes sharing a host then need a `gossipPort` each.',
+    env: ['GATER_GOSSIP_MULTICAST'],
+    flag: 'gossip-multicast',
+    parser: boolean(),
+    default: D.DEFAULT_GOSSIP_MULTICAST,
+    defaultText: String(D.DEFAULT_GOSSIP_MULTICAST),
+  },
   seeds: {
     doc: 'Peers also sent gossip by unicast, `host:port` comma-separated, for networks without multicast or broadcast.',
     unit: 'list',

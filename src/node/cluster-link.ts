@@ -30,6 +30,8 @@ export interface ClusterSettings {
   readonly gossipAddr: string;
   readonly gossipIf: string;
   readonly broadcastOnly: boolean;
+  /** False: no multicast group, unicast seeds only (unless broadcastOnly). */
+  readonly gossipMulticast: boolean;
   readonly seeds: readonly { host: string; port: number }[];
   readonly gossipIntervalMs: number;
   readonly meshPort: number;
@@ -88,6 +90,7 @@ export class ClusterLink {
         bindAddress: s.gossipIf,
         group: s.gossipAddr,
         broadcastOnly: broadcast,
+        multicast: s.gossipMulticast,
         seeds: s.seeds,
         intervalMs: s.gossipIntervalMs,
         advertise: () => ({ addrs: this.mesh.addrs(), roles, stores: [...init.stores] }),

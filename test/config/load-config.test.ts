@@ -83,6 +83,7 @@ describe('loadConfig: defaults', () => {
         gossipAddr: '239.255.43.21',
         gossipIf: '127.0.0.1',
         broadcastOnly: false,
+        gossipMulticast: true,
         seeds: [],
         gossipIntervalMs: 1000,
         meshPort: 0,
@@ -379,6 +380,17 @@ describe('loadConfig: rules across options', () => {
       'EX_ESDB_GOSSIP_MULTICAST_ADDR',
       /not a multicast group .*GATER_BROADCAST_ONLY=true/,
     );
+  });
+
+  it('with multicast off, gossips to seeds only: any gossip address, and a warning when there are no seeds', async () => {
+    const cwd = await workdir();
+    const off = { GATER_GOSSIP_MULTICAST: 'false', GATER_GOSSIP_ADDR: '127.0.0.1' };
+    const seeded = loadConfigReport({ cwd, env: { ...off, GATER_SEEDS: '127.0.0.1:46001' } });
+    assert.equal(seeded.config.gossipMulticast, false);
+    assert.deepEqual(seeded.warnings, []);
+    const lonely = loadConfigReport({ cwd, env: off });
+    assert.match(lonely.warnings.join('\n'), /gossipMulticast is off and no seeds are set/);
+    assertIssue(issuesOf(() => load({ cwd, env: { GATER_GOSSIP_ADDR: '127.0.0.1' } })), 'GATER_GOSSIP_ADDR', /not a multicast group/);
   });
 
   it('refuses the same TCP port for HTTP and the mesh, except 0', async () => {

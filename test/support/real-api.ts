@@ -39,6 +39,7 @@ export async function createTestApi(options: { stores?: string[]; settings?: Par
       gossipAddr: '239.255.43.21',
       gossipIf: '127.0.0.1',
       broadcastOnly: false,
+      gossipMulticast: true,
       seeds: [],
       gossipIntervalMs: 1_000,
       meshPort: 0,
