@@ -1,0 +1,369 @@
+/**
+ * The TypeScript client of gater: the whole `GaterApi` over the HTTP API of any node, with the same types and the
+ * same typed errors as the gateway itself (a `wrong_expected_version` arrives as a WrongExpectedVersionError carrying
+ * `currentVersion`). Subscriptions are async iterators over server-sent events that reconnect and resume on their own
+ * (see http-subscription.ts). Every call has a deadline (`x-gater-deadline-ms`, 5,000 ms unless set) and takes an
+ * AbortSignal; a call whose request could not reach the node is tried again within its deadline when that is safe,
+ * which includes appends: the client gives every event an id, so a repeated append never writes twice.
+ *
+ * ```ts
+ * const client = new GaterClient({}, { url: 'http://127.0.0.1:4001' });
+ * await client.appendEvents('default', 'greenhouse1', [{ eventType: 'initialized:v1', data: { name: 'g1' } }]);
+ * for await (const { event } of await client.observe('default', { type: 'by_stream', selector: '$all' })) { ... }
+ * ```
+ */
+import type { Logger } from 'pino';
+import { NotFoundError } from '../errors/index.ts';
+import type {
+  AppendOptions,
+  CallOptions,
+  GaterApi,
+  ReadOptions,
+  StoreDetails,
+  StoreSummary,
+  WorkerInfo,
+} from '../gateway/gater-api.ts';
+import type { HealthReport } from '../http/routes/health.ts';
+import type { StoreBackendName } from '../store/event-store.ts';
+import type { ObserveSpec } from '../store/subscriptions/types.ts';
+import type {
+  AppendResult,
+  EventFilter,
+  FilteredRead,
+  NewEvent,
+  ParkedEvent,
+  RecordedEvent,
+  SnapshotInput,
+  SnapshotQuery,
+  SnapshotRecord,
+  StreamInfo,
+  SubscriptionRecord,
+  SubscriptionSelector,
+  SubscriptionSpec,
+  SubscriptionType,
+} from '../store/types.ts';
+import { uuidv7 } from '../util/uuid.ts';
+import { DEFAULT_URL } from './constants.ts';
+import { HttpSubscription, type StreamOptions } from './http-subscription.ts';
+import { HttpTransport, type RequestSpec } from './http-transport.ts';
+
+export interface GaterClientComponents {
+  /** @default a silent logger */
+  logger?: Logger;
+  /** @default the global fetch (keep-alive connections pooled per origin) */
+  fetch?: typeof fetch;
+}
+
+export interface GaterClientInit {
+  /** Base URL of any node's HTTP API. @default 'http://127.0.0.1:4001' */
+  url?: string;
+  /** Deadline of a call that sets none, in milliseconds, retries included. @default 5000 */
+  deadlineMs?: number;
+  /** Headers sent with every request. @default none */
+  headers?: Record<string, string>;
+}
+
+/** Options of `observe` and `subscribe`: the call's deadline (for opening) and how the stream reconnects. */
+export interface SubscribeOptions extends CallOptions, StreamOptions {}
+
+/** The body of `GET /v1/cluster`: this node, its peers and the worker registry (fields as the node sends them). */
+export interface ClusterView {
+  self: { nodeId: string; name: string; state?: string; incarnation?: number; stores?: string[]; [key: string]: unknown };
+  peers: {
+    nodeId: string;
+    name: string;
+    state: 'alive' | 'suspect' | 'dead';
+    lastSeen?: string;
+    incarnation?: number;
+    stores?: string[];
+    roles?: string[];
+    connected?: boolean;
+    [key: string]: unknown;
+  }[];
+  [key: string]: unknown;
+}
+
+interface WireWorker {
+  nodeId: string;
+  workerId: string;
+  backend: StoreBackendName;
+}
+
+export class GaterClient implements GaterApi {
+  readonly url: string;
+  private readonly transport: HttpTransport;
+  private readonly logger: Logger | undefined;
+  private readonly open = new Set<HttpSubscription>();
+
+  constructor(components: GaterClientComponents = {}, init: GaterClientInit = {}) {
+    this.logger = components.logger;
+    this.transport = new HttpTransport(components, { url: init.url ?? DEFAULT_URL, ...pick(init, 'deadlineMs', 'headers') });
+    this.url = this.transport.url;
+  }
+
+  async appendEvents(store: string, streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    // Ids make the append idempotent, so the client may send it again after a connection broke mid-request.
+    const withIds = Array.isArray(events) ? events.map((e) => (e?.eventId === undefined ? { ...e, eventId: uuidv7() } : e)) : events;
+    const body: Record<string, unknown> = { events: withIds };
+    if (options.expectedVersion !== undefined) body['expectedVersion'] = options.expectedVersion;
+    return this.call({ method: 'POST', path: streamPath(store, streamId, '/events'), body, idempotent: true }, options);
+  }
+
+  async getEvents(store: string, streamId: string, options: ReadOptions = {}): Promise<RecordedEvent[]> {
+    const query = { from: options.fromVersion, count: options.count, direction: options.direction };
+    const { events } = await this.call<{ events: RecordedEvent[] }>(
+      { method: 'GET', path: streamPath(store, streamId, '/events'), query, idempotent: true },
+      options,
+    );
+    return events;
+  }
+
+  async getVersion(store: string, streamId: string, options?: CallOptions): Promise<number> {
+    const { version } = await this.get<{ version: number }>(streamPath(store, streamId, '/version'), options);
+    return version;
+  }
+
+  async getStreams(store: string, options?: CallOptions): Promise<StreamInfo[]> {
+    return (await this.get<{ streams: StreamInfo[] }>(`${storePath(store)}/streams`, options)).streams;
+  }
+
+  async deleteStream(store: string, streamId: string, options?: CallOptions): Promise<void> {
+    await this.call({ method: 'DELETE', path: streamPath(store, streamId, ''), idempotent: false }, options);
+  }
+
+  async readAll(store: string, fromPosition: number, count: number, options?: CallOptions): Promise<FilteredRead> {
+    return this.page(`${storePath(store)}/all`, { from: fromPosition, count }, options);
+  }
+
+  async readEvents(store: string, filter: EventFilter, fromPosition: number, count: number, options?: CallOptions): Promise<FilteredRead> {
+    const query = {
+      types: filter.types?.join(','),
+      tags: filter.tags?.join(','),
+      match: filter.tags === undefined ? undefined : filter.tagMatch,
+      from: fromPosition,
+      count,
+    };
+    return this.page(`${storePath(store)}/events`, query, options);
+  }
+
+  async getStore(store: string, options?: CallOptions): Promise<StoreDetails> {
+    const body = await this.get<Omit<StoreDetails, 'workers'> & { workers: WireWorker[] }>(storePath(store), options);
+    return { ...body, workers: body.workers.map((w) => workerInfo(body.store, w)) };
+  }
+
+  async listStores(options?: CallOptions): Promise<StoreSummary[]> {
+    const { stores } = await this.get<{ stores: { store: string; workers: WireWorker[] }[] }>('/v1/stores', options);
+    return stores.map(({ store, workers }) => ({ store, workers: workers.map((w) => workerInfo(store, w)) }));
+  }
+
+  async recordSnapshot(store: string, snapshot: SnapshotInput, options?: CallOptions): Promise<void> {
+    const body: Record<string, unknown> = { data: snapshot.data };
+    if (snapshot.metadata !== undefined) body['metadata'] = snapshot.metadata;
+    await this.call(
+      { method: 'PUT', path: snapshotPath(store, snapshot.sourceUuid, snapshot.streamUuid, snapshot.version), body, idempotent: true },
+      options,
+    );
+  }
+
+  async readSnapshot(store: string, sourceUuid: string, streamUuid: string, version: number, options?: CallOptions): Promise<SnapshotRecord> {
+    return (await this.get<{ snapshot: SnapshotRecord }>(snapshotPath(store, sourceUuid, streamUuid, version), options)).snapshot;
+  }
+
+  async deleteSnapshot(store: string, sourceUuid: string, streamUuid: string, version: number, options?: CallOptions): Promise<void> {
+    await this.call({ method: 'DELETE', path: snapshotPath(store, sourceUuid, streamUuid, version), idempotent: false }, options);
+  }
+
+  async listSnapshots(store: string, query: SnapshotQuery = {}, options?: CallOptions): Promise<SnapshotRecord[]> {
+    const { snapshots } = await this.call<{ snapshots: SnapshotRecord[] }>(
+      { method: 'GET', path: `${storePath(store)}/snapshots`, query: { ...query }, idempotent: true },
+      options,
+    );
+    return snapshots;
+  }
+
+  async saveSubscription(store: string, spec: SubscriptionSpec, options?: CallOptions): Promise<SubscriptionRecord> {
+    const body: Record<string, unknown> = { type: spec.type, selector: spec.selector };
+    if (spec.startFrom !== undefined) body['startFrom'] = spec.startFrom;
+    if (spec.options !== undefined) body['options'] = spec.options;
+    const { subscription } = await this.call<{ subscription: SubscriptionRecord }>(
+      { method: 'PUT', path: subscriptionPath(store, spec.name), body, idempotent: true },
+      options,
+    );
+    return subscription;
+  }
+
+  async removeSubscription(
+    store: string,
+    type: SubscriptionType,
+    selector: SubscriptionSelector,
+    name: string,
+    options?: CallOptions,
+  ): Promise<void> {
+    // The HTTP API removes by name (unique in a store); the gateway's contract keys by (type, selector, name), so a
+    // name saved with another type or selector is not the one asked for.
+    const record = await this.getSubscription(store, name, options);
+    if (record.type !== type || JSON.stringify(record.selector) !== JSON.stringify(selector)) {
+      throw new NotFoundError(`subscription '${name}' of type ${type} with that selector`, { subscription: name });
+    }
+    await this.call({ method: 'DELETE', path: subscriptionPath(store, name), idempotent: false }, options);
+  }
+
+  async getSubscriptions(store: string, options?: CallOptions): Promise<SubscriptionRecord[]> {
+    return (await this.get<{ subscriptions: SubscriptionRecord[] }>(`${storePath(store)}/subscriptions`, options)).subscriptions;
+  }
+
+  async getSubscription(store: string, name: string, options?: CallOptions): Promise<SubscriptionRecord> {
+    return (await this.get<{ subscription: SubscriptionRecord }>(subscriptionPath(store, name), options)).subscription;
+  }
+
+  /**
+   * Opens the delivery session of a saved persistent subscription. The iterator's `ack(positions)` acknowledges
+   * (so does `ackEvents`); after a break the node resumes after the checkpoint and delivers again what was not acked.
+   */
+  async subscribe(store: string, name: string, options: SubscribeOptions = {}): Promise<HttpSubscription> {
+    return this.track(
+      HttpSubscription.open(
+        { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
+        {
+          ...streamOptions(options),
+          kind: 'persistent',
+          path: `${subscriptionPath(store, name)}/events`,
+          query: {},
+          ack: (positions) => this.ackEvents(store, name, positions),
+        },
+      ),
+      options.signal,
+    );
+  }
+
+  async ackEvents(store: string, name: string, positions: number[], options?: CallOptions): Promise<{ checkpoint: number }> {
+    return this.call({ method: 'POST', path: `${subscriptionPath(store, name)}/ack`, body: { positions }, idempotent: true }, options);
+  }
+
+  async listParked(store: string, name: string, options?: CallOptions): Promise<ParkedEvent[]> {
+    return (await this.get<{ parked: ParkedEvent[] }>(`${subscriptionPath(store, name)}/parked`, options)).parked;
+  }
+
+  async replayParked(store: string, name: string, positions?: number[], options?: CallOptions): Promise<{ replayed: number }> {
+    const body = positions === undefined ? {} : { positions };
+    return this.call({ method: 'POST', path: `${subscriptionPath(store, name)}/parked/replay`, body, idempotent: false }, options);
+  }
+
+  /**
+   * A transient subscription. Without `startFrom` it starts at the store's head as of this call (the client asks for
+   * it first), so that a reconnect before the first event still knows where to resume.
+   */
+  async observe(store: string, spec: ObserveSpec, options: SubscribeOptions = {}): Promise<HttpSubscription> {
+    const startFrom = spec.startFrom ?? (await this.getStore(store, options)).lastPosition + 1;
+    const query = {
+      type: spec.type,
+      selector: selectorText(spec.type, spec.selector),
+      match: spec.options?.tagMatch,
+    };
+    return this.track(
+      HttpSubscription.open(
+        { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
+        { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
+      ),
+      options.signal,
+    );
+  }
+
+  /** The cluster as the node sees it: itself, its peers (with their state) and the worker registry. */
+  async cluster(options?: CallOptions): Promise<ClusterView> {
+    return this.get<ClusterView>('/v1/cluster', options);
+  }
+
+  /** The node's readiness report; answers (rather than throws) when the node says it is not ready. */
+  async health(options?: CallOptions): Promise<HealthReport> {
+    try {
+      return await this.get<HealthReport>('/health/ready', options);
+    } catch (err) {
+      const report = (err as { data?: { checks?: unknown } }).data;
+      if (report?.checks !== undefined) return { live: true, ready: false, checks: report.checks as HealthReport['checks'] };
+      throw err;
+    }
+  }
+
+  /** Subscriptions this client has open. */
+  get subscriptions(): readonly HttpSubscription[] {
+    return [...this.open];
+  }
+
+  /** Closes every subscription this client opened. Calls in flight finish on their own. */
+  close(): void {
+    for (const subscription of this.open) subscription.close('client closed');
+    this.open.clear();
+  }
+
+  /** Keeps an opened subscription for `close()`; the call's signal, once aborted, closes it. */
+  private async track(opening: Promise<HttpSubscription>, signal: AbortSignal | undefined): Promise<HttpSubscription> {
+    const subscription = await opening;
+    this.open.add(subscription);
+    const onAbort = (): void => subscription.close('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) onAbort();
+    void subscription.ended.then(() => {
+      this.open.delete(subscription);
+      signal?.removeEventListener('abort', onAbort);
+    });
+    return subscription;
+  }
+
+  private get<T>(path: string, options?: CallOptions): Promise<T> {
+    return this.call<T>({ method: 'GET', path, idempotent: true }, options);
+  }
+
+  private async page(path: string, query: RequestSpec['query'], options?: CallOptions): Promise<FilteredRead> {
+    const { events, nextPosition } = await this.call<{ events: RecordedEvent[]; nextPosition: number }>(
+      { method: 'GET', path, query, idempotent: true },
+      options,
+    );
+    return { events, scannedTo: nextPosition - 1 };
+  }
+
+  private call<T>(spec: RequestSpec, options?: CallOptions): Promise<T> {
+    return this.transport.request<T>(spec, options);
+  }
+}
+
+function storePath(store: string): string {
+  return `/v1/stores/${encodeURIComponent(store)}`;
+}
+
+function streamPath(store: string, streamId: string, rest: string): string {
+  return `${storePath(store)}/streams/${encodeURIComponent(streamId)}${rest}`;
+}
+
+function subscriptionPath(store: string, name: string): string {
+  return `${storePath(store)}/subscriptions/${encodeURIComponent(name)}`;
+}
+
+function snapshotPath(store: string, sourceUuid: string, streamUuid: string, version: number): string {
+  return `${storePath(store)}/snapshots/${encodeURIComponent(sourceUuid)}/${encodeURIComponent(streamUuid)}/${version}`;
+}
+
+/** A worker as the client reports it: a client is never on the node answering, so no worker is `local` to it. */
+function workerInfo(store: string, { nodeId, workerId, backend }: WireWorker): WorkerInfo {
+  return { store, workerId, nodeId, backend, local: false };
+}
+
+/** A selector as the observe route reads it: JSON for payloads, a comma-separated list of tags, else the text. */
+export function selectorText(type: SubscriptionType, selector: SubscriptionSelector): string {
+  if (type === 'by_event_payload') return JSON.stringify(selector);
+  if (type === 'by_tags' && Array.isArray(selector)) return selector.join(',');
+  return String(selector);
+}
+
+function streamOptions(options: SubscribeOptions): StreamOptions & { openDeadlineMs?: number } {
+  const picked: StreamOptions & { openDeadlineMs?: number } = pick(options, 'reconnect', 'idleTimeoutMs', 'reconnectTimeoutMs', 'onStateChange');
+  if (options.deadlineMs !== undefined) picked.openDeadlineMs = options.deadlineMs;
+  return picked;
+}
+
+/** The given keys of `from` that are set, without the undefined ones (exactOptionalPropertyTypes-safe). */
+function pick<T extends object, K extends keyof T>(from: T, ...keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out;
+}

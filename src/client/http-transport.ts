@@ -1,0 +1,241 @@
+/**
+ * JSON over HTTP to one gater node: the deadline of a call goes in `x-gater-deadline-ms` and bounds the wait here too;
+ * the node's error bodies (`{ error: { code, message, ...data } }`) come back as the typed GaterErrors the gateway
+ * threw; a request that could not reach the node is tried again, with backoff, while the deadline allows and the call
+ * is safe to repeat. Connections are kept alive between calls (fetch pools them per origin).
+ */
+import { pino, type Logger } from 'pino';
+import { fromWire, GaterError, InvalidArgumentError, TimeoutError, UnavailableError } from '../errors/index.ts';
+import type { CallOptions } from '../gateway/gater-api.ts';
+import {
+  CALL_DEADLINE_MS,
+  DEADLINE_HEADER,
+  MAX_DEADLINE_MS,
+  RETRY_BASE_DELAY_MS,
+  RETRY_MAX_DELAY_MS,
+} from './constants.ts';
+
+/** How much longer than the deadline the client waits, so that the node's own `timeout` answer arrives first. */
+export const DEADLINE_GRACE_MS = 200;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Query = Record<string, string | number | undefined>;
+
+export interface RequestSpec {
+  method: HttpMethod;
+  /** Path with its parameters already encoded (`/v1/stores/default/streams/a%2Fb/events`). */
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /**
+   * Whether the request may be sent again after it failed on the way (connection reset): reads, saves, acks, and
+   * appends whose events all carry ids. Any request is sent again when the connection was refused, since then
+   * nothing reached the node.
+   */
+  idempotent: boolean;
+}
+
+export interface HttpTransportComponents {
+  logger?: Logger;
+  /** @default the global fetch (undici: keep-alive connections pooled per origin) */
+  fetch?: typeof fetch;
+}
+
+export interface HttpTransportInit {
+  /** Base URL of the node's HTTP API (`http://127.0.0.1:4001`). */
+  url: string;
+  /** Deadline of a call that sets none, in milliseconds, retries included. @default 5000 */
+  deadlineMs?: number;
+  /** Headers sent with every request (a proxy's authorization, for example). @default none */
+  headers?: Record<string, string>;
+}
+
+export class HttpTransport {
+  readonly url: string;
+  private readonly logger: Logger;
+  private readonly fetch: typeof fetch;
+  private readonly deadlineMs: number;
+  private readonly headers: Record<string, string>;
+
+  constructor(components: HttpTransportComponents, init: HttpTransportInit) {
+    this.logger = components.logger ?? pino({ level: 'silent' });
+    this.fetch = components.fetch ?? globalThis.fetch;
+    this.url = normalizeBaseUrl(init.url);
+    this.deadlineMs = validDeadline(init.deadlineMs ?? CALL_DEADLINE_MS, 'deadlineMs');
+    this.headers = { ...init.headers };
+  }
+
+  /** Sends one call and returns its JSON body (undefined for 204), or throws the GaterError the node answered. */
+  async request<T>(spec: RequestSpec, options: CallOptions = {}): Promise<T> {
+    const deadlineMs = validDeadline(options.deadlineMs ?? this.deadlineMs, 'deadlineMs');
+    const deadlineAt = Date.now() + deadlineMs;
+    const what = `${spec.method} ${spec.path}`;
+    const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.body);
+    }
+    const target = this.target(spec.path, spec.query);
+    for (let attempt = 0; ; attempt += 1) {
+      options.signal?.throwIfAborted();
+      const remaining = deadlineAt - Date.now();
+      if (remaining <= 0) throw new TimeoutError(what, deadlineMs);
+      headers[DEADLINE_HEADER] = String(Math.min(MAX_DEADLINE_MS, Math.ceil(remaining)));
+      const timeout = AbortSignal.timeout(remaining + DEADLINE_GRACE_MS);
+      const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.fetch(target, { method: spec.method, headers, body: body ?? null, signal });
+        text = await response.text();
+      } catch (err) {
+        if (options.signal?.aborted === true) throw new GaterError('unavailable', 'the call was cancelled', {}, { cause: err });
+        if (timeout.aborted) throw new TimeoutError(what, deadlineMs);
+        const reason = transportFailure(err);
+        const retry = (reason.refused || spec.idempotent) && deadlineAt - Date.now() > 0;
+        this.logger.debug({ err, what, attempt, retry }, 'request did not reach the node');
+        if (!retry) throw this.unreachable(reason.text, err);
+        await sleep(Math.min(backoff(attempt, RETRY_BASE_DELAY_MS), Math.max(0, deadlineAt - Date.now())), options.signal);
+        continue;
+      }
+      if (response.ok) return (text === '' ? undefined : parseJson(text, what)) as T;
+      throw errorFromResponse(response.status, text, what);
+    }
+  }
+
+  /**
+   * Opens an event stream: resolves with the response once the node has answered 200 (the subscription is then in
+   * place), or throws the node's error. `signal` aborts the whole stream, reading included.
+   */
+  async openStream(path: string, query: Query, signal: AbortSignal, deadlineMs: number = this.deadlineMs): Promise<Response> {
+    const what = `GET ${path}`;
+    const opening = AbortSignal.timeout(deadlineMs + DEADLINE_GRACE_MS);
+    const headers = {
+      ...this.headers,
+      accept: 'text/event-stream',
+      [DEADLINE_HEADER]: String(Math.min(MAX_DEADLINE_MS, validDeadline(deadlineMs, 'deadlineMs'))),
+    };
+    // The opening deadline must not cut the stream once it runs, so it aborts only until the headers are in.
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    opening.addEventListener('abort', abort, { once: true });
+    let response: Response;
+    try {
+      response = await this.fetch(this.target(path, query), { headers, signal: controller.signal });
+    } catch (err) {
+      signal.removeEventListener('abort', abort);
+      if (signal.aborted) throw new GaterError('unavailable', 'the subscription was closed', {}, { cause: err });
+      if (opening.aborted) throw new TimeoutError(what, deadlineMs);
+      throw this.unreachable(transportFailure(err).text, err);
+    } finally {
+      opening.removeEventListener('abort', abort);
+    }
+    if (!response.ok) {
+      signal.removeEventListener('abort', abort);
+      throw errorFromResponse(response.status, await response.text().catch(() => ''), what);
+    }
+    if (response.body === null) throw new UnavailableError(`${what} answered without a body`);
+    return response;
+  }
+
+  private target(path: string, query: Query | undefined): string {
+    let url = this.url + path;
+    if (query !== undefined) {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+      const text = params.toString();
+      if (text !== '') url += `?${text}`;
+    }
+    return url;
+  }
+
+  private unreachable(reason: string, cause: unknown): UnavailableError {
+    return new UnavailableError(`cannot reach the gater node at ${this.url} (${reason})`, { url: this.url }, { cause });
+  }
+}
+
+/** `http://host:4001/` → `http://host:4001`; refuses anything that is not an http(s) URL. */
+export function normalizeBaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError('url', `must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new InvalidArgumentError('url', `must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
+  }
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Rebuilds the node's error from a failed response; a body that is not ours (a proxy's page) keeps the status. */
+export function errorFromResponse(status: number, text: string, what: string): GaterError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const error = (body as { error?: unknown } | undefined)?.error;
+  if (typeof error === 'object' && error !== null) {
+    const { code, message, ...data } = error as Record<string, unknown>;
+    return fromWire({ code, message, data });
+  }
+  const code = status === 502 || status === 503 ? 'unavailable' : status === 504 ? 'timeout' : status === 404 ? 'not_found' : 'internal';
+  return new GaterError(code, `${what} answered HTTP ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, { status });
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GaterError('internal', `${what} answered with a body that is not JSON`);
+  }
+}
+
+/** Why a request did not get through, in words, and whether the node refused the connection (nothing was sent). */
+export function transportFailure(err: unknown): { text: string; refused: boolean } {
+  const cause = (err instanceof Error ? err.cause : undefined) as (NodeJS.ErrnoException & { code?: string }) | undefined;
+  const code = cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { text: 'connection refused', refused: true };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { text: 'unknown host', refused: false };
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return { text: 'connection reset', refused: false };
+    default:
+      return { text: code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)), refused: false };
+  }
+}
+
+export function validDeadline(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_DEADLINE_MS) {
+    throw new InvalidArgumentError(field, `must be an integer from 1 to ${MAX_DEADLINE_MS} milliseconds`);
+  }
+  return value;
+}
+
+/** Exponential backoff: base, 2 × base, ... up to RETRY_MAX_DELAY_MS, with ±20% jitter so clients spread out. */
+export function backoff(attempt: number, baseMs: number): number {
+  const delay = Math.min(RETRY_MAX_DELAY_MS, baseMs * 2 ** Math.min(attempt, 16));
+  return Math.round(delay * (0.8 + Math.random() * 0.4));
+}
+
+/** Resolves after `ms`, or at once (without throwing) when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

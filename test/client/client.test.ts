@@ -1,0 +1,170 @@
+/**
+ * GaterClient against a real node over real HTTP: every call of GaterApi answers what the gateway answers in process
+ * (the same values, the same typed errors), subscriptions deliver in order with acks moving the checkpoint, deadlines
+ * and aborts end calls, and an unreachable node is a clear `unavailable`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GaterClient } from '../../src/client/index.ts';
+import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../src/errors/index.ts';
+import { createTestApi, type TestApi } from '../support/real-api.ts';
+import { freePort } from '../support/gater-process.ts';
+import { range, take } from './support.ts';
+
+const STORE = 'default';
+
+describe('GaterClient over HTTP', () => {
+  let node: TestApi;
+  let client: GaterClient;
+
+  before(async () => {
+    node = await createTestApi();
+    client = new GaterClient({}, { url: node.url });
+  });
+  after(async () => {
+    client.close();
+    await node.close();
+  });
+
+  it('appends, reads and lists exactly what the gateway does in process', async () => {
+    const first = await client.appendEvents(STORE, 'greenhouse1', [
+      { eventType: 'initialized:v1', data: { name: 'g1' }, tags: ['g1'] },
+      { eventType: 'temperature_measured:v1', data: { temperature: 22 }, metadata: { correlationId: 'c1' } },
+    ], { expectedVersion: 'no_stream' });
+    assert.deepEqual(first, { version: 1, position: first.position });
+    await client.appendEvents(STORE, 'greenhouse2', [{ eventType: 'humidity_measured:v1', data: { humidity: 65 } }]);
+
+    assert.deepEqual(await client.getEvents(STORE, 'greenhouse1'), await node.api.getEvents(STORE, 'greenhouse1'));
+    assert.deepEqual(
+      await client.getEvents(STORE, 'greenhouse1', { direction: 'backward', count: 1 }),
+      await node.api.getEvents(STORE, 'greenhouse1', { direction: 'backward', count: 1 }),
+    );
+    assert.equal(await client.getVersion(STORE, 'greenhouse1'), 1);
+    assert.equal(await client.getVersion(STORE, 'nothing-here'), -1);
+    assert.deepEqual(await client.getStreams(STORE), await node.api.getStreams(STORE));
+    assert.deepEqual(await client.readAll(STORE, 0, 2), await node.api.readAll(STORE, 0, 2));
+    assert.deepEqual(await client.readAll(STORE, 0, 100), await node.api.readAll(STORE, 0, 100));
+    const byType = await client.readEvents(STORE, { types: ['humidity_measured:v1'] }, 0, 10);
+    assert.deepEqual(byType, await node.api.readEvents(STORE, { types: ['humidity_measured:v1'] }, 0, 10));
+    assert.deepEqual(byType.events.map((e) => e.streamId), ['greenhouse2']);
+    const byTag = await client.readEvents(STORE, { tags: ['g1'], tagMatch: 'all' }, 0, 10);
+    assert.deepEqual(byTag.events.map((e) => e.eventType), ['initialized:v1']);
+
+    const details = await client.getStore(STORE);
+    const inProcess = await node.api.getStore(STORE);
+    assert.deepEqual({ ...details, workers: [] }, { ...inProcess, workers: [] });
+    assert.deepEqual(details.workers.map((w) => w.workerId), inProcess.workers.map((w) => w.workerId));
+    const stores = await client.listStores();
+    assert.deepEqual(stores.map((s) => s.store), [STORE]);
+    assert.equal(stores[0]!.workers[0]!.local, false);
+  });
+
+  it('gives every event an id, so an append sent twice writes once', async () => {
+    const events = [{ eventType: 'fan_activated:v1', data: { intensity: 75 } }];
+    await client.appendEvents(STORE, 'ids', events);
+    const [recorded] = await client.getEvents(STORE, 'ids');
+    assert.match(recorded!.eventId, /^[0-9a-f-]{36}$/);
+    await client.appendEvents(STORE, 'ids', [{ ...events[0]!, eventId: recorded!.eventId }]);
+    assert.equal(await client.getVersion(STORE, 'ids'), 0);
+  });
+
+  it('rebuilds the typed errors of the gateway', async () => {
+    await assert.rejects(
+      client.appendEvents(STORE, 'greenhouse1', [{ eventType: 'x' }], { expectedVersion: 7 }),
+      (err: unknown) => err instanceof WrongExpectedVersionError && err.currentVersion === 1 && err.code === 'wrong_expected_version',
+    );
+    await assert.rejects(
+      client.appendEvents(STORE, 'greenhouse1', [{ eventType: '' }]),
+      (err: unknown) => err instanceof InvalidArgumentError && err.data['field'] === 'events[0].eventType',
+    );
+    await assert.rejects(
+      client.deleteStream(STORE, 'missing'),
+      (err: unknown) => err instanceof GaterError && err.code === 'stream_not_found' && err.data['streamId'] === 'missing',
+    );
+    await assert.rejects(client.getSubscription(STORE, 'nope'), { code: 'not_found' });
+    await assert.rejects(client.getVersion('no-such-store', 's'), { code: 'no_workers' });
+    await assert.rejects(client.getVersion(STORE, 's', { deadlineMs: 0 }), { code: 'invalid_argument' });
+  });
+
+  it('records, reads, lists and deletes snapshots', async () => {
+    const snapshot = { sourceUuid: 'src-1', streamUuid: 'greenhouse1', version: 2, data: { temperature: 22 }, metadata: { by: 'test' } };
+    await client.recordSnapshot(STORE, snapshot);
+    const read = await client.readSnapshot(STORE, 'src-1', 'greenhouse1', 0);
+    assert.deepEqual(read, await node.api.readSnapshot(STORE, 'src-1', 'greenhouse1', 0));
+    assert.deepEqual(read.data, { temperature: 22 });
+    assert.equal((await client.listSnapshots(STORE, { sourceUuid: 'src-1' })).length, 1);
+    await client.deleteSnapshot(STORE, 'src-1', 'greenhouse1', 2);
+    await assert.rejects(client.readSnapshot(STORE, 'src-1', 'greenhouse1', 0), { code: 'not_found' });
+  });
+
+  it('observes live events in order, only those selected', async () => {
+    const sub = await client.observe(STORE, { type: 'by_event_type', selector: 'light_measured:v1' });
+    assert.equal(sub.state, 'open');
+    for (const i of range(0, 5)) {
+      await client.appendEvents(STORE, `light-${i % 2}`, [
+        { eventType: 'light_measured:v1', data: { light: i } },
+        { eventType: 'fan_activated:v1', data: { intensity: i } },
+      ]);
+    }
+    const got = await take(sub, 5);
+    sub.close();
+    assert.deepEqual(got.map((d) => d.event.data), range(0, 5).map((light) => ({ light })));
+    assert.ok(got.every((d) => d.event.eventType === 'light_measured:v1'));
+    assert.equal(await sub.ended, 'closed');
+
+    const john = await client.observe(STORE, { type: 'by_event_payload', selector: { operator: 'John', temperature: { $exists: true } } });
+    await client.appendEvents(STORE, 'ops', [
+      { eventType: 'desired_temperature_set:v1', data: { operator: 'Mary', temperature: 20 } },
+      { eventType: 'desired_humidity_set:v1', data: { operator: 'John', humidity: 60 } },
+      { eventType: 'desired_temperature_set:v1', data: { operator: 'John', temperature: 25 } },
+    ]);
+    const [seen] = await take(john, 1);
+    john.close();
+    assert.deepEqual(seen!.event.data, { operator: 'John', temperature: 25 });
+  });
+
+  it('delivers a persistent subscription from its start, and acks move the checkpoint', async () => {
+    const head = (await client.getStore(STORE)).lastPosition;
+    await client.appendEvents(STORE, 'sub-stream', range(0, 4).map((i) => ({ eventType: 'light_measured:v1', data: { light: i } })));
+    const record = await client.saveSubscription(STORE, { type: 'by_stream', selector: 'sub-stream', name: 'lights' });
+    assert.equal(record.checkpoint, -1);
+    assert.deepEqual((await client.getSubscriptions(STORE)).map((s) => s.name), ['lights']);
+    const sub = await client.subscribe(STORE, 'lights');
+    const got = await take(sub, 4, 15_000, async (d) => {
+      await sub.ack(d.event.position);
+    });
+    assert.deepEqual(got.map((d) => d.event.version), [0, 1, 2, 3]);
+    assert.ok(got.every((d) => d.event.position > head && d.attempt === 1));
+    assert.equal((await client.getSubscription(STORE, 'lights')).checkpoint, got[3]!.event.position);
+    assert.deepEqual(await client.listParked(STORE, 'lights'), []);
+    assert.deepEqual(await client.replayParked(STORE, 'lights'), { replayed: 0 });
+    sub.close();
+    await assert.rejects(client.removeSubscription(STORE, 'by_stream', 'other-stream', 'lights'), { code: 'not_found' });
+    await client.removeSubscription(STORE, 'by_stream', 'sub-stream', 'lights');
+    await assert.rejects(client.subscribe(STORE, 'lights'), { code: 'not_found' });
+  });
+
+  it('deletes a stream', async () => {
+    await client.appendEvents(STORE, 'doomed', [{ eventType: 'x' }]);
+    await client.deleteStream(STORE, 'doomed');
+    assert.equal(await client.getVersion(STORE, 'doomed'), -1);
+  });
+
+  it('ends a call at its AbortSignal', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(client.getStreams(STORE, { signal: controller.signal }), (err: unknown) => err instanceof Error);
+  });
+
+  it('reports an unreachable node as unavailable, naming it, within the deadline', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const dead = new GaterClient({}, { url, deadlineMs: 300 });
+    await assert.rejects(dead.getStreams(STORE), (err: unknown) => {
+      assert.ok(err instanceof GaterError);
+      assert.ok(err.code === 'unavailable' || err.code === 'timeout', err.code);
+      assert.match(err.message, /127\.0\.0\.1|did not complete/);
+      return true;
+    });
+    assert.throws(() => new GaterClient({}, { url: 'ftp://x' }), { code: 'invalid_argument' });
+  });
+});
