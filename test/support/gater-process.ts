@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,15 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A UDP port free on 127.0.0.1 right now, for a node that gossips to seeds only (it binds a port of its own). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
 }
 
@@ -95,8 +105,12 @@ export class GaterProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Starts the process and waits until `/health/ready` answers 200. */
-  async start(): Promise<void> {
+  /**
+   * Starts the process and waits until `/health/ready` answers 200, or with `until: 'live'` until `/health/live` does
+   * (for a node expected to start unready, such as one whose embedded store conflicts with another node's).
+   */
+  async start(options: { until?: 'ready' | 'live' } = {}): Promise<void> {
+    const probe = options.until === 'live' ? '/health/live' : '/health/ready';
     if (this.dataDir === '') this.dataDir = this.options.dataDir ?? (await mkdtemp(join(tmpdir(), `gater-${this.name}-`)));
     if (this.httpPort === 0) this.httpPort = await freePort();
     const { cluster } = this.options;
@@ -124,9 +138,9 @@ export class GaterProcess {
     child.stdout?.on('data', (chunk: Buffer) => this.keep(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk));
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    await waitFor(`${this.name} to be ready on ${this.httpPort}`, async () => {
+    await waitFor(`${this.name} to answer ${probe} on ${this.httpPort}`, async () => {
       if (!this.running) throw new Error(`${this.name} exited: ${this.logs().slice(-2000)}`);
-      const res = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(1_000) });
+      const res = await fetch(`${this.url}${probe}`, { signal: AbortSignal.timeout(1_000) });
       return res.status === 200;
     }, 30_000);
   }
