@@ -6,7 +6,8 @@ export const USAGE = `gater: a cluster node for event-sourced systems
 Usage:
   gater start [flags]                  run a node (see gater start --help)
   gater status [--url URL] [--json]    show a node, its peers and the stores with their workers
-  gater console                        the interactive console (arrives with a later release)
+  gater console [--url URL]            the interactive console: observers, producers, subscriptions, data
+  gater append|read|observe|produce    the console's actions for scripts (see gater append --help, ...)
   gater --help                         this text
   gater --version                      the version
 
@@ -23,6 +24,17 @@ Asks a running node (GET /v1/cluster and /v1/stores) for this node, its peers an
   --timeout-ms MS    how long to wait for each answer (default 5000)
 
 Exit code 1 when the node cannot be reached or answers with an error.
+`;
+
+export const CONSOLE_USAGE = `Usage: gater console [--url URL] [--store STORE]
+
+The interactive test console: observers (by stream, event type or payload pattern), producers of greenhouse events,
+persistent subscriptions with acks, stream data, manual appends and the cluster's status, from a menu.
+
+  --url URL        the node's HTTP API (default http://127.0.0.1:$GATER_HTTP_PORT, else port 4001)
+  --store STORE    the store to work on (default "default")
+
+Needs a terminal. Exit with option 15 or Ctrl+C at the menu: every observer, producer and subscription stops.
 `;
 
 export function startUsage(): string {
