@@ -19,8 +19,22 @@ import type {
 
 export type StoreBackendName = 'sqlite' | 'postgres';
 
-/** Called after a commit with the events it made durable, in position order. A hint for live readers. */
+/**
+ * Called after a commit with the events it made durable, in position order. A hint for live readers. An empty list is
+ * a bare hint: something may have been committed (by another node sharing the store); read the store to find out.
+ */
 export type AppendListener = (events: readonly RecordedEvent[]) => void;
+
+/**
+ * The right to deliver one persistent subscription, held by one node at a time (see
+ * `EventStore.acquireSubscriptionLease`).
+ */
+export interface SubscriptionLease {
+  /** Resolves when the lease ends: released, or lost (the node's connection to a shared store failed). */
+  readonly lost: Promise<void>;
+  /** Gives the lease up. Idempotent. */
+  release(): Promise<void>;
+}
 
 export interface AppendOptions {
   /**
@@ -95,4 +109,12 @@ export interface EventStore {
   unparkEvents(name: string, positions?: readonly number[]): Promise<ParkedEvent[]>;
   /** Reads events by position (for parked replays). */
   readPositions(positions: readonly number[]): Promise<RecordedEvent[]>;
+
+  /**
+   * Optional, for stores shared by several nodes: the lease of persistent subscription `name`, or undefined when
+   * another node holds it. The subscription engine delivers a subscription only while it holds its lease, so one node
+   * at a time delivers it; when that node dies its lease ends and another node can take over from the checkpoint. A
+   * store without this method is served by one node only, which always holds every lease.
+   */
+  acquireSubscriptionLease?(name: string): Promise<SubscriptionLease | undefined>;
 }

@@ -1,0 +1,287 @@
+/**
+ * Group commit for PostgreSQL: appends that arrive while a batch is being written share the next one, which is one
+ * call of the store's `append_batch` function: one round trip and one commit for all of them. Each append is still
+ * checked and answered on its own (the function reports an outcome per append). None is answered before the commit.
+ *
+ * A batch that fails as a whole because of one bad append (a server error such as a generated event id colliding)
+ * is written again one append at a time, so that only that append fails. A batch that fails because the database
+ * is unreachable fails every append with `unavailable`; whether it committed is then unknown, which is why only
+ * appends carrying event ids are retried by the gateway (a repeat of a committed append writes nothing).
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../errors/index.ts';
+import type { AppendResult, RecordedEvent } from '../types.ts';
+import type { PreparedAppend } from '../validate.ts';
+import { sqlState, storageError } from './database.ts';
+import { storedContentType, type EventDecoder } from './event-rows.ts';
+import type { SqlRunner } from './sql-runner.ts';
+
+/** An append waiting for its batch. */
+export interface PendingAppend {
+  streamId: string;
+  prepared: PreparedAppend;
+  expectedVersion: number;
+  /** Whether the caller supplied any event id (then the function looks the ids up before writing). */
+  anyIdSupplied: boolean;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface AppendBatcherComponents {
+  pool: pg.Pool;
+  runner: SqlRunner;
+  decoder: EventDecoder;
+  logger: Logger;
+  /** Called after each commit with its events in position order, when `wantsEvents()` says someone listens. */
+  onCommitted: (events: RecordedEvent[]) => void;
+  wantsEvents: () => boolean;
+}
+
+export interface AppendBatcherInit {
+  /** The store's quoted schema name. */
+  schema: string;
+  /** Most events in one batch; an append larger than this still forms a batch of its own. */
+  maxBatchEvents: number;
+  /**
+   * Batches sent at once. More than one lets the next batch travel to the server while the previous one commits; the
+   * store's lock still writes them one after the other.
+   */
+  maxConcurrentBatches: number;
+}
+
+/** Outcome codes of `append_batch` (see the migration). */
+const WRITTEN = 0;
+const REPEATED = 1;
+const WRONG_VERSION = 2;
+const ID_RECORDED = 3;
+
+/** Whether the append's event ids were all generated (0), partly supplied (1) or all supplied (2). */
+function idChecks(append: PendingAppend): number {
+  return append.prepared.idsSupplied ? 2 : append.anyIdSupplied ? 1 : 0;
+}
+
+type BatchRow = [number[], (number | null)[], (number | null)[], (string | null)[], number];
+
+export class AppendBatcher {
+  readonly #c: AppendBatcherComponents;
+  readonly #maxBatchEvents: number;
+  readonly #maxConcurrent: number;
+  readonly #sql: string;
+  #queue: PendingAppend[] = [];
+  #queueHead = 0;
+  #scheduled = false;
+  #running = 0;
+  #lastAnnounced = -1;
+  #idle: PromiseWithResolvers<void> | undefined;
+  #batches = 0;
+  #batchedAppends = 0;
+
+  constructor(components: AppendBatcherComponents, init: AppendBatcherInit) {
+    this.#c = components;
+    this.#maxBatchEvents = init.maxBatchEvents;
+    this.#maxConcurrent = init.maxConcurrentBatches;
+    this.#sql =
+      `SELECT r_status, r_version, r_position, r_detail, r_epoch_us FROM ${init.schema}.append_batch(` +
+      '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::uuid[], $7::text[], $8::text[], ' +
+      '$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[])';
+  }
+
+  /** Batches written and the appends they held, since open (their ratio is the mean batch size). */
+  get counters(): { batches: number; appends: number } {
+    return { batches: this.#batches, appends: this.#batchedAppends };
+  }
+
+  /** Appends waiting for a batch or being written. */
+  get pending(): number {
+    return this.#queue.length - this.#queueHead + this.#running;
+  }
+
+  enqueue(append: PendingAppend): void {
+    this.#queue.push(append);
+    this.#schedule();
+  }
+
+  /** Resolves once no append is waiting or being written. */
+  drained(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers<void>();
+    return this.#idle.promise;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#running >= this.#maxConcurrent) return;
+    this.#scheduled = true;
+    // setImmediate, not a microtask: every append that arrives in this turn of the event loop joins the batch.
+    setImmediate(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    while (this.#running < this.#maxConcurrent && this.#queue.length > this.#queueHead) {
+      const batch = this.#takeBatch();
+      this.#running += batch.length;
+      void this.#run(batch).finally(() => {
+        this.#running -= batch.length;
+        if (this.#queue.length > this.#queueHead) this.#schedule();
+        else if (this.#running === 0) {
+          this.#idle?.resolve();
+          this.#idle = undefined;
+        }
+      });
+    }
+  };
+
+  #takeBatch(): PendingAppend[] {
+    const queue = this.#queue;
+    let end = this.#queueHead;
+    let events = 0;
+    while (end < queue.length) {
+      const size = queue[end]!.prepared.events.length;
+      if (end > this.#queueHead && events + size > this.#maxBatchEvents) break;
+      events += size;
+      end++;
+    }
+    const batch = queue.slice(this.#queueHead, end);
+    if (end === queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else {
+      this.#queueHead = end;
+    }
+    return batch;
+  }
+
+  async #run(batch: PendingAppend[]): Promise<void> {
+    this.#batches++;
+    this.#batchedAppends += batch.length;
+    let row: BatchRow;
+    try {
+      row = await this.#write(batch);
+    } catch (err) {
+      if (batch.length > 1 && sqlState(err) !== undefined && !isServerUnavailable(err)) {
+        // One append's data broke the whole call: write each alone, so that only it fails.
+        this.#c.logger.warn({ err, appends: batch.length }, 'append batch failed; writing its appends one by one');
+        for (const append of batch) await this.#run([append]);
+        return;
+      }
+      const error = storageError(err);
+      if (error.code !== 'invalid_argument') {
+        this.#c.logger.error({ err, appends: batch.length }, 'append batch failed');
+      }
+      for (const append of batch) append.reject(error);
+      return;
+    }
+    this.#answer(batch, row);
+  }
+
+  async #write(batch: readonly PendingAppend[]): Promise<BatchRow> {
+    const streams: string[] = [];
+    const expected: number[] = [];
+    const counts: number[] = [];
+    const tagCounts: number[] = [];
+    const checks: number[] = [];
+    const ids: string[] = [];
+    const types: string[] = [];
+    const data: (string | null)[] = [];
+    const metadata: (string | null)[] = [];
+    const tags: (string | null)[] = [];
+    const dataTypes: (string | null)[] = [];
+    const metadataTypes: (string | null)[] = [];
+    const tagNames: string[] = [];
+    const tagEvents: number[] = [];
+    for (const append of batch) {
+      const events = append.prepared.events;
+      streams.push(append.streamId);
+      expected.push(append.expectedVersion);
+      counts.push(events.length);
+      checks.push(idChecks(append));
+      let tagRows = 0;
+      for (const e of events) {
+        ids.push(e.eventId);
+        types.push(e.eventType);
+        data.push(e.data);
+        metadata.push(e.metadata);
+        tags.push(e.tagsJson);
+        dataTypes.push(storedContentType(e.dataContentType));
+        metadataTypes.push(storedContentType(e.metadataContentType));
+        // 1-based index of the event in the flat arrays, as the function counts.
+        for (const tag of e.tags) {
+          tagNames.push(tag);
+          tagEvents.push(ids.length);
+        }
+        tagRows += e.tags.length;
+      }
+      tagCounts.push(tagRows);
+    }
+    const row = await this.#c.runner.row(this.#c.pool, this.#sql, [
+      streams, expected, counts, tagCounts, checks, ids, types, data, metadata, tags, dataTypes, metadataTypes,
+      tagNames, tagEvents,
+    ]);
+    return row as BatchRow;
+  }
+
+  #answer(batch: readonly PendingAppend[], row: BatchRow): void {
+    const [status, versions, positions, details] = row;
+    const written: boolean[] = new Array(batch.length).fill(false);
+    for (let i = 0; i < batch.length; i++) {
+      const append = batch[i]!;
+      const version = versions[i]!;
+      switch (status[i]) {
+        case WRITTEN:
+          written[i] = true;
+          append.resolve({ version, position: positions[i]! });
+          break;
+        case REPEATED:
+          append.resolve({ version, position: positions[i]! });
+          break;
+        case WRONG_VERSION:
+          append.reject(new WrongExpectedVersionError(append.streamId, append.expectedVersion, version));
+          break;
+        case ID_RECORDED:
+          append.reject(new InvalidArgumentError(`events[${version}].eventId`, details[i] ?? 'is already recorded'));
+          break;
+        default:
+          append.reject(new GaterError('internal', `unknown append outcome ${String(status[i])}`));
+      }
+    }
+    if (!this.#c.wantsEvents()) return;
+    try {
+      this.#announce(batch, row, written);
+    } catch (err) {
+      // The appends are durable and answered; only the live hint is lost (readers catch up from the store).
+      this.#c.logger.error({ err }, 'cannot announce committed events');
+    }
+  }
+
+  #announce(batch: readonly PendingAppend[], row: BatchRow, written: readonly boolean[]): void {
+    const [, versions, positions, , epochUs] = row;
+    const decoder = this.#c.decoder;
+    const events: RecordedEvent[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (!written[i]) continue;
+      const { streamId, prepared } = batch[i]!;
+      const n = prepared.events.length;
+      const firstVersion = versions[i]! - n + 1;
+      const firstPosition = positions[i]! - n + 1;
+      for (let j = 0; j < n; j++) {
+        events.push(decoder.fromPrepared(prepared.events[j]!, streamId, firstVersion + j, firstPosition + j, epochUs));
+      }
+    }
+    if (events.length === 0) return;
+    // Batches sent at once may be answered out of order: a late one is announced as a bare hint, so listeners
+    // still hear of events in position order (they read the store to learn what it held).
+    if (events[0]!.position <= this.#lastAnnounced) {
+      this.#c.onCommitted([]);
+      return;
+    }
+    this.#lastAnnounced = events[events.length - 1]!.position;
+    this.#c.onCommitted(events);
+  }
+}
+
+/** Server errors that say the server cannot work now (shutting down, out of connections), not that data is bad. */
+function isServerUnavailable(err: unknown): boolean {
+  const state = sqlState(err) ?? '';
+  return state.startsWith('08') || state.startsWith('53') || state.startsWith('57') || state.startsWith('40');
+}

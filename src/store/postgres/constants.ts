@@ -1,0 +1,28 @@
+/** Tuning values of the PostgreSQL backend. */
+
+/** Connections of one store's pool (appends use one at a time; reads and records share the rest). */
+export const POOL_SIZE = 10;
+/**
+ * Milliseconds a statement may run before the server cancels it. The gateway's default call deadline: a statement
+ * still running after it has no caller left to answer.
+ */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+/** Milliseconds to wait for a connection (from the pool, or a new one) before the call fails with `unavailable`. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** Milliseconds an unused pooled connection stays open. */
+export const IDLE_CONNECTION_MS = 30_000;
+/** Most events written by one append batch (one round trip, one commit). */
+export const MAX_BATCH_EVENTS = 10_000;
+/** First delay before reconnecting the notification or lease connection; doubles up to the maximum. */
+export const RECONNECT_MIN_DELAY_MS = 100;
+export const RECONNECT_MAX_DELAY_MS = 2_000;
+/**
+ * Seconds of silence after which the server probes a lease connection, and probes before it gives up: a node that
+ * vanished without closing its connection loses its subscription leases after about
+ * LEASE_KEEPALIVE_IDLE_S + LEASE_KEEPALIVE_COUNT * LEASE_KEEPALIVE_INTERVAL_S seconds.
+ */
+export const LEASE_KEEPALIVE_IDLE_S = 5;
+export const LEASE_KEEPALIVE_INTERVAL_S = 2;
+export const LEASE_KEEPALIVE_COUNT = 3;
+/** Distinct filter shapes whose SQL text is kept (the driver prepares each once per connection). */
+export const FILTER_SQL_CACHE_SIZE = 64;

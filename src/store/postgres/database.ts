@@ -1,0 +1,85 @@
+/**
+ * Connections to PostgreSQL: the pool of one store, with the type parsers the store relies on (64-bit integers as
+ * numbers: positions and versions stay far below 2^53), and the mapping of driver failures to GaterErrors.
+ */
+import pg from 'pg';
+import { GaterError, UnavailableError, toGaterError } from '../../errors/index.ts';
+
+export interface PoolSettings {
+  url: string;
+  /** Connections at most. */
+  max: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+  idleMs: number;
+  /** Names the connections in `pg_stat_activity`. */
+  applicationName: string;
+}
+
+const INT8 = 20;
+const INT8_ARRAY = 1016;
+
+/** Type parsers of one store's connections, kept per store: the driver's global table is left alone. */
+export function storeTypes(): pg.CustomTypesConfig {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(INT8, (value: string) => Number(value));
+  const parseInt8Array = pg.types.getTypeParser(INT8_ARRAY as Parameters<typeof pg.types.getTypeParser>[0]) as (value: string) => (string | null)[];
+  types.setTypeParser(INT8_ARRAY, (value: string) => parseInt8Array(value).map((v) => (v === null ? null : Number(v))));
+  return types;
+}
+
+/** Options of a single connection (the pool's, and the dedicated ones for notifications and leases). */
+export function clientConfig(settings: PoolSettings, types: pg.CustomTypesConfig): pg.ClientConfig {
+  return {
+    connectionString: settings.url,
+    statement_timeout: settings.statementTimeoutMs,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    keepAlive: true,
+    application_name: settings.applicationName,
+    types,
+  };
+}
+
+export function createPool(settings: PoolSettings, types: pg.CustomTypesConfig): pg.Pool {
+  return new pg.Pool({
+    ...clientConfig(settings, types),
+    max: settings.max,
+    idleTimeoutMillis: settings.idleMs,
+  });
+}
+
+/** SQLSTATE of a server error, when `err` is one. */
+export function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+const QUERY_CANCELED = '57014';
+
+/**
+ * A failure as a GaterError. GaterErrors stay as they are; a statement cancelled by its timeout is `timeout`; every
+ * other failure of the server or of the connection to it (refused, reset, terminated, shut down, out of resources)
+ * is `unavailable`: the call may succeed later or through another node. Anything else is `internal`.
+ */
+export function storageError(err: unknown): GaterError {
+  if (err instanceof GaterError) return err;
+  const state = sqlState(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (state === QUERY_CANCELED) {
+    return new GaterError('timeout', `the database cancelled the statement: ${message}`, {}, { cause: err });
+  }
+  if (state !== undefined || isConnectionFailure(err)) {
+    return new UnavailableError(`database failure: ${message}`, state === undefined ? {} : { sqlState: state }, {
+      cause: err,
+    });
+  }
+  return toGaterError(err);
+}
+
+/** Failures of the connection itself, as node and the driver report them. */
+function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('E')) return true; // ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT...
+  return /connection|terminated|timeout exceeded|not queryable|Client was closed|Cannot use a pool/i.test(err.message);
+}

@@ -1,0 +1,532 @@
+/**
+ * The event store on PostgreSQL, shared by every node that opens the same store id on the same database. Appends are
+ * group-committed through the store's `append_batch` function; reads are single statements; live readers are woken
+ * by LISTEN/NOTIFY; persistent subscriptions are leased to one node at a time by advisory locks.
+ */
+import type pg from 'pg';
+import { pino, type Logger } from 'pino';
+import { InvalidArgumentError, StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
+import type {
+  AppendListener,
+  AppendOptions,
+  EventStore,
+  ReadStreamOptions,
+  SubscriptionLease,
+} from '../event-store.ts';
+import { parseExpectedVersion } from '../expected-version.ts';
+import type {
+  AppendResult,
+  EventFilter,
+  FilteredRead,
+  NewEvent,
+  ParkedEvent,
+  RecordedEvent,
+  SnapshotInput,
+  SnapshotQuery,
+  SnapshotRecord,
+  StoreStats,
+  StreamInfo,
+  SubscriptionRecord,
+  SubscriptionSelector,
+  SubscriptionSpec,
+  SubscriptionType,
+} from '../types.ts';
+import {
+  prepareEvents,
+  validateCount,
+  validateFilter,
+  validateNonNegativeInteger,
+  validateParkedEvent,
+  validatePositions,
+  validateReadStream,
+  validateSelector,
+  validateSnapshotInput,
+  validateSnapshotKey,
+  validateSnapshotQuery,
+  validateStoreId,
+  validateStreamId,
+  validateSubscriptionName,
+  validateSubscriptionSpec,
+  validateSubscriptionType,
+  type PreparedAppend,
+} from '../validate.ts';
+import { AppendBatcher } from './append-batcher.ts';
+import {
+  CONNECT_TIMEOUT_MS,
+  IDLE_CONNECTION_MS,
+  LEASE_KEEPALIVE_COUNT,
+  LEASE_KEEPALIVE_IDLE_S,
+  LEASE_KEEPALIVE_INTERVAL_S,
+  MAX_BATCH_EVENTS,
+  POOL_SIZE,
+  RECONNECT_MAX_DELAY_MS,
+  RECONNECT_MIN_DELAY_MS,
+  STATEMENT_TIMEOUT_MS,
+} from './constants.ts';
+import { clientConfig, createPool, storageError, storeTypes, type PoolSettings } from './database.ts';
+import { EventDecoder, eventColumns } from './event-rows.ts';
+import { FilterReader } from './filter-reader.ts';
+import { NotificationListener } from './notification-listener.ts';
+import { migrate, quoteIdent, schemaNameFor } from './schema.ts';
+import { SnapshotTable } from './snapshots.ts';
+import { SqlRunner } from './sql-runner.ts';
+import { SubscriptionLeases } from './subscription-leases.ts';
+import { SubscriptionRecords } from './subscription-records.ts';
+
+export interface PostgresEventStoreComponents {
+  logger?: Logger;
+}
+
+export interface PostgresEventStoreInit {
+  /** The store's id: 1 to 128 letters, digits, `.`, `_` or `-`. Names its schema. */
+  storeId: string;
+  /** Connection URL of the database, `postgres://user:password@host:port/database`. */
+  url: string;
+  /** The schema holding the store. @default `gater_<storeId>` (shortened with a hash past 63 bytes) */
+  schema?: string;
+  /** Connections of the store's pool. @default 10 (POOL_SIZE) */
+  poolSize?: number;
+  /** Milliseconds a statement may run before the server cancels it (`timeout`). @default 5000 (STATEMENT_TIMEOUT_MS) */
+  statementTimeoutMs?: number;
+  /** Milliseconds to wait for a connection before a call fails with `unavailable`. @default 5000 (CONNECT_TIMEOUT_MS) */
+  connectTimeoutMs?: number;
+  /** Most events written by one append batch. @default 10000 (MAX_BATCH_EVENTS) */
+  maxBatchEvents?: number;
+  /** Append batches sent to the server at once. @default 1 */
+  maxConcurrentBatches?: number;
+}
+
+/** What exists while the store is open. */
+interface OpenStore {
+  pool: pg.Pool;
+  batcher: AppendBatcher;
+  filters: FilterReader;
+  snapshots: SnapshotTable;
+  subscriptions: SubscriptionRecords;
+  listener: NotificationListener;
+  leases: SubscriptionLeases;
+}
+
+export class PostgresEventStore implements EventStore {
+  readonly storeId: string;
+  readonly backend = 'postgres' as const;
+  /** The schema holding the store. */
+  readonly schema: string;
+  readonly #logger: Logger;
+  readonly #settings: PoolSettings;
+  readonly #maxBatchEvents: number;
+  readonly #maxConcurrentBatches: number;
+  readonly #runner = new SqlRunner();
+  readonly #decoder = new EventDecoder();
+  readonly #listeners = new Set<AppendListener>();
+  readonly #sql: ReturnType<typeof statements>;
+  /** The highest position announced to listeners from this node's own commits. */
+  #announced = -1;
+  #state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
+  #open: OpenStore | undefined;
+  #opened: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(components: PostgresEventStoreComponents, init: PostgresEventStoreInit) {
+    this.storeId = validateStoreId(init.storeId);
+    this.schema = init.schema ?? schemaNameFor(this.storeId);
+    this.#logger = components.logger ?? pino({ level: 'silent' });
+    this.#settings = {
+      url: init.url,
+      max: init.poolSize ?? POOL_SIZE,
+      statementTimeoutMs: init.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: init.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      idleMs: IDLE_CONNECTION_MS,
+      applicationName: `gater:${this.storeId}`.slice(0, 63),
+    };
+    this.#maxBatchEvents = init.maxBatchEvents ?? MAX_BATCH_EVENTS;
+    this.#maxConcurrentBatches = init.maxConcurrentBatches ?? 1;
+    this.#sql = statements(quoteIdent(this.schema));
+  }
+
+  /** Append batches written and the appends they held, since open. */
+  get commitCounters(): { batches: number; appends: number } {
+    return this.#open?.batcher.counters ?? { batches: 0, appends: 0 };
+  }
+
+  /** Connects, creates or migrates the schema, and starts listening for other nodes' commits. */
+  open(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return Promise.reject(this.#closedError());
+    this.#opened ??= this.#openOnce();
+    return this.#opened;
+  }
+
+  async #openOnce(): Promise<void> {
+    this.#state = 'opening';
+    const types = storeTypes();
+    const pool = createPool(this.#settings, types);
+    // Errors of idle pooled connections (the server restarted): the pool drops them and connects anew when needed.
+    pool.on('error', (err) => this.#logger.warn({ err }, 'idle database connection failed'));
+    const config = clientConfig(this.#settings, types);
+    const listener = new NotificationListener(
+      { logger: this.#logger },
+      {
+        config,
+        channel: this.schema,
+        minDelayMs: RECONNECT_MIN_DELAY_MS,
+        maxDelayMs: RECONNECT_MAX_DELAY_MS,
+        onHint: (lastPosition) => this.#hint(lastPosition),
+      },
+    );
+    const leases = new SubscriptionLeases(
+      { logger: this.#logger },
+      {
+        config,
+        schemaName: this.schema,
+        minDelayMs: RECONNECT_MIN_DELAY_MS,
+        maxDelayMs: RECONNECT_MAX_DELAY_MS,
+        keepaliveIdleS: LEASE_KEEPALIVE_IDLE_S,
+        keepaliveIntervalS: LEASE_KEEPALIVE_INTERVAL_S,
+        keepaliveCount: LEASE_KEEPALIVE_COUNT,
+      },
+    );
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, this.schema, this.storeId);
+      } finally {
+        client.release();
+      }
+      await listener.start();
+    } catch (err) {
+      await listener.stop();
+      await pool.end().catch(() => {});
+      this.#state = 'new';
+      this.#opened = undefined;
+      throw storageError(err);
+    }
+    const s = quoteIdent(this.schema);
+    this.#open = {
+      pool,
+      batcher: new AppendBatcher(
+        {
+          pool,
+          runner: this.#runner,
+          decoder: this.#decoder,
+          logger: this.#logger,
+          onCommitted: (events) => this.#committed(events),
+          wantsEvents: () => this.#listeners.size > 0,
+        },
+        { schema: s, maxBatchEvents: this.#maxBatchEvents, maxConcurrentBatches: this.#maxConcurrentBatches },
+      ),
+      filters: new FilterReader(s, this.#runner, this.#decoder),
+      snapshots: new SnapshotTable(s, this.#runner),
+      subscriptions: new SubscriptionRecords(s, this.#runner),
+      listener,
+      leases,
+    };
+    if (this.#state !== 'opening') return; // closed while opening: close() finishes the job
+    this.#state = 'open';
+    this.#logger.info({ schema: this.schema }, 'store opened');
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    const wasOpening = this.#state === 'opening';
+    this.#state = 'closing';
+    if (wasOpening) await this.#opened?.catch(() => {});
+    const open = this.#open;
+    if (open !== undefined) {
+      await open.batcher.drained();
+      await Promise.all([open.listener.stop(), open.leases.stop()]);
+      await open.pool.end().catch((err: unknown) => this.#logger.warn({ err }, 'closing the pool failed'));
+      this.#logger.info('store closed');
+    }
+    this.#open = undefined;
+    this.#state = 'closed';
+  }
+
+  append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult> {
+    try {
+      const open = this.#requireOpen(true);
+      // Validated and serialised here, before queueing: a bad append fails at once and never joins a batch.
+      const streamIdOk = validateStreamId(streamId);
+      rejectNul(streamIdOk, 'streamId');
+      const prepared = prepareEvents(events);
+      rejectNulInEvents(prepared);
+      const expectedVersion = parseExpectedVersion(options?.expectedVersion);
+      const anyIdSupplied = prepared.idsSupplied || events.some((e) => e.eventId !== undefined);
+      const { promise, resolve, reject } = Promise.withResolvers<AppendResult>();
+      open.batcher.enqueue({ streamId: streamIdOk, prepared, expectedVersion, anyIdSupplied, resolve, reject });
+      return promise;
+    } catch (err) {
+      return Promise.reject(storageError(err));
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return this.#call(async (open) => {
+      validateStreamId(streamId);
+      const { fromVersion, count, direction } = validateReadStream(options);
+      const rows =
+        direction === 'forward'
+          ? await this.#runner.rows(open.pool, this.#sql.readForward, [streamId, fromVersion ?? 0, count])
+          : await this.#runner.rows(open.pool, this.#sql.readBackward, [
+              streamId,
+              fromVersion ?? Number.MAX_SAFE_INTEGER,
+              count,
+            ]);
+      return this.#decoder.decodeAll(rows);
+    });
+  }
+
+  async readFiltered(filter: EventFilter, fromPosition: number, limit: number): Promise<FilteredRead> {
+    return this.#call((open) =>
+      open.filters.read(
+        open.pool,
+        validateFilter(filter),
+        validateNonNegativeInteger(fromPosition, 'fromPosition'),
+        validateCount(limit, 'limit'),
+      ),
+    );
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    return this.#call(async (open) => {
+      const row = await this.#runner.row(open.pool, this.#sql.streamVersion, [validateStreamId(streamId)]);
+      return (row?.[0] as number | null | undefined) ?? -1;
+    });
+  }
+
+  async listStreams(): Promise<StreamInfo[]> {
+    return this.#call(async (open) =>
+      (await this.#runner.rows(open.pool, this.#sql.listStreams)).map(([streamId, version]) => ({
+        streamId: streamId as string,
+        version: version as number,
+      })),
+    );
+  }
+
+  async deleteStream(streamId: string): Promise<void> {
+    return this.#call(async (open) => {
+      validateStreamId(streamId);
+      const client = await open.pool.connect();
+      let failed: unknown;
+      try {
+        await client.query('BEGIN');
+        // The store's lock, as appends take it: no append to this stream interleaves with its deletion.
+        await this.#runner.run(client, this.#sql.lockHead);
+        const row = await this.#runner.row(client, this.#sql.findStream, [streamId]);
+        if (row === undefined) throw new StreamNotFoundError(streamId);
+        const sid = row[0] as number;
+        await this.#runner.run(client, this.#sql.deleteTags, [sid]);
+        await this.#runner.run(client, this.#sql.deleteEvents, [sid]);
+        await this.#runner.run(client, this.#sql.deleteStream, [sid]);
+        await client.query('COMMIT');
+      } catch (err) {
+        failed = err;
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        // A connection that failed is not given back to the pool.
+        client.release(failed instanceof StreamNotFoundError ? undefined : (failed as Error | undefined));
+      }
+    });
+  }
+
+  async stats(): Promise<StoreStats> {
+    return this.#call(async (open) => {
+      const row = (await this.#runner.row(open.pool, this.#sql.stats))!;
+      return { hasEvents: row[1] as boolean, lastPosition: row[0] as number, streamCount: row[2] as number };
+    });
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    // Wrapped, so the same function registered twice is two registrations, each removed by its own remover.
+    const entry: AppendListener = (events) => listener(events);
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  async recordSnapshot(snapshot: SnapshotInput): Promise<void> {
+    return this.#call((open) => open.snapshots.record(open.pool, validateSnapshotInput(snapshot), nowUs()));
+  }
+
+  async readSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord> {
+    return this.#call((open) => {
+      const key = validateSnapshotKey(sourceUuid, streamUuid, version);
+      return open.snapshots.read(open.pool, key.sourceUuid, key.streamUuid, key.version);
+    });
+  }
+
+  async deleteSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<void> {
+    return this.#call((open) => {
+      const key = validateSnapshotKey(sourceUuid, streamUuid, version);
+      return open.snapshots.delete(open.pool, key.sourceUuid, key.streamUuid, key.version);
+    });
+  }
+
+  async listSnapshots(query?: SnapshotQuery): Promise<SnapshotRecord[]> {
+    return this.#call((open) => open.snapshots.list(open.pool, validateSnapshotQuery(query)));
+  }
+
+  async saveSubscription(spec: SubscriptionSpec): Promise<SubscriptionRecord> {
+    return this.#call((open) => open.subscriptions.save(open.pool, validateSubscriptionSpec(spec), nowUs()));
+  }
+
+  async removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
+    return this.#call((open) => {
+      const validType = validateSubscriptionType(type);
+      return open.subscriptions.remove(
+        open.pool,
+        validType,
+        validateSelector(validType, selector),
+        validateSubscriptionName(name),
+      );
+    });
+  }
+
+  async getSubscription(name: string): Promise<SubscriptionRecord | undefined> {
+    return this.#call((open) => open.subscriptions.get(open.pool, validateSubscriptionName(name)));
+  }
+
+  async listSubscriptions(): Promise<SubscriptionRecord[]> {
+    return this.#call((open) => open.subscriptions.list(open.pool));
+  }
+
+  async saveCheckpoint(name: string, position: number): Promise<void> {
+    return this.#call((open) =>
+      open.subscriptions.saveCheckpoint(
+        open.pool,
+        validateSubscriptionName(name),
+        validateNonNegativeInteger(position, 'position'),
+      ),
+    );
+  }
+
+  async parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>): Promise<void> {
+    return this.#call((open) => open.subscriptions.park(open.pool, validateParkedEvent(parked), nowUs()));
+  }
+
+  async listParked(name: string): Promise<ParkedEvent[]> {
+    return this.#call((open) => open.subscriptions.listParked(open.pool, validateSubscriptionName(name)));
+  }
+
+  async unparkEvents(name: string, positions?: readonly number[]): Promise<ParkedEvent[]> {
+    return this.#call((open) =>
+      open.subscriptions.unpark(
+        open.pool,
+        validateSubscriptionName(name),
+        positions === undefined ? undefined : validatePositions(positions),
+      ),
+    );
+  }
+
+  async readPositions(positions: readonly number[]): Promise<RecordedEvent[]> {
+    return this.#call((open) => open.filters.readPositions(open.pool, validatePositions(positions)));
+  }
+
+  async acquireSubscriptionLease(name: string): Promise<SubscriptionLease | undefined> {
+    return this.#call((open) => open.leases.acquire(validateSubscriptionName(name)));
+  }
+
+  /** This node committed `events`: they go to listeners as they are. */
+  #committed(events: readonly RecordedEvent[]): void {
+    const last = events.at(-1);
+    if (last !== undefined) this.#announced = Math.max(this.#announced, last.position);
+    this.#notify(events);
+  }
+
+  /** A commit somewhere (maybe here) reached `lastPosition`; unknown after a reconnect. */
+  #hint(lastPosition: number | undefined): void {
+    if (lastPosition !== undefined && lastPosition <= this.#announced) return; // ours, announced with its events
+    this.#notify([]);
+  }
+
+  #notify(events: readonly RecordedEvent[]): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(events);
+      } catch (err) {
+        this.#logger.error({ err }, 'append listener failed');
+      }
+    }
+  }
+
+  async #call<T>(fn: (open: OpenStore) => Promise<T> | T): Promise<T> {
+    const open = this.#requireOpen(false);
+    try {
+      return await fn(open);
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  #requireOpen(forWrite: boolean): OpenStore {
+    if (this.#state === 'open' || (this.#state === 'closing' && !forWrite && this.#open !== undefined)) {
+      return this.#open!;
+    }
+    throw this.#state === 'new' || this.#state === 'opening'
+      ? new UnavailableError(`store '${this.storeId}' is not open`, { storeId: this.storeId })
+      : this.#closedError();
+  }
+
+  #closedError(): UnavailableError {
+    return new UnavailableError(`store '${this.storeId}' is closed`, { storeId: this.storeId });
+  }
+}
+
+/** The fixed statements of a store, given its quoted schema name. */
+function statements(s: string) {
+  return {
+    readForward:
+      `SELECT ${eventColumns('$1::text')} FROM ${s}.events e ` +
+      `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1) AND e.version >= $2 ` +
+      'ORDER BY e.version LIMIT $3',
+    readBackward:
+      `SELECT ${eventColumns('$1::text')} FROM ${s}.events e ` +
+      `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1) AND e.version <= $2 ` +
+      'ORDER BY e.version DESC LIMIT $3',
+    streamVersion:
+      `SELECT max(e.version) FROM ${s}.events e ` +
+      `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1)`,
+    listStreams:
+      `SELECT stream_id, version FROM (SELECT s.stream_id, ` +
+      `(SELECT max(e.version) FROM ${s}.events e WHERE e.sid = s.sid) AS version FROM ${s}.streams s) v ` +
+      'WHERE version IS NOT NULL ORDER BY stream_id',
+    // One statement, so the three figures come from one snapshot.
+    stats:
+      `SELECT h.next_position - 1, EXISTS (SELECT 1 FROM ${s}.events), ` +
+      `(SELECT count(*) FROM ${s}.streams)::integer FROM ${s}.store_head h`,
+    lockHead: `SELECT next_position FROM ${s}.store_head FOR UPDATE`,
+    findStream: `SELECT sid FROM ${s}.streams WHERE stream_id = $1`,
+    // Each tag row found through the event's own tag list, by primary key: no scan of the tags table.
+    deleteTags:
+      `DELETE FROM ${s}.event_tags t USING (SELECT j.tag, e.position FROM ${s}.events e, ` +
+      'json_array_elements_text(e.tags::json) AS j(tag) WHERE e.sid = $1 AND e.tags IS NOT NULL) d ' +
+      'WHERE t.tag = d.tag AND t.position = d.position',
+    deleteEvents: `DELETE FROM ${s}.events WHERE sid = $1`,
+    deleteStream: `DELETE FROM ${s}.streams WHERE sid = $1`,
+  };
+}
+
+/** PostgreSQL text cannot hold U+0000: refuse it up front, naming the field, rather than fail the whole batch. */
+function rejectNul(value: string, field: string): void {
+  if (value.includes('\u0000')) throw new InvalidArgumentError(field, 'must not contain the character U+0000');
+}
+
+function rejectNulInEvents(prepared: PreparedAppend): void {
+  const events = prepared.events;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    rejectNul(e.eventType, `events[${i}].eventType`);
+    rejectNul(e.dataContentType, `events[${i}].dataContentType`);
+    rejectNul(e.metadataContentType, `events[${i}].metadataContentType`);
+    for (let t = 0; t < e.tags.length; t++) rejectNul(e.tags[t]!, `events[${i}].tags[${t}]`);
+  }
+}
+
+function nowUs(): number {
+  return Date.now() * 1000;
+}

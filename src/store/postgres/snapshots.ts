@@ -1,0 +1,87 @@
+/** Snapshots of aggregates, keyed by (source, stream, version). */
+import type pg from 'pg';
+import { NotFoundError } from '../../errors/index.ts';
+import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
+import type { ValidSnapshot } from '../validate.ts';
+import { isoTimestamp } from './event-rows.ts';
+import type { SqlRunner } from './sql-runner.ts';
+
+const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
+const ORDER = 'ORDER BY source_uuid, stream_uuid, version';
+
+export class SnapshotTable {
+  readonly #runner: SqlRunner;
+  readonly #upsert: string;
+  readonly #read: string;
+  readonly #readLatest: string;
+  readonly #delete: string;
+  readonly #list: string;
+
+  /** `schema`: the store's quoted schema name. */
+  constructor(schema: string, runner: SqlRunner) {
+    this.#runner = runner;
+    const table = `${schema}.snapshots`;
+    this.#upsert =
+      `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ` +
+      'ON CONFLICT (source_uuid, stream_uuid, version) DO UPDATE SET ' +
+      'data = excluded.data, metadata = excluded.metadata, created_epoch_us = excluded.created_epoch_us';
+    this.#read = `SELECT ${COLUMNS} FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 AND version = $3`;
+    this.#readLatest =
+      `SELECT ${COLUMNS} FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 ORDER BY version DESC LIMIT 1`;
+    this.#delete = `DELETE FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 AND version = $3`;
+    // A NULL parameter matches everything, so one statement serves every query shape.
+    this.#list =
+      `SELECT ${COLUMNS} FROM ${table} WHERE ($1::text IS NULL OR source_uuid = $1) ` +
+      `AND ($2::text IS NULL OR stream_uuid = $2) ${ORDER}`;
+  }
+
+  /** Records a snapshot, replacing one already recorded at the same key. */
+  async record(db: pg.Pool, snapshot: ValidSnapshot, epochUs: number): Promise<void> {
+    const { sourceUuid, streamUuid, version, data, metadata } = snapshot;
+    await this.#runner.run(db, this.#upsert, [sourceUuid, streamUuid, version, data, metadata, epochUs]);
+  }
+
+  /** `version` 0 reads the latest. Throws `not_found`. */
+  async read(db: pg.Pool, sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord> {
+    const row =
+      version === 0
+        ? await this.#runner.row(db, this.#readLatest, [sourceUuid, streamUuid])
+        : await this.#runner.row(db, this.#read, [sourceUuid, streamUuid, version]);
+    if (row === undefined) throw notFound(sourceUuid, streamUuid, version);
+    return toRecord(row);
+  }
+
+  /** Throws `not_found` when there is no such snapshot. */
+  async delete(db: pg.Pool, sourceUuid: string, streamUuid: string, version: number): Promise<void> {
+    if ((await this.#runner.run(db, this.#delete, [sourceUuid, streamUuid, version])) === 0) {
+      throw notFound(sourceUuid, streamUuid, version);
+    }
+  }
+
+  async list(db: pg.Pool, query: SnapshotQuery): Promise<SnapshotRecord[]> {
+    const rows = await this.#runner.rows(db, this.#list, [query.sourceUuid ?? null, query.streamUuid ?? null]);
+    return rows.map(toRecord);
+  }
+}
+
+function toRecord(row: readonly unknown[]): SnapshotRecord {
+  const createdEpochUs = row[5] as number;
+  return {
+    sourceUuid: row[0] as string,
+    streamUuid: row[1] as string,
+    version: row[2] as number,
+    data: JSON.parse(row[3] as string) as unknown,
+    metadata: JSON.parse(row[4] as string) as Record<string, unknown>,
+    createdAt: isoTimestamp(createdEpochUs),
+    createdEpochUs,
+  };
+}
+
+function notFound(sourceUuid: string, streamUuid: string, version: number): NotFoundError {
+  return new NotFoundError(
+    version === 0
+      ? `snapshot of ${sourceUuid}/${streamUuid}`
+      : `snapshot ${sourceUuid}/${streamUuid} at version ${version}`,
+    { sourceUuid, streamUuid, version },
+  );
+}

@@ -1,0 +1,38 @@
+/**
+ * Runs statements on a pool as named prepared statements (parsed once per connection) with rows as arrays, the
+ * cheapest form to decode. Statement names are derived from the SQL text, so a name always means one statement.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+export class SqlRunner {
+  readonly #names = new Map<string, string>();
+
+  /** Rows of `sql` with `values`, each row an array in SELECT order. */
+  async rows(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<unknown[][]> {
+    const result = await db.query<unknown[]>({ name: this.#name(sql), text: sql, values: values as unknown[], rowMode: 'array' });
+    return result.rows;
+  }
+
+  /** The first row, or undefined. */
+  async row(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<unknown[] | undefined> {
+    return (await this.rows(db, sql, values))[0];
+  }
+
+  /** Rows affected by a statement. */
+  async run(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<number> {
+    const result = await db.query({ name: this.#name(sql), text: sql, values: values as unknown[] });
+    return result.rowCount ?? 0;
+  }
+
+  #name(sql: string): string {
+    let name = this.#names.get(sql);
+    if (name === undefined) {
+      name = `gater_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+      this.#names.set(sql, name);
+    }
+    return name;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Leases of persistent subscriptions across nodes: a node delivers a subscription only while it holds that
+ * subscription's session-level advisory lock, on a connection dedicated to leases. PostgreSQL releases the lock when
+ * the connection ends, so a node that dies (its connection closes, or the server's keepalive probes go unanswered)
+ * loses its leases and another node can take over, from the durable checkpoint.
+ */
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { SubscriptionLease } from '../event-store.ts';
+import { ReconnectingClient } from './reconnecting-client.ts';
+
+export interface SubscriptionLeasesInit {
+  config: pg.ClientConfig;
+  /** The store's schema name: leases of different stores never meet. */
+  schemaName: string;
+  minDelayMs: number;
+  maxDelayMs: number;
+  keepaliveIdleS: number;
+  keepaliveIntervalS: number;
+  keepaliveCount: number;
+}
+
+interface HeldLease {
+  lost: PromiseWithResolvers<void>;
+  released: boolean;
+}
+
+export class SubscriptionLeases {
+  readonly #logger: Logger;
+  readonly #schemaName: string;
+  readonly #client: ReconnectingClient;
+  readonly #held = new Set<HeldLease>();
+
+  constructor(components: { logger: Logger }, init: SubscriptionLeasesInit) {
+    this.#logger = components.logger;
+    this.#schemaName = init.schemaName;
+    const keepalive = [init.keepaliveIdleS, init.keepaliveIntervalS, init.keepaliveCount].map((n) => Math.trunc(n));
+    this.#client = new ReconnectingClient(components, {
+      config: init.config,
+      purpose: 'subscription leases',
+      minDelayMs: init.minDelayMs,
+      maxDelayMs: init.maxDelayMs,
+      // The server notices a vanished node by these probes, and then ends its session and its locks.
+      setup: async (client) => {
+        await client.query(
+          `SET tcp_keepalives_idle = ${keepalive[0]}; SET tcp_keepalives_interval = ${keepalive[1]}; ` +
+            `SET tcp_keepalives_count = ${keepalive[2]}`,
+        );
+      },
+      onLost: () => this.#loseAll(),
+    });
+  }
+
+  /**
+   * The lease of subscription `name`, or undefined when another node holds it. Rejects when the database cannot be
+   * reached. Leases are reentrant within a node: each one returned must be released once.
+   */
+  async acquire(name: string): Promise<SubscriptionLease | undefined> {
+    const client = await this.#client.connection();
+    const result = await client.query<{ ok: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+      [this.#key(name)],
+    );
+    if (result.rows[0]?.ok !== true) return undefined;
+    const held: HeldLease = { lost: Promise.withResolvers<void>(), released: false };
+    this.#held.add(held);
+    return {
+      lost: held.lost.promise,
+      release: async () => {
+        if (held.released) return;
+        held.released = true;
+        if (!this.#held.delete(held)) return; // lost already: nothing is held
+        held.lost.resolve();
+        const current = this.#client.current;
+        if (current !== client) return; // that connection is gone, and its locks with it
+        await client
+          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [this.#key(name)])
+          .catch((err: unknown) => this.#logger.debug({ err, subscription: name }, 'releasing a lease failed'));
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.#loseAll();
+    await this.#client.stop();
+  }
+
+  #key(name: string): string {
+    return `gater.subscription:${this.#schemaName}:${name}`;
+  }
+
+  #loseAll(): void {
+    for (const held of this.#held) held.lost.resolve();
+    this.#held.clear();
+  }
+}

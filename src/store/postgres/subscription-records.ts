@@ -1,0 +1,161 @@
+/**
+ * Durable records of persistent subscriptions: their definitions, checkpoints and parked events, shared by every
+ * node serving the store. The delivery logic lives in the subscription engine; this is only its storage.
+ */
+import type pg from 'pg';
+import { GaterError, NotFoundError } from '../../errors/index.ts';
+import type {
+  ParkedEvent,
+  SubscriptionOptions,
+  SubscriptionRecord,
+  SubscriptionSelector,
+  SubscriptionType,
+} from '../types.ts';
+import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
+import { isoTimestamp } from './event-rows.ts';
+import type { SqlRunner } from './sql-runner.ts';
+
+const SUBSCRIPTION_COLUMNS = 'name, type, selector, start_from, options, checkpoint, created_epoch_us';
+const PARKED_COLUMNS = 'subscription, position, event_id, stream_id, deliveries, reason, parked_epoch_us';
+
+export class SubscriptionRecords {
+  readonly #runner: SqlRunner;
+  readonly #get: string;
+  readonly #list: string;
+  readonly #insert: string;
+  readonly #delete: string;
+  readonly #checkpoint: string;
+  readonly #park: string;
+  readonly #listParked: string;
+  readonly #unpark: string;
+  readonly #exists: string;
+
+  /** `schema`: the store's quoted schema name. */
+  constructor(schema: string, runner: SqlRunner) {
+    this.#runner = runner;
+    const subs = `${schema}.subscriptions`;
+    const parked = `${schema}.parked_events`;
+    this.#get = `SELECT ${SUBSCRIPTION_COLUMNS} FROM ${subs} WHERE name = $1`;
+    this.#list = `SELECT ${SUBSCRIPTION_COLUMNS} FROM ${subs} ORDER BY name COLLATE "C"`;
+    // Nothing on conflict: a concurrent save of the same name (another node) is then read back and compared.
+    this.#insert =
+      `INSERT INTO ${subs} (${SUBSCRIPTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, -1, $6) ` +
+      `ON CONFLICT (name) DO NOTHING RETURNING ${SUBSCRIPTION_COLUMNS}`;
+    // Parked events go with it (ON DELETE CASCADE).
+    this.#delete = `DELETE FROM ${subs} WHERE name = $1 AND type = $2 AND selector = $3`;
+    this.#checkpoint = `UPDATE ${subs} SET checkpoint = greatest(checkpoint, $2) WHERE name = $1`;
+    this.#park =
+      `INSERT INTO ${parked} (${PARKED_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7 ` +
+      `WHERE EXISTS (SELECT 1 FROM ${subs} WHERE name = $1) ` +
+      'ON CONFLICT (subscription, position) DO UPDATE SET deliveries = excluded.deliveries, ' +
+      'reason = excluded.reason, parked_epoch_us = excluded.parked_epoch_us';
+    this.#listParked = `SELECT ${PARKED_COLUMNS} FROM ${parked} WHERE subscription = $1 ORDER BY position`;
+    this.#unpark =
+      `DELETE FROM ${parked} WHERE subscription = $1 AND ($2::bigint[] IS NULL OR position = ANY($2::bigint[])) ` +
+      `RETURNING ${PARKED_COLUMNS}`;
+    this.#exists = `SELECT 1 FROM ${subs} WHERE name = $1`;
+  }
+
+  /**
+   * Saves a definition. The same (type, selector, name) again returns the stored record unchanged; the same name
+   * with another type or selector is `conflict`.
+   */
+  async save(db: pg.Pool, spec: ValidSubscriptionSpec, epochUs: number): Promise<SubscriptionRecord> {
+    const selector = canonicalJson(spec.selector);
+    const options = JSON.stringify(spec.options);
+    const inserted = await this.#runner.row(db, this.#insert, [
+      spec.name,
+      spec.type,
+      selector,
+      spec.startFrom,
+      options,
+      epochUs,
+    ]);
+    if (inserted !== undefined) return toRecord(inserted);
+    const existing = await this.#runner.row(db, this.#get, [spec.name]);
+    if (existing === undefined) return this.save(db, spec, epochUs); // removed in between: try again
+    if (existing[1] === spec.type && existing[2] === selector) return toRecord(existing);
+    throw new GaterError(
+      'conflict',
+      `subscription '${spec.name}' already exists with type ${String(existing[1])} and selector ${String(existing[2])}`,
+      { name: spec.name },
+    );
+  }
+
+  /** Removes a definition with its checkpoint and parked events. Throws `not_found`. */
+  async remove(db: pg.Pool, type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
+    if ((await this.#runner.run(db, this.#delete, [name, type, canonicalJson(selector)])) === 0) throw notFound(name);
+  }
+
+  async get(db: pg.Pool, name: string): Promise<SubscriptionRecord | undefined> {
+    const row = await this.#runner.row(db, this.#get, [name]);
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async list(db: pg.Pool): Promise<SubscriptionRecord[]> {
+    return (await this.#runner.rows(db, this.#list)).map(toRecord);
+  }
+
+  /** Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`. */
+  async saveCheckpoint(db: pg.Pool, name: string, position: number): Promise<void> {
+    if ((await this.#runner.run(db, this.#checkpoint, [name, position])) === 0) throw notFound(name);
+  }
+
+  /** Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription. */
+  async park(db: pg.Pool, parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number): Promise<void> {
+    const changed = await this.#runner.run(db, this.#park, [
+      parked.subscription,
+      parked.position,
+      parked.eventId,
+      parked.streamId,
+      parked.deliveries,
+      parked.reason,
+      epochUs,
+    ]);
+    if (changed === 0) throw notFound(parked.subscription);
+  }
+
+  async listParked(db: pg.Pool, name: string): Promise<ParkedEvent[]> {
+    await this.#requireExists(db, name);
+    return (await this.#runner.rows(db, this.#listParked, [name])).map(toParked);
+  }
+
+  /** Removes parked events (all when `positions` is absent) and returns them, by position. */
+  async unpark(db: pg.Pool, name: string, positions?: readonly number[]): Promise<ParkedEvent[]> {
+    await this.#requireExists(db, name);
+    const rows = await this.#runner.rows(db, this.#unpark, [name, positions ?? null]);
+    return rows.map(toParked).sort((a, b) => a.position - b.position);
+  }
+
+  async #requireExists(db: pg.Pool, name: string): Promise<void> {
+    if ((await this.#runner.row(db, this.#exists, [name])) === undefined) throw notFound(name);
+  }
+}
+
+function toRecord(row: readonly unknown[]): SubscriptionRecord {
+  return {
+    type: row[1] as SubscriptionType,
+    selector: JSON.parse(row[2] as string) as SubscriptionSelector,
+    name: row[0] as string,
+    startFrom: row[3] as number,
+    options: JSON.parse(row[4] as string) as Required<SubscriptionOptions>,
+    checkpoint: row[5] as number,
+    createdAt: isoTimestamp(row[6] as number),
+  };
+}
+
+function toParked(row: readonly unknown[]): ParkedEvent {
+  return {
+    subscription: row[0] as string,
+    position: row[1] as number,
+    eventId: row[2] as string,
+    streamId: row[3] as string,
+    deliveries: row[4] as number,
+    reason: row[5] as string,
+    parkedAt: isoTimestamp(row[6] as number),
+  };
+}
+
+function notFound(name: string): NotFoundError {
+  return new NotFoundError(`subscription '${name}'`, { name });
+}

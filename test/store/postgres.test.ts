@@ -1,0 +1,110 @@
+/**
+ * The PostgreSQL backend against a real server started by this file: the EventStore contract, then what only this
+ * backend promises (a schema per store, migrations safe when several nodes open a store at once).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it, test } from 'node:test';
+import pg from 'pg';
+import type { EventStore } from '../../src/store/event-store.ts';
+import { PostgresEventStore, SCHEMA_VERSION, schemaNameFor } from '../../src/store/postgres/index.ts';
+import { startTestPostgres } from '../support/postgres.ts';
+import { runEventStoreContract } from './contract.ts';
+import { ev, evs, rejectsWith } from './contract/support.ts';
+
+const server = await startTestPostgres();
+if ('skip' in server) {
+  test('PostgreSQL backend', { skip: server.skip }, () => {});
+} else {
+  const url = await server.createDatabase();
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  after(async () => {
+    await admin.end();
+    await server.stop();
+  });
+  let stores = 0;
+  const openStore = async (storeId = `s${stores++}`): Promise<PostgresEventStore> => {
+    const store = new PostgresEventStore({}, { storeId, url, poolSize: 4 });
+    await store.open();
+    return store;
+  };
+  const dropStore = async (store: EventStore): Promise<void> => {
+    await store.close();
+    await admin.query(`DROP SCHEMA IF EXISTS "${(store as PostgresEventStore).schema}" CASCADE`);
+  };
+
+  runEventStoreContract(`postgres (${server.version})`, () => openStore(), dropStore);
+
+  describe('PostgreSQL schema', () => {
+    it('keeps each store in a schema of its own: two stores in one database never see each other', async () => {
+      const a = await openStore('orders');
+      const b = await openStore('Orders');
+      try {
+        assert.notEqual(a.schema, b.schema);
+        await a.append('s', evs(2));
+        await b.append('s', evs(1));
+        assert.equal(await a.streamVersion('s'), 1);
+        assert.equal(await b.streamVersion('s'), 0);
+        assert.deepEqual((await b.stats()).lastPosition, 0);
+      } finally {
+        await dropStore(a);
+        await dropStore(b);
+      }
+    });
+
+    it('names long store ids within the 63-byte identifier limit, distinctly', () => {
+      const long = 'x'.repeat(128);
+      const other = `${'x'.repeat(127)}y`;
+      assert.ok(Buffer.byteLength(schemaNameFor(long)) <= 63);
+      assert.notEqual(schemaNameFor(long), schemaNameFor(other));
+      assert.equal(schemaNameFor('default'), 'gater_default');
+    });
+
+    it('migrates once when several nodes open a new store at the same moment', async () => {
+      const storeId = `race-${stores++}`;
+      const nodes = Array.from({ length: 5 }, () => new PostgresEventStore({}, { storeId, url, poolSize: 2 }));
+      try {
+        await Promise.all(nodes.map((n) => n.open()));
+        const { rows } = await admin.query(`SELECT version FROM "${schemaNameFor(storeId)}".schema_migrations`);
+        assert.deepEqual(rows.map((r: { version: number }) => r.version), [SCHEMA_VERSION]);
+        await Promise.all(nodes.map((n, i) => n.append(`n-${i}`, evs(1))));
+        assert.equal((await nodes[0]!.stats()).lastPosition, 4);
+      } finally {
+        await Promise.all(nodes.slice(1).map((n) => n.close()));
+        await dropStore(nodes[0]!);
+      }
+    });
+
+    it('reopens an existing store where it was, and refuses a schema that belongs to another store id', async () => {
+      const first = await openStore('kept');
+      await first.append('s', evs(3));
+      await first.close();
+      const again = await openStore('kept');
+      assert.deepEqual(await again.append('s', evs(1)), { version: 3, position: 3 });
+      const squatter = new PostgresEventStore({}, { storeId: 'other', url, schema: again.schema });
+      await rejectsWith(squatter.open(), 'unavailable');
+      await squatter.close();
+      await dropStore(again);
+    });
+
+    it('refuses a U+0000 in text PostgreSQL cannot store, naming the field, and writes nothing', async () => {
+      const store = await openStore();
+      try {
+        await rejectsWith(store.append('a\u0000b', evs(1)), 'invalid_argument', 'streamId');
+        await rejectsWith(store.append('s', [ev('A'), ev('B\u0000')]), 'invalid_argument', 'events[1].eventType');
+        await rejectsWith(store.append('s', [ev('A', { tags: ['ok', 'n\u0000'] })]), 'invalid_argument', 'events[0].tags[1]');
+        await store.append('s', [ev('A', { data: { text: 'nul \u0000 inside data is fine' } })]);
+        const [e] = await store.readStream('s', { count: 1 });
+        assert.deepEqual(e?.data, { text: 'nul \u0000 inside data is fine' });
+      } finally {
+        await dropStore(store);
+      }
+    });
+
+    it('fails calls with unavailable, not a crash, when the database cannot be reached', async () => {
+      const store = new PostgresEventStore({}, { storeId: 'nowhere', url: server.url('no_such_database') });
+      await rejectsWith(store.open(), 'unavailable');
+      await rejectsWith(store.append('s', evs(1)), 'unavailable');
+      await store.close();
+    });
+  });
+}
