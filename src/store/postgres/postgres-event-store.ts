@@ -94,6 +94,8 @@ export interface PostgresEventStoreInit {
   maxBatchEvents?: number;
   /** Append batches sent to the server at once. @default 1 */
   maxConcurrentBatches?: number;
+  /** Names this node's connections in `pg_stat_activity`. @default `gater:<storeId>` */
+  applicationName?: string;
 }
 
 /** What exists while the store is open. */
@@ -137,7 +139,7 @@ export class PostgresEventStore implements EventStore {
       statementTimeoutMs: init.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: init.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       idleMs: IDLE_CONNECTION_MS,
-      applicationName: `gater:${this.storeId}`.slice(0, 63),
+      applicationName: (init.applicationName ?? `gater:${this.storeId}`).slice(0, 63),
     };
     this.#maxBatchEvents = init.maxBatchEvents ?? MAX_BATCH_EVENTS;
     this.#maxConcurrentBatches = init.maxConcurrentBatches ?? 1;

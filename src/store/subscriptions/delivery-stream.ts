@@ -15,6 +15,8 @@ export const EndReason = {
   Removed: 'removed',
   /** Reading the store failed; the iterator threw the error. */
   Error: 'error',
+  /** This node lost the subscription's lease (a store shared by several nodes); reconnecting resumes elsewhere. */
+  LeaseLost: 'lease_lost',
 } as const;
 
 /**

@@ -4,7 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../errors/index.ts';
-import type { EventStore } from '../event-store.ts';
+import type { EventStore, SubscriptionLease } from '../event-store.ts';
 import type {
   ParkedEvent,
   SubscriptionRecord,
@@ -45,6 +45,8 @@ export class SubscriptionHub {
   private readonly appends: AppendFanout;
   private readonly observations = new Set<DeliveryStream>();
   private readonly persistent = new Map<string, PersistentSubscription>();
+  /** The leases held for persistent subscriptions, when the store is shared by several nodes. */
+  private readonly leases = new Map<PersistentSubscription, SubscriptionLease>();
   private closed = false;
 
   constructor(components: SubscriptionHubComponents, init: SubscriptionHubInit = {}) {
@@ -132,7 +134,10 @@ export class SubscriptionHub {
     });
     const subscription = this.persistent.get(name);
     if (subscription !== undefined) return subscription.ack(positions);
-    // Nothing was delivered in this process: no position can be known.
+    // Nothing was delivered in this process: no position can be known. Unless another node delivers it: the acks
+    // belong there.
+    const lease = await this.acquireLease(name);
+    await lease?.release();
     return (await this.getSubscription(name)).checkpoint;
   }
 
@@ -166,7 +171,7 @@ export class SubscriptionHub {
     const subscription = this.persistent.get(name);
     if (subscription !== undefined) {
       this.persistent.delete(name);
-      await subscription.close(EndReason.Removed);
+      await this.retire(subscription, EndReason.Removed);
     }
   }
 
@@ -178,7 +183,7 @@ export class SubscriptionHub {
     const persistent = [...this.persistent.values()];
     this.persistent.clear();
     this.appends.close();
-    await Promise.all(persistent.map((s) => s.close(EndReason.Closed)));
+    await Promise.all(persistent.map((s) => this.retire(s, EndReason.Closed)));
   }
 
   /** The in-process state of a saved subscription, rebuilt when the stored definition changed underneath. */
@@ -187,16 +192,60 @@ export class SubscriptionHub {
     this.ensureOpen();
     const current = this.persistent.get(name);
     if (current !== undefined && sameDefinition(current.record, record)) return current;
-    if (current !== undefined) {
+    const lease = await this.acquireLease(name);
+    // Things may have changed while the lease was asked for.
+    const raced = this.persistent.get(name);
+    if (this.closed || (raced !== undefined && sameDefinition(raced.record, record))) {
+      await lease?.release();
+      this.ensureOpen();
+      return raced!;
+    }
+    if (raced !== undefined) {
       this.persistent.delete(name);
-      void current.close(EndReason.Removed);
+      void this.retire(raced, EndReason.Removed);
     }
     const subscription = new PersistentSubscription(
       { store: this.store, appends: this.appends, clock: this.clock, logger: this.logger },
       { record, batchEvents: this.readBatchEvents },
     );
     this.persistent.set(name, subscription);
+    if (lease !== undefined) {
+      this.leases.set(subscription, lease);
+      void lease.lost.then(() => {
+        if (this.persistent.get(name) !== subscription) return;
+        this.logger.warn({ subscription: name }, 'subscription lease lost; its session ends');
+        this.persistent.delete(name);
+        void this.retire(subscription, EndReason.LeaseLost);
+      });
+    }
     return subscription;
+  }
+
+  /**
+   * The lease of `name` when the store is shared by several nodes (undefined when it is not). Throws `unavailable`,
+   * marked as not delivered, when another node holds it: the gateway then tries the call on another worker.
+   */
+  private async acquireLease(name: string): Promise<SubscriptionLease | undefined> {
+    if (this.store.acquireSubscriptionLease === undefined) return undefined;
+    const lease = await this.store.acquireSubscriptionLease(name);
+    if (lease === undefined) {
+      throw new UnavailableError(`subscription '${name}' is delivered by another node`, {
+        subscription: name,
+        delivered: false,
+      });
+    }
+    return lease;
+  }
+
+  /** Ends a subscription's delivery here, then gives its lease up (after the last checkpoint save). */
+  private async retire(subscription: PersistentSubscription, reason: string): Promise<void> {
+    try {
+      await subscription.close(reason);
+    } finally {
+      const lease = this.leases.get(subscription);
+      this.leases.delete(subscription);
+      await lease?.release().catch((err: unknown) => this.logger.warn({ err }, 'releasing a lease failed'));
+    }
   }
 
   private ensureOpen(): void {

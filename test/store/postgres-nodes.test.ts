@@ -1,0 +1,174 @@
+/**
+ * Two nodes on one PostgreSQL store (two PostgresEventStore instances, each with its own pool, listener and hub):
+ * concurrent appends never let a reader skip or repeat an event, expected versions hold across nodes, live readers on
+ * one node hear the other's commits, and a persistent subscription is delivered by one node at a time, moving to the
+ * other when the first loses its connection.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it, test } from 'node:test';
+import pg from 'pg';
+import { GaterError, WrongExpectedVersionError } from '../../src/errors/index.ts';
+import { PostgresEventStore } from '../../src/store/postgres/index.ts';
+import { SubscriptionHub } from '../../src/store/subscriptions/index.ts';
+import type { RecordedEvent } from '../../src/store/types.ts';
+import { startTestPostgres } from '../support/postgres.ts';
+import { readAll, rejectsWith } from './contract/support.ts';
+import { Reader, eventually, positionsOf } from './subscriptions/support/reader.ts';
+
+const server = await startTestPostgres();
+if ('skip' in server) {
+  test('PostgreSQL nodes', { skip: server.skip }, () => {});
+} else {
+  const url = await server.createDatabase();
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  const open: { store: PostgresEventStore; hub: SubscriptionHub }[] = [];
+  after(async () => {
+    for (const n of open) {
+      await n.hub.close();
+      await n.store.close();
+    }
+    await admin.end();
+    await server.stop();
+  });
+  let stores = 0;
+  /** Two nodes of a fresh store; hubs poll no head, so live delivery across nodes rests on notifications alone. */
+  const twoNodes = async () => {
+    const storeId = `nodes-${stores++}`;
+    const nodes = [];
+    for (const name of ['a', 'b']) {
+      const store = new PostgresEventStore({}, { storeId, url, poolSize: 6, applicationName: `gater-test:${storeId}:${name}` });
+      await store.open();
+      const hub = new SubscriptionHub({ store }, { headPollIntervalMs: 0 });
+      open.push({ store, hub });
+      nodes.push({ store, hub, app: `gater-test:${storeId}:${name}` });
+    }
+    return nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+  };
+
+  describe('two nodes on one PostgreSQL store', () => {
+    it('16 appenders on two nodes: a $all reader on each node sees every event exactly once, in gap-free order', async () => {
+      const [a, b] = await twoNodes();
+      const readers = [new Reader(await a.hub.observe({ type: 'by_stream', selector: '$all', startFrom: 0 })),
+        new Reader(await b.hub.observe({ type: 'by_stream', selector: '$all', startFrom: 0 }))];
+      const acknowledged: { position: number; count: number }[] = [];
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, w) => {
+          const node = w % 2 === 0 ? a : b;
+          for (let i = 0; i < 40; i++) {
+            const count = 1 + ((i + w) % 3);
+            const result = await node.store.append(`w-${w % 5}`, Array.from({ length: count }, (_, k) => ({
+              eventType: 'Appended', data: { w, i, k },
+            })));
+            acknowledged.push({ position: result.position, count });
+          }
+        }),
+      );
+      const total = acknowledged.reduce((n, x) => n + x.count, 0);
+      for (const reader of readers) {
+        const got = await reader.take(total, 60_000);
+        assert.deepEqual(positionsOf(got), Array.from({ length: total }, (_, i) => i), 'every position once, in order');
+        assert.ok(await reader.quietFor(50), 'nothing more');
+      }
+      const stored = await readAll(a.store);
+      assert.equal(stored.length, total);
+      const written = new Set(stored.map((e) => JSON.stringify(e.data)));
+      assert.equal(written.size, total, 'no event written twice');
+      for (const { position, count } of acknowledged) {
+        for (let p = position - count + 1; p <= position; p++) assert.ok(stored[p], `acknowledged position ${p} is stored`);
+      }
+    });
+
+    it('expected versions hold across nodes: appenders on both racing on one stream win each version once', async () => {
+      const [a, b] = await twoNodes();
+      const won: number[] = [];
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, w) => {
+          const store = (w % 2 === 0 ? a : b).store;
+          for (let wins = 0, attempts = 0; wins < 5; ) {
+            assert.ok(++attempts < 1_000, 'an appender starved');
+            const version = await store.streamVersion('race');
+            try {
+              won.push((await store.append('race', [{ eventType: 'Won', data: { w } }], { expectedVersion: version })).version);
+              wins++;
+            } catch (err) {
+              if (!(err instanceof WrongExpectedVersionError)) throw err;
+              assert.ok(err.currentVersion > version);
+            }
+          }
+        }),
+      );
+      assert.deepEqual(won.sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
+      const events = await a.store.readStream('race', { count: 200 });
+      assert.deepEqual(events.map((e) => e.version), Array.from({ length: 100 }, (_, i) => i));
+    });
+
+    it('a live reader on one node hears the other node commit, by notification', async () => {
+      const [a, b] = await twoNodes();
+      const reader = new Reader(await b.hub.observe({ type: 'by_event_type', selector: 'Ping' }));
+      await a.store.append('s', [{ eventType: 'Noise' }, { eventType: 'Ping', data: { n: 1 } }]);
+      const [d] = await reader.take(1, 5_000);
+      assert.deepEqual(d?.event.data, { n: 1 });
+      assert.equal(d?.event.position, 1);
+    });
+
+    it('one node at a time delivers a persistent subscription; when it loses its connection the other resumes from the checkpoint', async () => {
+      const [a, b] = await twoNodes();
+      await a.store.append('s', Array.from({ length: 10 }, (_, n) => ({ eventType: 'E', data: { n } })));
+      await a.store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'sub' });
+      const sessionA = await a.hub.connect('sub');
+      const readerA = new Reader(sessionA);
+      const first = await readerA.take(10);
+      assert.equal(await a.hub.ack('sub', positionsOf(first).slice(0, 5)), 4);
+
+      const refused = await rejectsWith(b.hub.connect('sub'), 'unavailable');
+      assert.equal(refused.data['delivered'], false, 'the gateway may try another worker');
+      await rejectsWith(b.hub.ack('sub', [5]), 'unavailable');
+      await rejectsWith(b.hub.replayParked('sub'), 'unavailable');
+
+      // Node a "dies": the server ends its sessions, which releases its advisory locks.
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [a.app]);
+      assert.equal(await sessionA.ended, 'lease_lost');
+      await a.store.append('s', [{ eventType: 'E', data: { n: 10 } }]).catch(() => {}); // a's pool reconnects or fails: either is fine
+      await b.store.append('s', [{ eventType: 'E', data: { n: 11 } }]);
+
+      const sessionB = await eventually(() => b.hub.connect('sub'), 15_000);
+      const readerB = new Reader(sessionB);
+      const total = (await b.store.stats()).lastPosition + 1;
+      const again = await readerB.take(total - 5);
+      assert.deepEqual(positionsOf(again), Array.from({ length: total - 5 }, (_, i) => 5 + i), 'from the checkpoint, no gap');
+      assert.equal(await b.hub.ack('sub', positionsOf(again)), total - 1);
+      await rejectsWith(a.hub.connect('sub'), 'unavailable');
+      sessionB.close();
+    });
+
+    it('acknowledgements, redelivery after the ack timeout, and parking work against PostgreSQL', async () => {
+      const [a] = await twoNodes();
+      await a.store.append('s', Array.from({ length: 3 }, (_, n) => ({ eventType: 'E', data: { n } })));
+      await a.store.saveSubscription({
+        type: 'by_event_type', selector: 'E', name: 'flaky', options: { ackTimeoutMs: 100, maxDeliveries: 2 },
+      });
+      const reader = new Reader(await a.hub.connect('flaky'));
+      const once = await reader.take(3);
+      await a.hub.ack('flaky', [0]);
+      const twice = await reader.take(2, 5_000);
+      assert.deepEqual(twice.map((d) => [d.event.position, d.attempt]), [[1, 2], [2, 2]]);
+      const parked = await eventually(async () => {
+        const p = await a.store.listParked('flaky');
+        assert.equal(p.length, 2);
+        return p;
+      });
+      assert.deepEqual(parked.map((p) => p.position), [1, 2]);
+      assert.equal((await eventually(async () => {
+        const r = await a.store.getSubscription('flaky');
+        assert.equal(r?.checkpoint, 2);
+        return r;
+      }))?.checkpoint, 2);
+      assert.equal(await a.hub.replayParked('flaky'), 2);
+      const replayed = await reader.take(2);
+      assert.deepEqual(positionsOf(replayed), [1, 2]);
+      await a.hub.ack('flaky', [1, 2]);
+      await eventually(async () => assert.deepEqual(await a.store.listParked('flaky'), []));
+      assert.equal(once.length, 3);
+    });
+  });
+}
