@@ -21,6 +21,7 @@ export interface NodeSettings extends ClusterSettings {
   readonly dataDir: string;
   readonly stores: readonly string[];
   readonly storeBackend: 'sqlite' | 'postgres';
+  readonly pgUrl?: string | undefined;
   readonly gatewayPoolSize: number;
   readonly sqliteSynchronous: 'FULL' | 'NORMAL';
   readonly httpHost: string;
@@ -101,6 +102,8 @@ export class GaterNode implements RunningNode {
             dataDir: s.dataDir,
             backend: s.storeBackend,
             sqliteSynchronous: s.sqliteSynchronous,
+            pgUrl: s.pgUrl,
+            callTimeoutMs: s.callTimeoutMs,
             gatewayPoolSize: s.gatewayPoolSize,
             nodeId,
           },

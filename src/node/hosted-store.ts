@@ -3,6 +3,7 @@
  */
 import type { Logger } from 'pino';
 import type { EventStore } from '../store/event-store.ts';
+import { PostgresEventStore } from '../store/postgres/postgres-event-store.ts';
 import { SqliteEventStore } from '../store/sqlite/sqlite-event-store.ts';
 import { SubscriptionHub } from '../store/subscriptions/index.ts';
 import { GatewayWorker } from '../worker/gateway-worker.ts';
@@ -12,6 +13,10 @@ export interface HostedStoreSettings {
   dataDir: string;
   backend: 'sqlite' | 'postgres';
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** PostgreSQL connection URL; required when `backend` is postgres. */
+  pgUrl?: string | undefined;
+  /** The node's call deadline: a PostgreSQL statement running longer has no caller left. */
+  callTimeoutMs?: number;
   gatewayPoolSize: number;
   nodeId: string;
 }
@@ -28,13 +33,24 @@ export class HostedStore {
   }
 
   static async open(settings: HostedStoreSettings, logger: Logger): Promise<HostedStore> {
-    if (settings.backend !== 'sqlite') {
-      throw new Error(`store backend '${settings.backend}' is not available in this build`);
+    const storeLogger = logger.child({ component: 'store', store: settings.storeId });
+    let store: EventStore;
+    if (settings.backend === 'postgres') {
+      if (settings.pgUrl === undefined) throw new Error('the postgres store backend needs pgUrl');
+      store = new PostgresEventStore(
+        { logger: storeLogger },
+        {
+          storeId: settings.storeId,
+          url: settings.pgUrl,
+          ...(settings.callTimeoutMs === undefined ? {} : { statementTimeoutMs: settings.callTimeoutMs }),
+        },
+      );
+    } else {
+      store = new SqliteEventStore(
+        { logger: storeLogger },
+        { storeId: settings.storeId, dataDir: settings.dataDir, synchronous: settings.sqliteSynchronous },
+      );
     }
-    const store = new SqliteEventStore(
-      { logger: logger.child({ component: 'store', store: settings.storeId }) },
-      { storeId: settings.storeId, dataDir: settings.dataDir, synchronous: settings.sqliteSynchronous },
-    );
     await store.open();
     const hub = new SubscriptionHub({ store, logger: logger.child({ component: 'subscriptions', store: settings.storeId }) });
     const workers: GatewayWorker[] = [];
