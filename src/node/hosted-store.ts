@@ -42,6 +42,8 @@ export class HostedStore {
         {
           storeId: settings.storeId,
           url: settings.pgUrl,
+          // Which node holds which connections, in pg_stat_activity.
+          applicationName: `gater:${settings.storeId}@${settings.nodeId}`,
           ...(settings.callTimeoutMs === undefined ? {} : { statementTimeoutMs: settings.callTimeoutMs }),
         },
       );
