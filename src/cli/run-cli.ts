@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { didYouMean } from '../config/index.ts';
 import type { CliIo } from './cli-io.ts';
+import { runAppend } from './append-command.ts';
 import { runConsole } from './console-command.ts';
+import { runObserve } from './observe-command.ts';
+import { runProduce } from './produce-command.ts';
+import { runRead } from './read-command.ts';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 import { runStart, type StartDeps } from './start-command.ts';
 import { runStatus } from './status-command.ts';
@@ -10,7 +14,7 @@ import { USAGE } from './usage.ts';
 
 export type CliDeps = StartDeps;
 
-const COMMANDS = ['start', 'status', 'console'] as const;
+const COMMANDS = ['start', 'status', 'console', 'append', 'read', 'observe', 'produce'] as const;
 
 export async function runCli(argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
   const [command, ...rest] = argv;
@@ -21,6 +25,14 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: CliDeps =
       return runStatus(rest, io);
     case 'console':
       return runConsole(rest, io);
+    case 'append':
+      return runAppend(rest, io);
+    case 'read':
+      return runRead(rest, io);
+    case 'observe':
+      return runObserve(rest, io);
+    case 'produce':
+      return runProduce(rest, io);
     case '--help':
     case '-h':
     case 'help':

@@ -24,7 +24,7 @@ export interface ProducerInit {
   ratePerS?: number;
   /** Events per batch. @default 5 */
   batchSize?: number;
-  /** Stop after this many batches. @default no limit */
+  /** Stop after this many batches, whether they were appended or failed. @default no limit */
   maxBatches?: number;
 }
 
@@ -101,7 +101,7 @@ export class Producer {
       if (this.statusValue === 'running') this.statusValue = 'failing';
     }
     if (this.statusValue === 'stopped') return;
-    if (this.batches >= this.maxBatches) {
+    if (this.batches + this.failures >= this.maxBatches) {
       this.statusValue = 'stopped';
       this.resolveDone();
       return;

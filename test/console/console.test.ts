@@ -123,9 +123,10 @@ describe('gater console in tmux', { skip: hasTmux ? false : 'tmux is not install
     await term.keys('q');
     await term.waitFor('the menu again', /lights: \d+ events[\s\S]*15\) Exit Console/);
 
-    const first = await waitFor('a checkpoint', async () => {
-      const { checkpoint } = await client.getSubscription(STORE, 'lights');
-      return checkpoint >= 0 ? checkpoint : false;
+    let first = -1;
+    await waitFor('a checkpoint', async () => {
+      first = (await client.getSubscription(STORE, 'lights')).checkpoint;
+      return first >= 0;
     });
     await waitFor('the checkpoint to move', async () => (await client.getSubscription(STORE, 'lights')).checkpoint > first);
     await term.enter('11');
