@@ -58,9 +58,9 @@ describe('gater (bin/gater.js)', () => {
     assert.match(r.stderr, /clusterSecret is required because this node is reachable beyond loopback \(gossipIf is 0\.0\.0\.0, meshHost is 0\.0\.0\.0\): set GATER_CLUSTER_SECRET/);
   });
 
-  it('gater console says it is not there yet and exits 1', async () => {
+  it('gater console without a terminal says so and exits 2 (test/console drives it in tmux)', async () => {
     const r = await runBin(['console', '--url', 'http://127.0.0.1:1']);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /the console arrives with a later release/);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /the console needs a terminal; for scripts use gater append, read, observe or produce/);
   });
 });
