@@ -1,7 +1,8 @@
 /**
  * Gossip discovery: beacons this node's presence over UDP, listens for its peers', and keeps the peer table.
  *
- * Each interval (with jitter) a beacon goes to the group (multicast or broadcast), to every seed, to live peers whose
+ * Each interval (with jitter) a beacon goes to the group (multicast or broadcast), to every seed (host names resolved
+ * again each round to all their addresses, see seed-resolver.ts), to live peers whose
  * group traffic does not reach us, and to endpoints peers hinted at. Every datagram gets its own sequence number. A
  * peer heard for the first time (or restarted, or back) gets a prompt unicast reply, so a cluster forms in
  * milliseconds rather than an interval. Received datagrams go through the codec (size, header, key, authentication,
@@ -27,6 +28,7 @@ import type { GossipPayload } from './payload-codec.ts';
 import { PeerTable, type PeerChange } from './peer-table.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { ReplayGuard } from './replay-guard.ts';
+import { SeedResolver, type ResolveHost } from './seed-resolver.ts';
 import { GossipTransport } from './transport.ts';
 import {
   systemDiscoveryClock,
@@ -43,6 +45,8 @@ export interface DiscoveryComponents {
   logger?: Logger;
   /** @default the system clock */
   clock?: DiscoveryClock;
+  /** Resolves seeds given as host names to all their IPv4 addresses. @default the system resolver (getaddrinfo) */
+  resolveHost?: ResolveHost;
 }
 
 /** Where one datagram goes: the group, or one endpoint. */
@@ -81,6 +85,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
   private readonly table: PeerTable;
   private readonly replay: ReplayGuard;
   private readonly drops: DropLog;
+  private readonly seedResolver: SeedResolver;
   private readonly replies = new RateLimiter(REPLY_MIN_GAP_MS);
   /** Rate limits warnings that could otherwise repeat with every packet. */
   private readonly warnings = new RateLimiter(DROP_LOG_WINDOW_MS);
@@ -113,6 +118,15 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     // See replay-guard.ts: after twice the skew window every packet of a silent node is stale anyway.
     this.replay = new ReplayGuard(Math.max(this.config.forgetAfterMs, 2 * this.config.maxClockSkewMs));
     this.drops = new DropLog(this.logger, DROP_LOG_WINDOW_MS);
+    this.seedResolver = new SeedResolver(
+      {
+        logger: this.logger,
+        now: () => this.clock.monotonicNow(),
+        ...(components.resolveHost === undefined ? {} : { resolveHost: components.resolveHost }),
+      },
+      // Addresses a seed name gains are beaconed at once rather than at the next round.
+      { seeds: this.config.seeds, onNew: (endpoints) => this.beaconNewSeeds(endpoints) },
+    );
   }
 
   /** Binds the sockets and sends the first beacon. Idempotent; throws an UnavailableError if a socket cannot bind. */
@@ -225,6 +239,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
 
   private async close(): Promise<void> {
     this.lifecycle = 'stopping';
+    this.seedResolver.stop();
     clearTimeout(this.beaconTimer);
     clearTimeout(this.sweepTimer);
     this.beaconTimer = undefined;
@@ -267,7 +282,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     if (c.groupMode !== 'none') targets.set('group', { group: true });
     // Every node may share one seed list; the entry naming this node itself is skipped.
     const self = this.transport?.endpoint;
-    for (const seed of c.seeds) {
+    for (const seed of this.seedResolver.endpoints()) {
       const key = formatEndpoint(seed.host, seed.port);
       if (key !== self) targets.set(key, { group: false, ...seed });
     }
@@ -286,6 +301,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
   }
 
   private beaconRound(): void {
+    this.seedResolver.refresh();
     this.readAdvertisement();
     for (const target of this.targets(true)) void this.sendPacket('beacon', target);
     const now = this.clock.monotonicNow();
@@ -412,6 +428,14 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     this.learnHints(p.hints, now);
     this.notify(changes);
     this.armSweep();
+  }
+
+  private beaconNewSeeds(endpoints: readonly { host: string; port: number }[]): void {
+    if (this.lifecycle !== 'running') return;
+    const self = this.transport?.endpoint;
+    for (const { host, port } of endpoints) {
+      if (formatEndpoint(host, port) !== self) void this.sendPacket('beacon', { group: false, host, port });
+    }
   }
 
   /** Beacons endpoints peers know and we do not, so that nodes sharing only a seed find each other. */

@@ -17,6 +17,7 @@ export {
 } from './discovery-config.ts';
 export { ClusterMonitor, type ClusterMonitorInit, type PeerEvents } from './cluster-monitor.ts';
 export type { Endpoint } from './endpoint.ts';
+export { SeedResolver, systemResolveHost, type ResolveHost, type SeedResolverComponents, type SeedResolverInit } from './seed-resolver.ts';
 export { Keyring, deriveGossipKey, type GossipKey, type GossipSecrets } from './keyring.ts';
 export {
   DROP_REASONS,
