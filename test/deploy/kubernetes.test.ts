@@ -1,0 +1,174 @@
+/**
+ * The Kubernetes manifests, checked without a cluster: every file parses; every container's environment is a
+ * configuration the node accepts (each GATER_* name an option that exists, each value valid; downward-API and
+ * secret values stand in with realistic samples); the StatefulSet, Deployment, Services, Secret, probes, resources and
+ * budgets fit together; and each role of the compose topology (store nodes, gateway nodes) has its workload here
+ * with the same image, port, data directory, stores and health route.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { loadConfigReport, OPTIONS } from '../../src/config/index.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIR = join(ROOT, 'config', 'kubernetes');
+
+type Doc = Record<string, any>;
+
+function parseFile(file: string): Doc[] {
+  const docs = parseAllDocuments(readFileSync(join(DIR, file), 'utf8'));
+  return docs.map((d) => {
+    assert.deepEqual(d.errors, [], `${file}: ${d.errors.map((e) => e.message).join('; ')}`);
+    return d.toJS() as Doc;
+  }).filter((d) => d !== null);
+}
+
+const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
+const byFile = new Map(files.map((f) => [f, parseFile(f)]));
+const kustomization = byFile.get('kustomization.yaml')![0]!;
+const applied = (kustomization['resources'] as string[]).flatMap((f) => byFile.get(f) ?? assert.fail(`${f} is listed but missing`));
+const exampleSecret = byFile.get('secret.example.yaml')![0]!;
+const ofKind = (kind: string): Doc[] => applied.filter((d) => d['kind'] === kind);
+const one = (kind: string, name: string): Doc => ofKind(kind).find((d) => d['metadata']['name'] === name) ?? assert.fail(`no ${kind} ${name}`);
+
+const statefulSet = one('StatefulSet', 'gater-store');
+const deployment = one('Deployment', 'gater-gateway');
+const workloads = [statefulSet, deployment];
+const containerOf = (w: Doc): Doc => w['spec']['template']['spec']['containers'][0];
+const envList = (w: Doc): Doc[] => containerOf(w)['env'];
+const envValue = (w: Doc, name: string): string | undefined => envList(w).find((e) => e['name'] === name)?.['value'];
+
+/** What the kubelet would give the container: downward-API fields and the secret as samples, `$(VAR)` expanded. */
+function containerEnv(w: Doc): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of envList(w)) {
+    let value: string;
+    if (e['value'] !== undefined) value = String(e['value']).replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? assert.fail(`$(${name}) before it is set`));
+    else if (e['valueFrom']?.['fieldRef']?.['fieldPath'] === 'status.podIP') value = '10.42.0.7';
+    else if (e['valueFrom']?.['fieldRef']?.['fieldPath'] === 'metadata.name') value = `${w['metadata']['name']}-0`;
+    else if (e['valueFrom']?.['secretKeyRef'] !== undefined) value = 'a-real-secret-of-thirty-two-byte';
+    else assert.fail(`env ${e['name']}: no value this test knows how to stand in for`);
+    env[e['name']] = value;
+  }
+  return env;
+}
+
+/** The compose services, each a store node (it hosts stores) or a gateway node (GATER_STORES set but empty). */
+function composeRoles(): Map<'store' | 'gateway', Doc> {
+  const compose = parseAllDocuments(readFileSync(join(ROOT, 'docker-compose.yaml'), 'utf8'))[0]!.toJS() as Doc;
+  const roles = new Map<'store' | 'gateway', Doc>();
+  for (const service of Object.values(compose['services'] as Record<string, Doc>)) {
+    const env = (service['environment'] ?? {}) as Record<string, unknown>;
+    const stores = env['GATER_STORES'];
+    roles.set(stores === '' || stores === null ? 'gateway' : 'store', service);
+  }
+  return roles;
+}
+
+describe('Kubernetes manifests (config/kubernetes)', () => {
+  it('parse, each a named object, and the kustomization lists every manifest but the example secret', () => {
+    for (const [file, docs] of byFile) {
+      assert.ok(docs.length > 0, file);
+      for (const d of docs) assert.ok(d['apiVersion'] && d['kind'] && (file === 'kustomization.yaml' || d['metadata']?.['name']), `${file}: ${d['kind']}`);
+    }
+    const listed = new Set(kustomization['resources'] as string[]);
+    assert.deepEqual(files.filter((f) => !listed.has(f)).sort(), ['kustomization.yaml', 'secret.example.yaml']);
+  });
+
+  it('give every container a configuration the node accepts, naming only options that exist', () => {
+    const known = new Set(Object.values(OPTIONS).flatMap((o) => o.env));
+    for (const w of workloads) {
+      const env = containerEnv(w);
+      for (const name of Object.keys(env)) {
+        if (/^(GATER_|EX_ESDB_)/.test(name) || name === 'LOG_LEVEL') assert.ok(known.has(name), `${w['metadata']['name']}: ${name} is not a gater option`);
+      }
+      const { config } = loadConfigReport({ env, cwd: ROOT, argv: [] });
+      assert.equal(config.gossipMulticast, false, 'pod networks carry no multicast: seeds only');
+      assert.equal(config.gossipIf, '10.42.0.7');
+      assert.equal(config.meshHost, '10.42.0.7');
+      assert.equal(config.nodeName, `${w['metadata']['name']}-0`);
+    }
+    assert.deepEqual(loadConfigReport({ env: containerEnv(statefulSet), cwd: ROOT }).config.stores, ['default']);
+    assert.deepEqual(loadConfigReport({ env: containerEnv(deployment), cwd: ROOT }).config.stores, []);
+  });
+
+  it('seed gossip with the headless Service that holds every pod, on the ports the pods open', () => {
+    const peers = one('Service', 'gater-peers');
+    assert.equal(peers['spec']['clusterIP'], 'None');
+    assert.equal(peers['spec']['publishNotReadyAddresses'], true, 'pods find each other before they are ready');
+    assert.equal(statefulSet['spec']['serviceName'], 'gater-peers');
+    for (const w of workloads) {
+      const config = loadConfigReport({ env: containerEnv(w), cwd: ROOT }).config;
+      assert.deepEqual(config.seeds.map((s) => s.host), ['gater-peers']);
+      assert.equal(config.seeds[0]!.port, config.gossipPort);
+      const labels = w['spec']['template']['metadata']['labels'] as Record<string, string>;
+      for (const [k, v] of Object.entries(peers['spec']['selector'] as Record<string, string>)) assert.equal(labels[k], v, `${k} selects ${w['metadata']['name']}`);
+      const ports = containerOf(w)['ports'] as Doc[];
+      const port = (name: string): Doc => ports.find((p) => p['name'] === name) ?? assert.fail(`no ${name} port`);
+      assert.deepEqual([port('gossip')['containerPort'], port('gossip')['protocol']], [config.gossipPort, 'UDP']);
+      assert.equal(port('mesh')['containerPort'], config.meshPort);
+      assert.equal(port('http')['containerPort'], config.httpPort);
+    }
+    const servicePorts = (peers['spec']['ports'] as Doc[]).map((p) => `${p['targetPort']}/${p['protocol']}`).sort();
+    assert.deepEqual(servicePorts, ['gossip/UDP', 'mesh/TCP']);
+  });
+
+  it('take the cluster secret from the Secret, never from a value', () => {
+    for (const w of workloads) {
+      const entry = envList(w).find((e) => e['name'] === 'GATER_CLUSTER_SECRET')!;
+      assert.equal(entry['value'], undefined);
+      const ref = entry['valueFrom']['secretKeyRef'];
+      assert.equal(ref['name'], exampleSecret['metadata']['name']);
+      assert.ok(Object.hasOwn(exampleSecret['stringData'], ref['key']));
+    }
+    // The example's value is refused by the node, so applying it by mistake leaves no guessable secret running.
+    const env = { ...containerEnv(statefulSet), GATER_CLUSTER_SECRET: exampleSecret['stringData']['secret'] };
+    assert.throws(() => loadConfigReport({ env, cwd: ROOT }), /clusterSecret|GATER_CLUSTER_SECRET/);
+  });
+
+  it('probe the health routes, set requests and limits, keep store data on a volume per pod', () => {
+    for (const w of workloads) {
+      const c = containerOf(w);
+      assert.equal(c['livenessProbe']['httpGet']['path'], '/health/live');
+      assert.equal(c['readinessProbe']['httpGet']['path'], '/health/ready');
+      assert.equal(c['readinessProbe']['httpGet']['port'], 'http');
+      for (const kind of ['requests', 'limits']) for (const r of ['cpu', 'memory']) assert.ok(c['resources'][kind][r], `${w['metadata']['name']} ${kind}.${r}`);
+    }
+    const claim = statefulSet['spec']['volumeClaimTemplates'][0];
+    const mount = (containerOf(statefulSet)['volumeMounts'] as Doc[]).find((m) => m['name'] === claim['metadata']['name']);
+    assert.equal(mount?.['mountPath'], envValue(statefulSet, 'GATER_DATA_DIR'));
+  });
+
+  it('budget disruptions of both workloads', () => {
+    for (const w of workloads) {
+      const labels = w['spec']['template']['metadata']['labels'] as Record<string, string>;
+      const budgets = ofKind('PodDisruptionBudget').filter((b) =>
+        Object.entries(b['spec']['selector']['matchLabels'] as Record<string, string>).every(([k, v]) => labels[k] === v),
+      );
+      assert.equal(budgets.length, 1, `one budget selects ${w['metadata']['name']}`);
+    }
+    assert.ok(deployment['spec']['replicas'] > one('PodDisruptionBudget', 'gater-gateway')['spec']['minAvailable']);
+  });
+
+  it('match the compose topology: each role with the same image, port, data directory, stores and health route', () => {
+    const roles = composeRoles();
+    assert.ok(roles.size > 0);
+    for (const [role, service] of roles) {
+      const w = role === 'store' ? statefulSet : deployment;
+      const env = service['environment'] as Record<string, unknown>;
+      assert.equal(String(service['image']).split(':')[0], String(containerOf(w)['image']).split(':')[0], `${role}: image`);
+      const k8s = loadConfigReport({ env: containerEnv(w), cwd: ROOT }).config;
+      const composed = loadConfigReport({ env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)])), cwd: ROOT }).config;
+      assert.equal(k8s.dataDir, composed.dataDir, `${role}: data dir`);
+      assert.deepEqual(k8s.stores, composed.stores, `${role}: stores`);
+      assert.equal(k8s.httpPort, composed.httpPort, `${role}: HTTP port`);
+      const published = (service['ports'] as string[] | undefined)?.map((p) => Number(String(p).split(':').pop())) ?? [];
+      for (const port of published) assert.ok((containerOf(w)['ports'] as Doc[]).some((p) => p['containerPort'] === port), `${role}: port ${port}`);
+      const check = JSON.stringify(service['healthcheck']?.['test'] ?? '');
+      if (check.includes('/health/')) assert.ok(check.includes(containerOf(w)['readinessProbe']['httpGet']['path']), `${role}: health route`);
+      if (role === 'store') assert.ok(service['volumes']?.some((v: string) => v.endsWith(`:${k8s.dataDir}`)), 'compose keeps store data on a volume too');
+    }
+  });
+});
