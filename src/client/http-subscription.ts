@@ -11,6 +11,9 @@
  * Reconnecting happens inside `next()`, only when the consumer asks for more, so an acknowledgement the consumer
  * awaited is always in before the stream is opened again. Errors that no retry can fix (the subscription was
  * removed, the request is invalid) end the iteration by throwing.
+ *
+ * A persistent subscription has one delivery session at a time: a second consumer of the same subscription takes the
+ * session over, and the first, seeing its stream end, takes it back on its next pull. Consume each one in one place.
  */
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
