@@ -9,7 +9,7 @@ import type { GaterClient } from '../client/index.ts';
 import { GaterError } from '../errors/index.ts';
 import { CONSOLE_CALL_DEADLINE_MS, type ConsoleContext } from './context.ts';
 import { appendManually, clusterStatus, viewStream } from './data-screens.ts';
-import { failure, hint, status, success, warning } from './format.ts';
+import { failure, hint, success, warning } from './format.ts';
 import { GreenhouseEvents } from './greenhouse.ts';
 import {
   createPayloadObserver,

@@ -91,8 +91,8 @@ export class Terminal {
   }
 
   /**
-   * Waits for one key press (Ctrl+C included, as a key: it ends the live view, not the console). `onKey` may be
-   * omitted; the promise resolves with the key.
+   * Waits for one key press and resolves with it (Ctrl+C included, as a key: it ends the live view, not the console);
+   * resolves with '' when the console is stopping.
    */
   waitForKey(): Promise<string> {
     const stdin = this.input;
