@@ -77,10 +77,13 @@ export class HttpTransport {
       body = JSON.stringify(spec.body);
     }
     const target = this.target(spec.path, spec.query);
+    /** Why the last try did not reach the node: when the deadline ends the retries, that is the error to report. */
+    let unreached: UnavailableError | undefined;
     for (let attempt = 0; ; attempt += 1) {
-      options.signal?.throwIfAborted();
+      // As the gateway reports a cancelled call.
+      if (options.signal?.aborted === true) throw new GaterError('unavailable', 'the call was cancelled');
       const remaining = deadlineAt - Date.now();
-      if (remaining <= 0) throw new TimeoutError(what, deadlineMs);
+      if (remaining <= 0) throw unreached ?? new TimeoutError(what, deadlineMs);
       headers[DEADLINE_HEADER] = String(Math.min(MAX_DEADLINE_MS, Math.ceil(remaining)));
       const timeout = AbortSignal.timeout(remaining + DEADLINE_GRACE_MS);
       const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
@@ -91,11 +94,12 @@ export class HttpTransport {
         text = await response.text();
       } catch (err) {
         if (options.signal?.aborted === true) throw new GaterError('unavailable', 'the call was cancelled', {}, { cause: err });
-        if (timeout.aborted) throw new TimeoutError(what, deadlineMs);
+        if (timeout.aborted) throw unreached ?? new TimeoutError(what, deadlineMs);
         const reason = transportFailure(err);
+        unreached = this.unreachable(reason.text, err);
         const retry = (reason.refused || spec.idempotent) && deadlineAt - Date.now() > 0;
         this.logger.debug({ err, what, attempt, retry }, 'request did not reach the node');
-        if (!retry) throw this.unreachable(reason.text, err);
+        if (!retry) throw unreached;
         await sleep(Math.min(backoff(attempt, RETRY_BASE_DELAY_MS), Math.max(0, deadlineAt - Date.now())), options.signal);
         continue;
       }

@@ -153,7 +153,11 @@ describe('GaterClient over HTTP', () => {
   it('ends a call at its AbortSignal', async () => {
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(client.getStreams(STORE, { signal: controller.signal }), (err: unknown) => err instanceof Error);
+    await assert.rejects(client.getStreams(STORE, { signal: controller.signal }), { code: 'unavailable', message: 'the call was cancelled' });
+    const later = new AbortController();
+    const observing = await client.observe(STORE, { type: 'by_stream', selector: '$all' }, { signal: later.signal });
+    later.abort();
+    assert.equal(await observing.ended, 'aborted', 'the signal of a subscription closes it');
   });
 
   it('reports an unreachable node as unavailable, naming it, within the deadline', async () => {
