@@ -81,7 +81,7 @@ export class HttpTransport {
     let unreached: UnavailableError | undefined;
     for (let attempt = 0; ; attempt += 1) {
       // As the gateway reports a cancelled call.
-      if (options.signal?.aborted === true) throw new GaterError('unavailable', 'the call was cancelled');
+      if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled');
       const remaining = deadlineAt - Date.now();
       if (remaining <= 0) throw unreached ?? new TimeoutError(what, deadlineMs);
       headers[DEADLINE_HEADER] = String(Math.min(MAX_DEADLINE_MS, Math.ceil(remaining)));
@@ -93,7 +93,7 @@ export class HttpTransport {
         response = await this.fetch(target, { method: spec.method, headers, body: body ?? null, signal });
         text = await response.text();
       } catch (err) {
-        if (options.signal?.aborted === true) throw new GaterError('unavailable', 'the call was cancelled', {}, { cause: err });
+        if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled', {}, { cause: err });
         if (timeout.aborted) throw unreached ?? new TimeoutError(what, deadlineMs);
         const reason = transportFailure(err);
         unreached = this.unreachable(reason.text, err);
@@ -215,6 +215,10 @@ export function transportFailure(err: unknown): { text: string; refused: boolean
     default:
       return { text: code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)), refused: false };
   }
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 export function validDeadline(value: number, field: string): number {
