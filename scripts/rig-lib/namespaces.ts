@@ -75,6 +75,8 @@ export async function createHost(bridgeNs: string, hostNs: string, index: number
   await run('ip', ['-n', bridgeNs, 'link', 'set', port, 'master', BRIDGE_INTERFACE, 'up']);
   await run('ip', ['-n', hostNs, 'addr', 'add', `${address}/${RIG_PREFIX_LENGTH}`, 'broadcast', '+', 'dev', HOST_INTERFACE]);
   await run('ip', ['-n', hostNs, 'link', 'set', HOST_INTERFACE, 'up']);
+  // On-link default route, as a container has: a node bound to 0.0.0.0 can then send to 255.255.255.255.
+  await run('ip', ['-n', hostNs, 'route', 'add', 'default', 'dev', HOST_INTERFACE]);
 }
 
 /** Takes host I's bridge port down (a partition) or up again (healed). */
