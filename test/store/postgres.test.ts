@@ -100,6 +100,24 @@ if ('skip' in server) {
       }
     });
 
+    it('with several batches in flight, positions stay gap-free and listeners still hear events in order', async () => {
+      const store = new PostgresEventStore({}, { storeId: `s${stores++}`, url, poolSize: 6, maxConcurrentBatches: 4 });
+      await store.open();
+      try {
+        const heard: number[] = [];
+        store.onAppend((events) => heard.push(...events.map((e) => e.position)));
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => store.append(`s-${i % 7}`, evs(1 + (i % 3)))),
+        );
+        const positions = results.flatMap((r, i) => Array.from({ length: 1 + (i % 3) }, (_, k) => r.position - k));
+        assert.deepEqual(positions.sort((x, y) => x - y), Array.from({ length: positions.length }, (_, i) => i));
+        assert.deepEqual(heard, [...heard].sort((x, y) => x - y), 'in position order');
+        assert.ok(store.commitCounters.batches < 200, 'appends shared batches');
+      } finally {
+        await dropStore(store);
+      }
+    });
+
     it('fails calls with unavailable, not a crash, when the database cannot be reached', async () => {
       const store = new PostgresEventStore({}, { storeId: 'nowhere', url: server.url('no_such_database') });
       await rejectsWith(store.open(), 'unavailable');

@@ -71,7 +71,9 @@ export class AppendBatcher {
   #queue: PendingAppend[] = [];
   #queueHead = 0;
   #scheduled = false;
-  #running = 0;
+  /** Batches being written, and the appends they hold. */
+  #runningBatches = 0;
+  #runningAppends = 0;
   #lastAnnounced = -1;
   #idle: PromiseWithResolvers<void> | undefined;
   #batches = 0;
@@ -94,7 +96,7 @@ export class AppendBatcher {
 
   /** Appends waiting for a batch or being written. */
   get pending(): number {
-    return this.#queue.length - this.#queueHead + this.#running;
+    return this.#queue.length - this.#queueHead + this.#runningAppends;
   }
 
   enqueue(append: PendingAppend): void {
@@ -110,7 +112,7 @@ export class AppendBatcher {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#running >= this.#maxConcurrent) return;
+    if (this.#scheduled || this.#runningBatches >= this.#maxConcurrent) return;
     this.#scheduled = true;
     // setImmediate, not a microtask: every append that arrives in this turn of the event loop joins the batch.
     setImmediate(this.#flush);
@@ -118,13 +120,15 @@ export class AppendBatcher {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    while (this.#running < this.#maxConcurrent && this.#queue.length > this.#queueHead) {
+    while (this.#runningBatches < this.#maxConcurrent && this.#queue.length > this.#queueHead) {
       const batch = this.#takeBatch();
-      this.#running += batch.length;
+      this.#runningBatches++;
+      this.#runningAppends += batch.length;
       void this.#run(batch).finally(() => {
-        this.#running -= batch.length;
+        this.#runningBatches--;
+        this.#runningAppends -= batch.length;
         if (this.#queue.length > this.#queueHead) this.#schedule();
-        else if (this.#running === 0) {
+        else if (this.#runningAppends === 0) {
           this.#idle?.resolve();
           this.#idle = undefined;
         }
