@@ -20,6 +20,20 @@ export interface ConsoleDeps {
   output?: NodeJS.WriteStream;
 }
 
+/** The store the console works on unless `--store` names one, when the cluster has it. */
+export const DEFAULT_STORE = 'default';
+
+/** `default` when the cluster has it, else the first store it has (a cluster of store-1..3), else `default`. */
+async function pickStore(client: GaterClient): Promise<string> {
+  try {
+    const stores = (await client.listStores({ deadlineMs: 2_000 })).map((s) => s.store).sort();
+    return stores.includes(DEFAULT_STORE) ? DEFAULT_STORE : (stores[0] ?? DEFAULT_STORE);
+  } catch {
+    // The console says what is wrong with the node once it is up.
+    return DEFAULT_STORE;
+  }
+}
+
 export async function runConsole(argv: readonly string[], io: CliIo, deps: ConsoleDeps = {}): Promise<number> {
   const { values, positionals, problems } = scanFlags(argv, FLAGS);
   if (values.get('help')?.value === true) {
@@ -31,7 +45,8 @@ export async function runConsole(argv: readonly string[], io: CliIo, deps: Conso
     ...positionals.map((p) => `${JSON.stringify(p)} is not a flag of gater console`),
   ];
   const url = String(values.get('url')?.value ?? defaultUrl(io.env));
-  const store = String(values.get('store')?.value ?? 'default');
+  const given = values.get('store')?.value;
+  let store = String(given ?? DEFAULT_STORE);
   let client: GaterClient | undefined;
   try {
     client = new GaterClient({}, { url });
@@ -48,6 +63,7 @@ export async function runConsole(argv: readonly string[], io: CliIo, deps: Conso
     io.stderr.write(`gater console: ${errors.join('; ')}\n`);
     return EXIT_USAGE;
   }
+  if (given === undefined) store = await pickStore(client);
   const app = new ConsoleApp({ client, terminal: new Terminal({ input, output }) }, { store });
   const unlisten = io.onStop(() => app.stop());
   try {

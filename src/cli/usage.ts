@@ -32,7 +32,7 @@ The interactive test console: observers (by stream, event type or payload patter
 persistent subscriptions with acks, stream data, manual appends and the cluster's status, from a menu.
 
   --url URL        the node's HTTP API (default http://127.0.0.1:$GATER_HTTP_PORT, else port 4001)
-  --store STORE    the store to work on (default "default")
+  --store STORE    the store to work on (default: "default" if the cluster has it, else the first store listed)
 
 Needs a terminal. Exit with option 15 or Ctrl+C at the menu: every observer, producer and subscription stops.
 `;

@@ -40,14 +40,24 @@ const containerOf = (w: Doc): Doc => w['spec']['template']['spec']['containers']
 const envList = (w: Doc): Doc[] => containerOf(w)['env'];
 const envValue = (w: Doc, name: string): string | undefined => envList(w).find((e) => e['name'] === name)?.['value'];
 
-/** What the kubelet would give the container: downward-API fields and the secret as samples, `$(VAR)` expanded. */
-function containerEnv(w: Doc): Record<string, string> {
+/** The ordinals of a workload's pods: a StatefulSet's from `ordinals.start`; a Deployment's pods count from 0. */
+function ordinals(w: Doc): number[] {
+  const start = w['kind'] === 'StatefulSet' ? (w['spec']['ordinals']?.['start'] ?? 0) : 0;
+  return Array.from({ length: w['spec']['replicas'] as number }, (_, i) => start + i);
+}
+
+/**
+ * What the kubelet would give the container of the pod with `ordinal`: downward-API fields and the secret as
+ * samples, `$(VAR)` expanded.
+ */
+function containerEnv(w: Doc, ordinal = ordinals(w)[0]!): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of envList(w)) {
     let value: string;
     if (e['value'] !== undefined) value = String(e['value']).replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? assert.fail(`$(${name}) before it is set`));
     else if (e['valueFrom']?.['fieldRef']?.['fieldPath'] === 'status.podIP') value = '10.42.0.7';
-    else if (e['valueFrom']?.['fieldRef']?.['fieldPath'] === 'metadata.name') value = `${w['metadata']['name']}-0`;
+    else if (e['valueFrom']?.['fieldRef']?.['fieldPath'] === 'metadata.name') value = `${w['metadata']['name']}-${ordinal}`;
+    else if (e['valueFrom']?.['fieldRef']?.['fieldPath'] === "metadata.labels['apps.kubernetes.io/pod-index']") value = String(ordinal);
     else if (e['valueFrom']?.['secretKeyRef'] !== undefined) value = 'a-real-secret-of-thirty-two-byte';
     else assert.fail(`env ${e['name']}: no value this test knows how to stand in for`);
     env[e['name']] = value;
@@ -55,16 +65,31 @@ function containerEnv(w: Doc): Record<string, string> {
   return env;
 }
 
-/** The compose services, each a store node (it hosts stores) or a gateway node (GATER_STORES set but empty). */
-function composeRoles(): Map<'store' | 'gateway', Doc> {
-  const compose = parseAllDocuments(readFileSync(join(ROOT, 'docker-compose.yaml'), 'utf8'))[0]!.toJS() as Doc;
-  const roles = new Map<'store' | 'gateway', Doc>();
+/** The compose services by role: store nodes (they host stores) and gateway nodes (GATER_STORES set but empty). */
+function composeRoles(): Map<'store' | 'gateway', Doc[]> {
+  const compose = parseAllDocuments(readFileSync(join(ROOT, 'docker-compose.yaml'), 'utf8'))[0]!.toJS({ maxAliasCount: -1 }) as Doc;
+  const roles = new Map<'store' | 'gateway', Doc[]>();
   for (const service of Object.values(compose['services'] as Record<string, Doc>)) {
     const env = (service['environment'] ?? {}) as Record<string, unknown>;
-    const stores = env['GATER_STORES'];
-    roles.set(stores === '' || stores === null ? 'gateway' : 'store', service);
+    const role = env['GATER_STORES'] === '' || env['GATER_STORES'] === null ? 'gateway' : 'store';
+    roles.set(role, [...(roles.get(role) ?? []), service]);
   }
   return roles;
+}
+
+/** A compose service's configuration as the node would load it. */
+function composeConfig(service: Doc) {
+  const env = Object.fromEntries(Object.entries(service['environment'] as Record<string, unknown>).map(([k, v]) => [k, v === null ? '' : String(v)]));
+  return loadConfigReport({ env, cwd: ROOT }).config;
+}
+
+/** `0.5` or `500m` → 500; `512M` or `512Mi` → 512: the figures, whatever the notation. */
+function cpuMilli(value: unknown): number {
+  const text = String(value);
+  return text.endsWith('m') ? Number(text.slice(0, -1)) : Number(text) * 1000;
+}
+function memoryFigure(value: unknown): number {
+  return Number(String(value).replace(/[A-Za-z]+$/, ''));
 }
 
 describe('Kubernetes manifests (config/kubernetes)', () => {
@@ -88,9 +113,9 @@ describe('Kubernetes manifests (config/kubernetes)', () => {
       assert.equal(config.gossipMulticast, false, 'pod networks carry no multicast: seeds only');
       assert.equal(config.gossipIf, '10.42.0.7');
       assert.equal(config.meshHost, '10.42.0.7');
-      assert.equal(config.nodeName, `${w['metadata']['name']}-0`);
+      assert.equal(config.nodeName, `${w['metadata']['name']}-${ordinals(w)[0]}`);
     }
-    assert.deepEqual(loadConfigReport({ env: containerEnv(statefulSet), cwd: ROOT }).config.stores, ['default']);
+    assert.deepEqual(ordinals(statefulSet).map((i) => loadConfigReport({ env: containerEnv(statefulSet, i), cwd: ROOT }).config.stores), [['store-1'], ['store-2'], ['store-3']]);
     assert.deepEqual(loadConfigReport({ env: containerEnv(deployment), cwd: ROOT }).config.stores, []);
   });
 
@@ -152,23 +177,37 @@ describe('Kubernetes manifests (config/kubernetes)', () => {
     assert.ok(deployment['spec']['replicas'] > one('PodDisruptionBudget', 'gater-gateway')['spec']['minAvailable']);
   });
 
-  it('match the compose topology: each role with the same image, port, data directory, stores and health route', () => {
+  it('match the compose topology: as many store and gateway nodes, the same stores, image, ports, data directory, health route and sizing', () => {
     const roles = composeRoles();
     assert.ok(roles.size > 0);
-    for (const [role, service] of roles) {
+    for (const [role, services] of roles) {
       const w = role === 'store' ? statefulSet : deployment;
-      const env = service['environment'] as Record<string, unknown>;
-      assert.equal(String(service['image']).split(':')[0], String(containerOf(w)['image']).split(':')[0], `${role}: image`);
+      assert.equal(w['spec']['replicas'], services.length, `${role}: one pod per compose service`);
+      if (role === 'store') {
+        const k8sStores = ordinals(w).map((i) => loadConfigReport({ env: containerEnv(w, i), cwd: ROOT }).config.stores.join(',')).sort();
+        assert.deepEqual(k8sStores, services.map((s) => composeConfig(s).stores.join(',')).sort(), 'the same stores, one node each');
+      }
       const k8s = loadConfigReport({ env: containerEnv(w), cwd: ROOT }).config;
-      const composed = loadConfigReport({ env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)])), cwd: ROOT }).config;
-      assert.equal(k8s.dataDir, composed.dataDir, `${role}: data dir`);
-      assert.deepEqual(k8s.stores, composed.stores, `${role}: stores`);
-      assert.equal(k8s.httpPort, composed.httpPort, `${role}: HTTP port`);
-      const published = (service['ports'] as string[] | undefined)?.map((p) => Number(String(p).split(':').pop())) ?? [];
-      for (const port of published) assert.ok((containerOf(w)['ports'] as Doc[]).some((p) => p['containerPort'] === port), `${role}: port ${port}`);
-      const check = JSON.stringify(service['healthcheck']?.['test'] ?? '');
-      if (check.includes('/health/')) assert.ok(check.includes(containerOf(w)['readinessProbe']['httpGet']['path']), `${role}: health route`);
-      if (role === 'store') assert.ok(service['volumes']?.some((v: string) => v.endsWith(`:${k8s.dataDir}`)), 'compose keeps store data on a volume too');
+      const c = containerOf(w);
+      for (const service of services) {
+        const composed = composeConfig(service);
+        assert.equal(String(service['image']).split(':')[0], String(c['image']).split(':')[0], `${role}: image`);
+        for (const key of ['dataDir', 'httpPort', 'meshPort', 'gossipPort', 'clusterName', 'logLevel'] as const) {
+          assert.equal(k8s[key], composed[key], `${role}: ${key}`);
+        }
+        const published = (service['ports'] as string[] | undefined)?.map((p) => Number(String(p).split(':').pop())) ?? [];
+        for (const port of published) assert.ok((c['ports'] as Doc[]).some((p) => p['containerPort'] === port), `${role}: port ${port}`);
+        const check = JSON.stringify(service['healthcheck']?.['test'] ?? '');
+        if (check.includes('/health/')) assert.ok(check.includes(c['readinessProbe']['httpGet']['path']), `${role}: health route`);
+        if (role === 'store') assert.ok(service['volumes']?.some((v: string) => v.endsWith(`:${k8s.dataDir}`)), 'compose keeps store data on a volume too');
+        const sizing = service['deploy']?.['resources'];
+        if (sizing !== undefined) {
+          assert.equal(cpuMilli(c['resources']['limits']['cpu']), cpuMilli(sizing['limits']['cpus']), `${role}: cpu limit`);
+          assert.equal(memoryFigure(c['resources']['limits']['memory']), memoryFigure(sizing['limits']['memory']), `${role}: memory limit`);
+          assert.equal(cpuMilli(c['resources']['requests']['cpu']), cpuMilli(sizing['reservations']['cpus']), `${role}: cpu request`);
+          assert.equal(memoryFigure(c['resources']['requests']['memory']), memoryFigure(sizing['reservations']['memory']), `${role}: memory request`);
+        }
+      }
     }
   });
 });
