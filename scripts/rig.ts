@@ -24,7 +24,7 @@ const USAGE = `usage: scripts/rig [--dir DIR] COMMAND …   (as root: it creates
                       --env sets a node option on every node (e.g. GATER_GOSSIP_INTERVAL_MS=250); --loss starts
                       every host lossy (see loss); --keep leaves a rig that failed to form in place for a look
   status [--json]     every host: its node, the peers it sees, its registry, its link and loss
-  kill I [--signal S] kills host I's node (SIGKILL unless told), by PID
+  kill I [--signal S] kills host I's node (SIGKILL unless told), by PID; SIGSTOP/SIGCONT pause and resume it
   start I             starts host I's node again (same data and identity) and waits until it rejoined
   partition I         takes host I's link down: its node runs on, alone
   heal I              brings host I's link back up
@@ -220,7 +220,8 @@ async function main(argv: string[]): Promise<number> {
       const signal = (values.signal.startsWith('SIG') ? values.signal : `SIG${values.signal}`).toUpperCase() as NodeJS.Signals;
       const pid = rig.host(index).pid;
       await rig.kill(index, signal);
-      console.log(`rig: ${rig.host(index).name} (PID ${pid ?? '-'}) killed with ${signal}`);
+      const what = signal === 'SIGSTOP' ? 'paused' : signal === 'SIGCONT' ? 'resumed' : `ended by ${signal}`;
+      console.log(`rig: ${rig.host(index).name} (PID ${pid ?? '-'}) ${what}`);
       return EXIT_OK;
     }
     case 'start': {

@@ -11,9 +11,9 @@
  *   await rig.http(4).json('/v1/cluster');
  *   await Rig.down({ dir });
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ import {
   setBridgePort,
   setLoss,
 } from './namespaces.ts';
+import { killInNamespace, sleep, spawnInNamespace, waitGone } from './processes.ts';
 import { loadState, prefixFor, saveState, STATE_VERSION, statePath, type HostState, type RigState } from './state.ts';
 import {
   nodeEnvironment,
@@ -58,8 +59,6 @@ export const READY_TIMEOUT_MS = 60_000;
 export const FORMATION_TIMEOUT_MS = 60_000;
 /** Between two polls of the nodes while waiting. */
 export const POLL_INTERVAL_MS = 200;
-/** How long a killed process may take to be gone. */
-export const KILL_WAIT_MS = 10_000;
 /** How long a node may take to stop on SIGTERM before it is killed. */
 export const STOP_GRACE_MS = 10_000;
 /** Deadline of one status query to a node. */
@@ -281,10 +280,20 @@ export class Rig {
     await this.launch(host, Date.now() + READY_TIMEOUT_MS);
   }
 
-  /** Kills host I's node by PID (SIGKILL unless told otherwise) and waits until it is gone. */
+  /**
+   * Signals host I's node by PID (SIGKILL unless told otherwise) and waits until it is gone; SIGSTOP and SIGCONT
+   * pause and resume it instead (a node frozen in place).
+   */
   async kill(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const host = this.host(index);
-    if (host.pid !== undefined) await killInNamespace(host.pid, host.namespace, signal);
+    const pid = host.pid;
+    if (pid !== undefined && this.alive(pid, host.namespace)) {
+      await killInNamespace(pid, host.namespace, signal);
+      if (signal === 'SIGSTOP' || signal === 'SIGCONT') return;
+      if (!(await waitGone(pid, host.namespace, STOP_GRACE_MS))) {
+        throw new Error(`${host.name} (PID ${pid}) still runs ${STOP_GRACE_MS} ms after ${signal}`);
+      }
+    }
     host.pid = undefined;
     this.save();
   }
@@ -455,24 +464,11 @@ export class Rig {
   }
 
   private spawnIn(host: HostState, argv: readonly string[], env: NodeJS.ProcessEnv, logFile: string): number {
-    const out = openSync(logFile, 'a');
-    try {
-      // Detached: the processes outlive a `rig up` command, and a Ctrl-C meant for the rig does not reach them.
-      const child = spawn('ip', ['netns', 'exec', host.namespace, ...argv], {
-        detached: true,
-        stdio: ['ignore', out, out],
-        env,
-        cwd: PROJECT_ROOT,
-      });
-      child.on('error', () => {});
-      child.unref();
-      if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')} in ${host.namespace}`);
-      this.children.set(child.pid, child);
-      child.once('exit', () => this.children.delete(child.pid!));
-      return child.pid;
-    } finally {
-      closeSync(out);
-    }
+    const child = spawnInNamespace(host.namespace, argv, { env, logFile, cwd: PROJECT_ROOT });
+    const pid = child.pid!;
+    this.children.set(pid, child);
+    child.once('exit', () => this.children.delete(pid));
+    return pid;
   }
 
   private async waitReady(host: HostState, deadline: number): Promise<void> {
@@ -498,32 +494,4 @@ export class Rig {
   private save(): void {
     saveState(this.state);
   }
-}
-
-/** Kills `pid` if it runs in `namespace` and waits until it is gone; resolves whether it was killed. */
-async function killInNamespace(pid: number, namespace: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<boolean> {
-  if (!pidInNamespace(pid, namespace)) return false;
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return false;
-  }
-  if (signal === 'SIGKILL' && !(await waitGone(pid, namespace, KILL_WAIT_MS))) {
-    throw new Error(`process ${pid} in ${namespace} survived SIGKILL for ${KILL_WAIT_MS} ms`);
-  }
-  return true;
-}
-
-/** Waits until `pid` no longer runs in `namespace` (gone, or a zombie awaiting its parent). */
-async function waitGone(pid: number, namespace: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (pidInNamespace(pid, namespace)) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
