@@ -48,6 +48,10 @@ import { pickWorker } from './worker-picker.ts';
 
 /** Overall deadline of a call when the caller gives none. */
 export const CALL_TIMEOUT_MS = 5_000;
+/** Attempts a call makes at least before it gives up on retryable failures (deadline permitting). */
+export const MIN_ATTEMPTS = 3;
+/** Attempts per worker of the store before a call gives up on retryable failures (deadline permitting). */
+export const ATTEMPTS_PER_WORKER = 2;
 /** Page size of reads when the caller gives none. */
 export const DEFAULT_READ_COUNT = 100;
 
@@ -254,6 +258,9 @@ export class Gateway implements GaterApi {
           const remainingMs = deadlineAt - this.now();
           if (!error.retryable || !(safeToRetry || undelivered) || remainingMs <= 0) throw error;
           attempt++;
+          // Every worker has had its chances: answer now rather than spin until the deadline (a crashed node's
+          // workers stay in the registry until the failure detector purges them).
+          if (attempt >= Math.max(MIN_ATTEMPTS, ATTEMPTS_PER_WORKER * endpoints.length)) throw error;
           tried.add(endpoint.info.workerId);
           const delayMs = Math.min(retryDelayMs(attempt, this.random), remainingMs);
           this.logger.debug({ op, store, attempt, code: error.code, delayMs, workerId: endpoint.info.workerId }, 'retrying call');

@@ -61,10 +61,12 @@ export class ClusterLink {
   private readonly monitor: ClusterMonitor;
   private readonly logger: Logger;
   private readonly inbound = new Set<RpcConnection>();
+  private readonly registry: WorkerRegistry;
 
   constructor(components: ClusterLinkComponents, init: ClusterLinkInit) {
     const { settings: s } = init;
     this.logger = components.logger;
+    this.registry = components.registry;
     const secrets = { primary: s.clusterSecret, previous: [...s.clusterSecretPrevious] };
     this.mesh = new Mesh(
       { logger: components.logger.child({ component: 'mesh' }) },
@@ -147,7 +149,11 @@ export class ClusterLink {
   }
 
   private peerSeen(peer: PeerInfo): void {
-    if (peer.state === 'alive' && peer.addrs.length > 0) this.mesh.connect(peer.nodeId, peer.addrs);
+    if (peer.state !== 'alive') return;
+    // Alive again after being declared dead (a healed partition): accept its record again and exchange at once.
+    this.registry.readmit(peer.nodeId);
+    if (peer.addrs.length > 0) this.mesh.connect(peer.nodeId, peer.addrs);
+    if (this.mesh.isConnected(peer.nodeId)) void this.registrySync.exchangeWith(peer.nodeId);
   }
 
   private peerGone(peer: PeerInfo): void {

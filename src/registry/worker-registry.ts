@@ -133,6 +133,14 @@ export class WorkerRegistry implements RegistryView {
     return true;
   }
 
+  /**
+   * A node declared dead is alive after all (a healed partition, a false suspicion): its record, at the same
+   * incarnation, is welcome again. Without this a node that never restarted would stay purged for good.
+   */
+  readmit(nodeId: string): void {
+    this.purged.delete(nodeId);
+  }
+
   /** Every record this node holds (its own included). */
   allRecords(): NodeRecord[] {
     return [...this.records.values()];

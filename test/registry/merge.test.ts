@@ -99,6 +99,17 @@ describe('WorkerRegistry', () => {
     assert.equal(reg.workersFor('a').length, 1);
   });
 
+  it('a purged node that turns out to be alive (a healed partition) is readmitted at the same incarnation', () => {
+    const reg = new WorkerRegistry({}, { nodeId: 'self' });
+    const r1: NodeRecord = { nodeId: 'n1', incarnation: 1, version: 1, entries: [entry('a', 'n1')] };
+    reg.apply(r1);
+    reg.purgeNode('n1', 1);
+    assert.equal(reg.apply(r1), false);
+    reg.readmit('n1');
+    assert.equal(reg.apply(r1), true);
+    assert.equal(reg.workersFor('a').length, 1);
+  });
+
   it('reports an embedded store announced by two nodes as a conflict, and keeps both visible', () => {
     const reg = new WorkerRegistry({}, { nodeId: 'self' });
     reg.registerLocal({ store: 'orders', workerId: 'orders@self#0', addrs: [], backend: 'sqlite', startedAt: 't' });
