@@ -8,10 +8,10 @@
  * store-1 is served again; every acknowledged append is in its stream exactly once, at the acknowledged version.
  *
  * Bounds: gossip every 500 ms (dead after 2.5 s); the purge within 15 s of the kill; every failing call ends with an
- * error code before the 10 s call deadline, and once the store is purged within 1 s (no_workers); at most 2,000
- * appends per stream; the whole file within about 15 s on an idle machine. A call made in the instant after the kill
- * waits for the peer to be declared dead (the RPC dial to it does not fail at once): about 2.5 s here, 5 s with the
- * default 1 s gossip interval, which is the default call deadline.
+ * error code within 2 s, far from the 10 s call deadline, even in the instant after the kill when the dead node's
+ * worker is still registered (the gateway gives up after two attempts per worker: `unavailable`), and within 1 s once
+ * the store is purged (`no_workers`); at most 2,000 appends per stream; the whole file within about 15 s on an idle
+ * machine.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -25,6 +25,8 @@ const CALL_TIMEOUT_MS = 10_000;
 const PURGE_BOUND_MS = 15_000;
 /** A call to a store with no worker left needs no network at all: 1 s is room for a busy machine, not a target. */
 const PURGED_CALL_BOUND_MS = 1_000;
+/** A call to the killed node before the purge fails after a few quick attempts; 2 s is room for a busy machine. */
+const FAIL_FAST_BOUND_MS = 2_000;
 
 describe('SIGKILL of a store host under load', { skip }, () => {
   let t: TestRig;
@@ -78,7 +80,7 @@ describe('SIGKILL of a store host under load', { skip }, () => {
     const during = victim.failures().filter((a) => a.startedAt >= killedAt);
     for (const attempt of during) {
       assert.ok(['no_workers', 'unavailable'].includes(attempt.code ?? ''), `failed with ${attempt.code} (status ${attempt.status})`);
-      assert.ok(attempt.durationMs < CALL_TIMEOUT_MS, `a failing call took ${attempt.durationMs} ms, the call deadline is ${CALL_TIMEOUT_MS} ms`);
+      assert.ok(attempt.durationMs < FAIL_FAST_BOUND_MS, `a failing call took ${attempt.durationMs} ms (deadline ${CALL_TIMEOUT_MS} ms)`);
     }
     // Once purged, the store has no worker anywhere: calls are refused on the spot.
     const afterPurge = during.filter((a) => a.startedAt > purgedAt);
