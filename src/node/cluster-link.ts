@@ -95,7 +95,7 @@ export class ClusterLink {
         multicast: s.gossipMulticast,
         seeds: s.seeds,
         intervalMs: s.gossipIntervalMs,
-        advertise: () => ({ addrs: this.mesh.addrs(), roles, stores: [...init.stores] }),
+        advertise: () => ({ addrs: announcedAddrs(this.mesh.addrs(), s.gossipIf), roles, stores: [...init.stores] }),
       },
     );
     this.monitor = new ClusterMonitor({ logger: components.logger.child({ component: 'cluster' }) }, { discovery: this.discovery });
@@ -175,4 +175,14 @@ export class ClusterLink {
       },
     };
   }
+}
+
+/**
+ * The mesh addresses worth announcing: a mesh listening on every interface lists loopback too, which peers on other
+ * hosts would dial in vain (and first); keep it only when gossip itself is on loopback or nothing else exists.
+ */
+export function announcedAddrs(addrs: readonly string[], gossipIf: string): string[] {
+  if (gossipIf.startsWith('127.')) return [...addrs];
+  const routable = addrs.filter((a) => !a.startsWith('/ip4/127.') && !a.startsWith('/ip6/::1/'));
+  return routable.length > 0 ? routable : [...addrs];
 }
