@@ -11,7 +11,8 @@
  * `--seconds` after a warm-up; the rounds are interleaved (so load from other work on a shared machine hits every
  * path alike) and the best round of each counts. Before that, the codec comparison that chose the RPC's codec.
  *
- *   scripts/bench/relay [--seconds 3] [--rounds 2] [--in-flight 100] [--only relay,moleculer,...] [--out FILE]
+ *   scripts/bench/relay [--seconds 3] [--rounds 2] [--in-flight 100] [--only relay,moleculer,...] [--ops append]
+ *                       [--no-codec] [--synchronous FULL|NORMAL] [--out FILE]
  *   scripts/bench/relay --profile=DIR   (CPU profiles of this process and of the worker node, into DIR)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -43,29 +44,43 @@ const START_TIMEOUT_MS = 30_000;
 
 const PATHS = ['inprocess', 'relay', 'floor-per-frame', 'floor-coalesced', 'moleculer'] as const;
 type PathName = (typeof PATHS)[number];
-const OPS: readonly BenchOp[] = ['streamVersion', 'append'];
+const ALL_OPS: readonly BenchOp[] = ['streamVersion', 'append'];
 
 const { values: args } = parseArgs({
+  allowNegative: true,
   options: {
     seconds: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
     'in-flight': { type: 'string', default: '100' },
     only: { type: 'string', default: PATHS.join(',') },
+    ops: { type: 'string', default: 'streamVersion,append' },
+    codec: { type: 'boolean', default: true },
+    synchronous: { type: 'string', default: 'FULL' },
     out: { type: 'string', default: '.bench/relay.json' },
     profile: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
-  console.log(`usage: scripts/bench/relay [--seconds 3] [--rounds 2] [--in-flight 100] [--only ${PATHS.join(',')}] [--out FILE] [--profile=DIR]`);
+  console.log(`usage: scripts/bench/relay [--seconds 3] [--rounds 2] [--in-flight 100] [--only ${PATHS.join(',')}] [--ops ${ALL_OPS.join(',')}] [--no-codec] [--synchronous FULL|NORMAL] [--out FILE] [--profile=DIR]`);
   process.exit(0);
 }
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
 const inFlight = Number(args['in-flight']);
 const only = new Set(args.only.split(','));
+const OPS = args.ops.split(',') as BenchOp[];
+if (OPS.some((op) => !ALL_OPS.includes(op))) {
+  console.error(`--ops takes ${ALL_OPS.join(',')}`);
+  process.exit(2);
+}
 if (!(seconds > 0 && seconds <= 20) || !Number.isInteger(rounds) || rounds < 1 || rounds > 5 || !(inFlight >= 1 && inFlight <= 1_000)) {
   console.error('--seconds takes 0..20, --rounds 1..5, --in-flight 1..1000');
+  process.exit(2);
+}
+const synchronous = args.synchronous as 'FULL' | 'NORMAL';
+if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+  console.error('--synchronous takes FULL (the default, the goal\'s setting) or NORMAL (no fsync per commit, for diagnosis)');
   process.exit(2);
 }
 for (const name of only) {
@@ -133,13 +148,17 @@ async function gaterPaths(): Promise<Path[]> {
     name: 'relay-worker',
     cluster,
     stores: [REMOTE_STORE],
-    env: args.profile === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(args.profile)}` },
+    env: {
+      GATER_SQLITE_SYNCHRONOUS: synchronous,
+      ...(args.profile === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(args.profile)}` }),
+    },
   });
   const [caller] = await Promise.all([
     createTestApi({
       stores: [LOCAL_STORE],
       settings: {
         nodeName: 'relay-caller',
+        sqliteSynchronous: synchronous,
         clusterName: cluster.name,
         clusterSecret: cluster.secret,
         gossipPort: cluster.gossipPort,
@@ -203,7 +222,7 @@ async function moleculerPath(): Promise<Path> {
   const script = new URL('./lib/moleculer-peer.ts', import.meta.url).pathname;
   const [serverPort, clientPort] = [await freePort(), await freePort()];
   const moleculerDir = join(PEERS_DIR, 'node_modules');
-  const server = child(script, ['server', moleculerDir, String(serverPort), String(clientPort), join(root, 'moleculer')]);
+  const server = child(script, ['server', moleculerDir, String(serverPort), String(clientPort), join(root, 'moleculer'), synchronous]);
   await server.next();
   const client = child(script, ['client', moleculerDir, String(clientPort), String(serverPort)]);
   await client.next();
@@ -231,7 +250,7 @@ async function main(): Promise<void> {
   ensurePeers();
   const peersRequire = createRequire(join(PEERS_DIR, 'node_modules', '/'));
   const codecs: Codec[] = [jsonCodec(), msgpackCodec((peersRequire('msgpackr') as { Packr: Parameters<typeof msgpackCodec>[0] }).Packr)];
-  const codecFigures = compareCodecs(codecs);
+  const codecFigures = args.codec ? compareCodecs(codecs) : [];
   printCodecs(codecFigures);
 
   const paths: Path[] = [];
@@ -264,6 +283,7 @@ async function main(): Promise<void> {
 }
 
 function printCodecs(figures: readonly CodecFigure[]): void {
+  if (figures.length === 0) return;
   console.log('codec (encode + decode of one message)       json µs  msgpack µs   json B  msgpack B');
   for (const f of figures) {
     console.log(
@@ -276,7 +296,7 @@ function printCodecs(figures: readonly CodecFigure[]): void {
 function report(results: Results, codecFigures: CodecFigure[], machineBefore: ReturnType<typeof machineNotes>): void {
   const machineAfter = machineNotes();
   console.log(
-    `\nrelay benchmark: ${inFlight} calls in flight, best of ${rounds} round(s) of ${seconds} s each, SQLite synchronous=FULL`,
+    `\nrelay benchmark: ${inFlight} calls in flight, best of ${rounds} round(s) of ${seconds} s each, SQLite synchronous=${synchronous}`,
   );
   console.log(`machine: ${describeMachine(machineBefore)} before, ${machineAfter.loadAverage.join(' / ')} after`);
   console.log('call           path                calls/s    p50 ms    p99 ms   ×moleculer  ×floor(coalesced)');
@@ -327,7 +347,7 @@ function report(results: Results, codecFigures: CodecFigure[], machineBefore: Re
     inFlight,
     secondsPerRound: seconds,
     rounds,
-    synchronous: 'FULL',
+    synchronous,
     pnet: true,
     machine: { ...machineBefore, loadAverageAfter: machineAfter.loadAverage },
     codec: codecFigures,

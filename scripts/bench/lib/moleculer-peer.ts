@@ -8,7 +8,7 @@
  * Its TCP transporter listens on every interface and announces the host name; both are pinned to 127.0.0.1 here
  * (listen patched, addresses overridden), and UDP discovery is off, so no packet leaves loopback.
  *
- *   node moleculer-peer.ts server <moleculerDir> <nodePort> <peerPort> <dataDir>
+ *   node moleculer-peer.ts server <moleculerDir> <nodePort> <peerPort> <dataDir> [FULL|NORMAL]
  *   node moleculer-peer.ts client <moleculerDir> <nodePort> <peerPort>
  * Both print `{"ready":true}`; the client then reads one JSON command per line on stdin,
  * `{"op":"setup"|"streamVersion"|"append","seconds":n,"inFlight":n}`, and answers each with one JSON line
@@ -27,7 +27,7 @@ import { VERSION_STREAMS, benchCall, setupCall, type BenchOp } from './relay-cal
 
 export const MOLECULER_STORE = 'moleculer';
 
-const [role, moleculerDir, nodePortText, peerPortText, dataDir] = process.argv.slice(2);
+const [role, moleculerDir, nodePortText, peerPortText, dataDir, synchronousText] = process.argv.slice(2);
 if ((role !== 'server' && role !== 'client') || moleculerDir === undefined || peerPortText === undefined) {
   console.error('usage: moleculer-peer.ts server|client <moleculerDir> <nodePort> <peerPort> [dataDir]');
   process.exit(2);
@@ -78,7 +78,7 @@ const broker = new ServiceBroker({
 
 let close = async (): Promise<void> => {};
 if (role === 'server') {
-  const store = new SqliteEventStore({}, { storeId: MOLECULER_STORE, dataDir: dataDir!, synchronous: 'FULL' });
+  const store = new SqliteEventStore({}, { storeId: MOLECULER_STORE, dataDir: dataDir!, synchronous: synchronousText === 'NORMAL' ? 'NORMAL' : 'FULL' });
   await store.open();
   const hub = new SubscriptionHub({ store });
   const worker = new GatewayWorker({ store, hub }, { workerId: `${MOLECULER_STORE}#0` });
