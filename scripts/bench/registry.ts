@@ -391,6 +391,7 @@ const machineBefore = machineNotes();
 const began = Date.now();
 const results: Array<{ nodes: number; runs: Run[]; median: Run }> = [];
 let skipped = 0;
+const failures: { nodes: number; run: number; error: string }[] = [];
 for (const size of sizes) {
   const done: Run[] = [];
   for (let i = 0; i < runs; i++) {
@@ -398,7 +399,15 @@ for (const size of sizes) {
       skipped++;
       continue;
     }
-    const run = await oneRun(size);
+    let run: Run;
+    try {
+      run = await oneRun(size);
+    } catch (err) {
+      // A cluster that does not converge is a finding, not a reason to lose the other runs.
+      failures.push({ nodes: size, run: i + 1, error: err instanceof Error ? err.message : String(err) });
+      console.log(`N=${String(size).padStart(2)} run ${i + 1} FAILED: ${failures.at(-1)!.error}`);
+      continue;
+    }
     done.push(run);
     console.log(
       `N=${String(size).padStart(2)} run ${i + 1}: all started at once: full view ${ms(run.coldFullViewMs)}, connected ` +
@@ -470,6 +479,7 @@ console.log(
 );
 console.log(`goal purged everywhere <= ${GOAL_PURGE_MS} ms after SIGKILL: ${verdict(goals.purgedMs.met)}`);
 if (skipped > 0) console.log(`${skipped} run(s) skipped to stay within the ${BUDGET_MS / 1000} s budget`);
+if (failures.length > 0) console.log(`${failures.length} run(s) failed (see above); their figures are not in the medians`);
 
 writeReport(args.out, {
   transport: 'bin/gater.js processes on 127.0.0.1 (multicast discovery, libp2p mesh with pnet)',
@@ -479,6 +489,7 @@ writeReport(args.out, {
   machine: { ...machineBefore, loadAverageAfter: machineAfter.loadAverage },
   runsPerSize: runs,
   skippedRuns: skipped,
+  failures,
   results,
   ratios,
   gossipLatency: { subscribers: GOSSIP_SUBSCRIBERS, paceMs: GOSSIP_PACE_MS, messages: GOSSIP_MESSAGES, ...latency },
