@@ -41,6 +41,19 @@ export const SUSPECT_AFTER_INTERVALS = 3;
  */
 export const DEAD_AFTER_INTERVALS = 5;
 /**
+ * A peer not heard for this many intervals is probed directly. One and a half: past the longest gap between two
+ * beacons (1.2 intervals), so a healthy peer is probed only once a beacon of it was lost, and early enough that
+ * several rounds of probes fit before suspicion (3 intervals) and many before death (5 intervals).
+ */
+export const PROBE_AFTER_INTERVALS = 1.5;
+/**
+ * Probes sent per interval to a silent peer, each answered at once. Four: under 20 % loss each way a probe and
+ * its ack both arrive with probability 0.64, so the 14 probes between `probeAfterMs` and `deadAfterMs` all fail
+ * with probability 0.36¹⁴ ≈ 6 × 10⁻⁷; a silent peer costs two small datagrams per quarter interval, and only for
+ * as long as it stays silent.
+ */
+export const PROBES_PER_INTERVAL = 4;
+/**
  * A dead peer stays in the table, shown as dead, for this many intervals after it was last heard (a minute with the
  * default interval), so that `gater status` can still tell who left; then it is forgotten.
  */

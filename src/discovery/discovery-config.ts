@@ -2,7 +2,8 @@
  * The options of gossip discovery, validated once and frozen. Unknown keys are rejected with their names; every error
  * is an InvalidArgumentError naming the field.
  *
- * Timing: a node beacons every `intervalMs` (±20% jitter). A peer silent for `suspectAfterMs` (3 intervals) is
+ * Timing: a node beacons every `intervalMs` (±20% jitter). A peer silent for `probeAfterMs` (1.5 intervals) is probed
+ * directly every `probeIntervalMs` (a quarter interval) until heard; silent for `suspectAfterMs` (3 intervals) it is
  * suspect, for `deadAfterMs` (5 intervals) dead, for `forgetAfterMs` (60 intervals) forgotten. Faster detection costs
  * more false suspicion under loss or pauses; the windows scale with the interval unless set, so a test that shortens
  * the interval shortens detection with it. `constants.ts` explains each multiple.
@@ -24,6 +25,8 @@ import {
   MAX_MULTICAST_TTL,
   MIN_INTERVAL_MS,
   MIN_SECRET_BYTES,
+  PROBE_AFTER_INTERVALS,
+  PROBES_PER_INTERVAL,
   SUSPECT_AFTER_INTERVALS,
 } from './constants.ts';
 import { isLoopbackHost, isLoopbackIPv4, isMulticastIPv4, parseEndpoint, type Endpoint } from './endpoint.ts';
@@ -75,6 +78,14 @@ export interface DiscoveryInit {
   /** Silence after which a peer is dead, in milliseconds; must exceed suspectAfterMs.
    * @default 5 × intervalMs (5000), or suspectAfterMs + intervalMs if that is more */
   deadAfterMs?: number;
+  /**
+   * Silence after which a peer is probed directly, in milliseconds: unicast probes it answers at once, so that lost
+   * beacons alone do not make it suspect or dead. From 1 to suspectAfterMs.
+   * @default 1.5 × intervalMs (1500), or suspectAfterMs if that is less
+   */
+  probeAfterMs?: number;
+  /** Time between two probes of a silent peer, in milliseconds. @default intervalMs / 4 (250), at least 1 */
+  probeIntervalMs?: number;
   /** Silence after which a dead peer is forgotten, in milliseconds; must exceed deadAfterMs.
    * @default 60 × intervalMs (60000), or deadAfterMs + intervalMs if that is more */
   forgetAfterMs?: number;
@@ -105,6 +116,8 @@ export interface DiscoveryConfig {
   readonly suspectAfterMs: number;
   readonly deadAfterMs: number;
   readonly forgetAfterMs: number;
+  readonly probeAfterMs: number;
+  readonly probeIntervalMs: number;
   readonly maxClockSkewMs: number;
   readonly advertise: () => Advertisement;
 }
@@ -126,6 +139,8 @@ const INIT_KEYS: ReadonlySet<string> = new Set([
   'suspectAfterMs',
   'deadAfterMs',
   'forgetAfterMs',
+  'probeAfterMs',
+  'probeIntervalMs',
   'maxClockSkewMs',
   'advertise',
 ]);
@@ -259,6 +274,20 @@ export function resolveDiscoveryConfig(init: DiscoveryInit): DiscoveryConfig {
     deadAfterMs + 1,
     Number.MAX_SAFE_INTEGER,
   );
+  const probeAfterMs = optionalInteger(
+    'probeAfterMs',
+    init.probeAfterMs,
+    Math.min(Math.round(PROBE_AFTER_INTERVALS * intervalMs), suspectAfterMs),
+    1,
+    suspectAfterMs,
+  );
+  const probeIntervalMs = optionalInteger(
+    'probeIntervalMs',
+    init.probeIntervalMs,
+    Math.max(1, Math.round(intervalMs / PROBES_PER_INTERVAL)),
+    1,
+    MAX_INTERVAL_MS,
+  );
   const maxClockSkewMs = optionalInteger(
     'maxClockSkewMs',
     init.maxClockSkewMs,
@@ -302,6 +331,8 @@ export function resolveDiscoveryConfig(init: DiscoveryInit): DiscoveryConfig {
     suspectAfterMs,
     deadAfterMs,
     forgetAfterMs,
+    probeAfterMs,
+    probeIntervalMs,
     maxClockSkewMs,
     advertise,
   });

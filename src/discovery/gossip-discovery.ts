@@ -5,7 +5,9 @@
  * again each round to all their addresses, see seed-resolver.ts), to live peers whose
  * group traffic does not reach us, and to endpoints peers hinted at. Every datagram gets its own sequence number. A
  * peer heard for the first time (or restarted, or back) gets a prompt unicast reply, so a cluster forms in
- * milliseconds rather than an interval. Received datagrams go through the codec (size, header, key, authentication,
+ * milliseconds rather than an interval. A peer silent for `probeAfterMs` is probed directly by unicast every
+ * `probeIntervalMs`, and answers each probe with an ack at once: lost beacons alone do not make a live peer suspect or
+ * dead, only silence to the probes as well. Received datagrams go through the codec (size, header, key, authentication,
  * fields), then the self, skew and replay checks; whatever fails is dropped and counted by reason, and nothing a
  * datagram contains can make the handler throw. A stopping node tells its peers it leaves.
  */
@@ -105,6 +107,8 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
   private advertisedTruncated = false;
   private beaconsSent = 0;
   private beaconsReceived = 0;
+  private probesSent = 0;
+  private acksReceived = 0;
   private sendErrors = 0;
 
   constructor(components: DiscoveryComponents, init: DiscoveryInit) {
@@ -188,6 +192,8 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     return {
       beaconsSent: this.beaconsSent,
       beaconsReceived: this.beaconsReceived,
+      probesSent: this.probesSent,
+      acksReceived: this.acksReceived,
       sendErrors: this.sendErrors,
       dropped: this.drops.counters(),
     };
@@ -345,7 +351,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
       addrs: this.advertised.addrs,
       roles: this.advertised.roles,
       stores: this.advertised.stores,
-      hints: this.hintsFor(target, key),
+      hints: kind === 'probe' || kind === 'ack' ? [] : this.hintsFor(target, key),
     };
     let datagram: Buffer;
     try {
@@ -363,6 +369,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
       : await transport.send(datagram, target.host, target.port);
     if (err === undefined) {
       this.beaconsSent += 1;
+      if (kind === 'probe') this.probesSent += 1;
       return;
     }
     this.sendErrors += 1;
@@ -416,12 +423,17 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     }
     this.beaconsReceived += 1;
     const kind = KIND_NAMES.get(opened.kind) ?? 'beacon';
+    if (kind === 'ack') this.acksReceived += 1;
     if (this.logger.isLevelEnabled('trace')) {
       this.logger.trace({ from, kind, nodeId: p.nodeId, sequence: p.sequence }, 'gossip packet accepted');
     }
     this.introduced.delete(from);
     const { changes, fresh } = this.table.observe({ kind, payload: p, endpoint: from, now, wallNow });
-    if (fresh && kind === 'beacon' && this.replies.allow(from, now)) {
+    // A probe is answered every time: it passed the replay guard, so each ack answers one fresh probe of a member.
+    if (kind === 'probe') {
+      const target = unicast(from);
+      if (target !== undefined) void this.sendPacket('ack', target);
+    } else if (fresh && kind === 'beacon' && this.replies.allow(from, now)) {
       const target = unicast(from);
       if (target !== undefined) void this.sendPacket('reply', target);
     }
@@ -467,7 +479,16 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
   private sweep(): void {
     this.sweepTimer = undefined;
     try {
-      this.notify(this.table.sweep(this.clock.monotonicNow()));
+      const now = this.clock.monotonicNow();
+      this.notify(this.table.sweep(now));
+      for (const { nodeId, endpoint } of this.table.dueProbes(now)) {
+        const target = unicast(endpoint);
+        if (target === undefined) continue;
+        if (this.logger.isLevelEnabled('trace')) {
+          this.logger.trace({ peer: nodeId, to: endpoint }, 'probing a silent peer');
+        }
+        void this.sendPacket('probe', target);
+      }
     } catch (err) {
       this.warnOnce('sweep', { err }, 'unexpected failure sweeping the peer table');
     }

@@ -3,12 +3,15 @@
  * passing of time into `peer:up`, `peer:down` and `peer:updated`. No I/O and no timers: the caller feeds it packets
  * that already passed authentication and the replay guard, and calls `sweep` at `nextDeadline()`.
  *
+ * Peers silent for `probeAfterMs` are due probes (`dueProbes`): the caller sends them, and whatever the peer answers
+ * is observed like any other packet, which ends its silence.
+ *
  * Incarnations order the lives of a node: a packet of a higher incarnation is a restarted node, which replaces its
  * old self (`peer:down` for the old life unless it was already dead, then `peer:up`). A node wrongly thought suspect
  * or dead refutes it simply by being heard again.
  */
 import { MAX_HINTS } from './constants.ts';
-import { nextTransitionAt, stateAt, type MembershipWindows } from './failure-detector.ts';
+import { nextProbeAt, nextTransitionAt, stateAt, type MembershipWindows } from './failure-detector.ts';
 import type { GossipPayload } from './payload-codec.ts';
 import type { DiscoveryEventName, PeerInfo, PeerState } from './types.ts';
 import type { MessageKindName } from './wire-format.ts';
@@ -51,6 +54,14 @@ interface PeerRecord {
   lastHeardWall: number;
   /** When a packet it sent to the group last reached us; undefined if none ever did. */
   lastHeardViaGroup: number | undefined;
+  /** When we last probed it since it was last heard; undefined if not yet. */
+  probedAt: number | undefined;
+}
+
+/** A probe to send: to whom, and where. */
+export interface ProbeTarget {
+  readonly nodeId: string;
+  readonly endpoint: string;
 }
 
 const NOTHING: ObserveResult = Object.freeze({ changes: Object.freeze([]), fresh: false });
@@ -94,6 +105,7 @@ export class PeerTable {
     const before = known.state;
     known.lastHeard = o.now;
     known.lastHeardWall = o.wallNow;
+    known.probedAt = undefined;
     if (p.toGroup) known.lastHeardViaGroup = o.now;
     const changed = this.assign(known, o);
     if (o.kind === 'leave') {
@@ -124,11 +136,26 @@ export class PeerTable {
     return changes;
   }
 
-  /** When `sweep` next has something to do; undefined for an empty table. */
+  /**
+   * The live peers due a probe at `now`, recorded as probed then: silent for `probeAfterMs`, or `probeIntervalMs`
+   * after their previous probe. Call after `sweep`, so that a peer dying at `now` is not probed in vain.
+   */
+  dueProbes(now: number): ProbeTarget[] {
+    const due: ProbeTarget[] = [];
+    for (const record of this.records.values()) {
+      if (!worthProbing(record) || now < nextProbeAt(record.lastHeard, record.probedAt, this.windows)) continue;
+      record.probedAt = now;
+      due.push({ nodeId: record.nodeId, endpoint: record.endpoint });
+    }
+    return due;
+  }
+
+  /** When `sweep` or `dueProbes` next has something to do; undefined for an empty table. */
   nextDeadline(): number | undefined {
     let next: number | undefined;
     for (const record of this.records.values()) {
-      const at = nextTransitionAt(record.lastHeard, record.state, this.windows);
+      let at = nextTransitionAt(record.lastHeard, record.state, this.windows);
+      if (worthProbing(record)) at = Math.min(at, nextProbeAt(record.lastHeard, record.probedAt, this.windows));
       if (next === undefined || at < next) next = at;
     }
     return next;
@@ -207,6 +234,7 @@ export class PeerTable {
       lastHeard: o.now,
       lastHeardWall: o.wallNow,
       lastHeardViaGroup: p.toGroup ? o.now : undefined,
+      probedAt: undefined,
     };
     this.records.set(p.nodeId, record);
     return record;
@@ -230,6 +258,11 @@ export class PeerTable {
     record.stores = p.stores;
     return changed;
   }
+}
+
+/** Whether a peer is worth probing: neither dead nor gone. */
+function worthProbing(record: PeerRecord): boolean {
+  return record.state !== 'dead' && !record.left;
 }
 
 function info(record: PeerRecord): PeerInfo {

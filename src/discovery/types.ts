@@ -51,10 +51,15 @@ export const DROP_REASONS: readonly DropReason[] = Object.freeze([
 ]);
 
 export interface DiscoveryStats {
-  /** Datagrams handed to the kernel: periodic beacons, prompt replies and leave notices, to every destination. */
+  /** Datagrams handed to the kernel: periodic beacons, prompt replies, leave notices, probes and acks, to every
+   * destination. */
   readonly beaconsSent: number;
   /** Datagrams accepted: authenticated, valid, fresh and new. */
   readonly beaconsReceived: number;
+  /** Probes handed to the kernel, to peers silent for `probeAfterMs` (also counted in `beaconsSent`). */
+  readonly probesSent: number;
+  /** Acks accepted, answers to our probes (also counted in `beaconsReceived`). */
+  readonly acksReceived: number;
   /** Sends that failed (no route, unresolvable seed, ...). */
   readonly sendErrors: number;
   readonly dropped: Readonly<Record<DropReason, number>>;

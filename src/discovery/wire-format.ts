@@ -32,6 +32,13 @@ export const MESSAGE_KIND = Object.freeze({
   reply: 2,
   /** Sent by a stopping node: peers mark it dead at once instead of waiting for the dead window. */
   leave: 3,
+  /**
+   * Sent by unicast, several times per interval, to a peer not heard for `probeAfterMs`: it answers each with an
+   * ack at once, so that a live peer whose beacons happen to be lost is still heard before its dead window ends.
+   */
+  probe: 4,
+  /** The answer to a probe, by unicast to the endpoint it came from; never answered itself. */
+  ack: 5,
 } as const);
 
 export type MessageKindName = keyof typeof MESSAGE_KIND;

@@ -29,6 +29,8 @@ describe('discovery configuration', () => {
     assert.equal(c.suspectAfterMs, 3_000);
     assert.equal(c.deadAfterMs, 5_000);
     assert.equal(c.forgetAfterMs, 60_000);
+    assert.equal(c.probeAfterMs, 1_500);
+    assert.equal(c.probeIntervalMs, 250);
     assert.equal(c.maxClockSkewMs, 30_000);
     assert.equal(c.nodeName, 'n1');
     assert.deepEqual(c.seeds, []);
@@ -41,6 +43,10 @@ describe('discovery configuration', () => {
     assert.deepEqual([c.suspectAfterMs, c.deadAfterMs, c.forgetAfterMs], [300, 500, 6_000]);
     const d = resolveDiscoveryConfig({ ...BASE, intervalMs: 100, suspectAfterMs: 800 });
     assert.deepEqual([d.suspectAfterMs, d.deadAfterMs], [800, 900], 'dead stays after suspect');
+    assert.deepEqual([c.probeAfterMs, c.probeIntervalMs], [150, 25]);
+    const e = resolveDiscoveryConfig({ ...BASE, intervalMs: 100, suspectAfterMs: 130 });
+    assert.equal(e.probeAfterMs, 130, 'probing starts no later than suspicion');
+    assert.equal(resolveDiscoveryConfig({ ...BASE, intervalMs: 10 }).probeIntervalMs, 3);
   });
 
   it('chooses the group mode and its address', () => {
@@ -75,6 +81,9 @@ describe('discovery configuration', () => {
     rejects({ intervalMs: 100, suspectAfterMs: 120 }, 'suspectAfterMs', /from 121/);
     rejects({ suspectAfterMs: 4_000, deadAfterMs: 4_000 }, 'deadAfterMs');
     rejects({ deadAfterMs: 6_000, forgetAfterMs: 6_000 }, 'forgetAfterMs');
+    rejects({ probeAfterMs: 0 }, 'probeAfterMs');
+    rejects({ probeAfterMs: 3_001 }, 'probeAfterMs', /from 1 to 3000/);
+    rejects({ probeIntervalMs: 0 }, 'probeIntervalMs');
     rejects({ maxClockSkewMs: 0 }, 'maxClockSkewMs');
     rejects({ advertise: 'stores' }, 'advertise');
     rejects({ secrets: { primary: 'short' } }, 'secrets.primary', /at least 16 bytes/);

@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextTransitionAt, stateAt, type MembershipWindows } from '../../src/discovery/failure-detector.ts';
+import {
+  nextProbeAt,
+  nextTransitionAt,
+  stateAt,
+  type MembershipWindows,
+} from '../../src/discovery/failure-detector.ts';
 import { PeerTable, type Observation } from '../../src/discovery/peer-table.ts';
 import { ReplayGuard } from '../../src/discovery/replay-guard.ts';
 import type { GossipPayload } from '../../src/discovery/payload-codec.ts';
 import type { MessageKindName } from '../../src/discovery/wire-format.ts';
 import { samplePayload } from './support/payloads.ts';
 
-const W: MembershipWindows = { suspectAfterMs: 300, deadAfterMs: 500, forgetAfterMs: 2_000 };
+const W: MembershipWindows = {
+  suspectAfterMs: 300,
+  deadAfterMs: 500,
+  forgetAfterMs: 2_000,
+  probeAfterMs: 150,
+  probeIntervalMs: 25,
+};
 const WALL = Date.UTC(2030, 0, 1);
 
 function seen(
@@ -46,6 +57,12 @@ describe('failure detector timing', () => {
     assert.equal(nextTransitionAt(100, 'suspect', W), 600);
     assert.equal(nextTransitionAt(100, 'dead', W), 2_100);
   });
+
+  it('probes a silent peer probeAfterMs into its silence, then every probeIntervalMs after the last probe', () => {
+    assert.equal(nextProbeAt(100, undefined, W), 250);
+    assert.equal(nextProbeAt(100, 250, W), 275);
+    assert.equal(nextProbeAt(100, 290, W), 315, 'from when the probe went, late or not');
+  });
 });
 
 describe('peer table', () => {
@@ -63,17 +80,39 @@ describe('peer table', () => {
   it('goes suspect, then dead, then is forgotten, each exactly at its deadline', () => {
     const t = new PeerTable(W);
     t.observe(seen(0));
-    assert.equal(t.nextDeadline(), 300);
+    assert.equal(t.nextDeadline(), 150, 'its first probe comes before');
     assert.deepEqual(events({ changes: t.sweep(299) }), []);
     assert.deepEqual(events({ changes: t.sweep(300) }), ['peer:updated:suspect']);
-    assert.equal(t.nextDeadline(), 500);
     assert.deepEqual(events({ changes: t.sweep(500) }), ['peer:down:dead']);
-    assert.equal(t.nextDeadline(), 2_000);
+    assert.equal(t.nextDeadline(), 2_000, 'no more probes, only forgetting');
     assert.deepEqual(events({ changes: t.sweep(1_999) }), []);
     assert.equal(t.list().length, 1);
     assert.deepEqual(events({ changes: t.sweep(2_000) }), []);
     assert.equal(t.list().length, 0);
     assert.equal(t.nextDeadline(), undefined);
+  });
+
+  it('probes a silent peer on schedule until it is heard, and never a dead or departed one', () => {
+    const t = new PeerTable(W);
+    t.observe(seen(0));
+    const probes = (now: number): string[] => t.dueProbes(now).map((p) => `${p.nodeId}@${p.endpoint}`);
+    assert.deepEqual(probes(149), []);
+    assert.deepEqual(probes(150), ['b@127.0.0.1:5000']);
+    assert.deepEqual(probes(150), [], 'once per due time');
+    assert.equal(t.nextDeadline(), 175);
+    assert.deepEqual(probes(180), ['b@127.0.0.1:5000'], 'a late round still probes');
+    assert.equal(t.nextDeadline(), 205, 'and the next is an interval after it');
+    t.observe(seen(190, { sequence: 2 }, 'ack', '127.0.0.1:5001'));
+    assert.equal(t.nextDeadline(), 340, 'heard (an ack is heard like a beacon): the next probe is probeAfterMs away');
+    assert.deepEqual(probes(339), []);
+    assert.deepEqual(probes(340), ['b@127.0.0.1:5001'], 'to the endpoint it was heard from last');
+    t.sweep(690);
+    assert.equal(t.get('b')?.state, 'dead');
+    assert.deepEqual(probes(700), [], 'the dead are not probed');
+    t.observe(seen(710, { sequence: 3 }));
+    t.observe(seen(720, { sequence: 4 }, 'leave'));
+    assert.deepEqual(probes(1_000), [], 'nor those that left');
+    assert.equal(t.nextDeadline(), 2_720);
   });
 
   it('a late sweep goes straight from alive to dead with a single peer:down', () => {
