@@ -6,7 +6,14 @@
  *
  * What must hold: the cluster forms anyway; then, over a 30 s window, no peer flaps between alive and dead, and the
  * cluster is whole at the end. Flaps are counted from the nodes' own logs (every suspicion and every death, by
- * observer and peer); suspicions are expected under loss and only reported.
+ * observer and peer); suspicions are only reported.
+ *
+ * Why no death is a sound bound: a silent peer is probed directly four times per interval from 1.5 intervals of
+ * silence (src/discovery/README.md, Membership), so a live peer dies only if its beacons and all 14 probe round trips
+ * of the dead window are lost, about 0.36¹⁴ ≈ 6 × 10⁻⁷ per silence at this loss: none is expected in years of such
+ * windows (test/discovery/probes.test.ts simulates 20 pair-hours of it: no death, a handful of suspicions). Before
+ * probes this window saw about one false death and 8–10 suspicions. What could still fail it is a node that answers
+ * nothing for about 4 s (its event loop stalled that long), which is a fault worth reporting.
  *
  * Bounds: formation within 60 s; a 30 s window; the loss rules are checked to have dropped packets.
  */
@@ -20,14 +27,6 @@ const skip = await rigSkipReason({ nft: true });
 const LOSS_PERCENT = 20;
 const WINDOW_MS = 30_000;
 const FORMATION_BOUND_MS = 60_000;
-/**
- * Known gap, reported: with 20 % loss each peer pair loses the 4–5 beacons in a row that make a peer dead about once
- * in an hour, so five hosts (20 ordered pairs) see a false death about once every 3 minutes (measured: 1 in 190 s),
- * and a false death also drops the peer's workers for good (see chaos-partition.test.ts). The detector needs a
- * confirmation before it declares a suspect dead (a direct probe, or a longer window). This test runs and reports;
- * it fails the suite once this is removed.
- */
-const KNOWN_DETECTOR_GAP = 'under 20 % loss a false death happens about every 3 minutes across 5 hosts';
 
 describe(`five hosts with ${LOSS_PERCENT} % gossip loss on every one`, { skip }, () => {
   let t: TestRig;
@@ -52,7 +51,7 @@ describe(`five hosts with ${LOSS_PERCENT} % gossip loss on every one`, { skip },
     }
   });
 
-  it(`stays stable over ${WINDOW_MS / 1000} s: no peer flaps between alive and dead, and it is whole at the end`, { todo: KNOWN_DETECTOR_GAP }, async () => {
+  it(`stays stable over ${WINDOW_MS / 1000} s: no peer flaps between alive and dead, and it is whole at the end`, async () => {
     const from = Date.now();
     await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
     const to = Date.now();
