@@ -11,7 +11,7 @@
  * `--seconds` after a warm-up; the rounds are interleaved (so load from other work on a shared machine hits every
  * path alike) and the best round of each counts. Before that, the codec comparison that chose the RPC's codec.
  *
- *   scripts/bench/relay [--seconds 3] [--rounds 2] [--in-flight 100] [--only relay,moleculer,...] [--ops append]
+ *   scripts/bench/relay [--seconds 3] [--rounds 3] [--in-flight 100] [--only relay,moleculer,...] [--ops append]
  *                       [--no-codec] [--synchronous FULL|NORMAL] [--out FILE]
  *   scripts/bench/relay --profile=DIR   (CPU profiles of this process and of the worker node, into DIR)
  */
@@ -50,7 +50,7 @@ const { values: args } = parseArgs({
   allowNegative: true,
   options: {
     seconds: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     'in-flight': { type: 'string', default: '100' },
     only: { type: 'string', default: PATHS.join(',') },
     ops: { type: 'string', default: 'streamVersion,append' },
@@ -62,7 +62,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(`usage: scripts/bench/relay [--seconds 3] [--rounds 2] [--in-flight 100] [--only ${PATHS.join(',')}] [--ops ${ALL_OPS.join(',')}] [--no-codec] [--synchronous FULL|NORMAL] [--out FILE] [--profile=DIR]`);
+  console.log(`usage: scripts/bench/relay [--seconds 3] [--rounds 3] [--in-flight 100] [--only ${PATHS.join(',')}] [--ops ${ALL_OPS.join(',')}] [--no-codec] [--synchronous FULL|NORMAL] [--out FILE] [--profile=DIR]`);
   process.exit(0);
 }
 const seconds = Number(args.seconds);
