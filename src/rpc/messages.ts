@@ -43,9 +43,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * JSON, chosen by measurement (scripts/bench/relay, codec table): MessagePack (msgpackr) encodes and decodes the
- * small envelopes of cheap calls faster, by about a microsecond per call, but is slower on what an event store mostly
- * moves, events (a page of 100 events: about a third slower; one delivery: slower too), and sizes differ by only
- * 10–20%. JSON also keeps the store calls' contract (protocol.ts: every field survives JSON) and adds no dependency.
+ * small envelopes of cheap calls faster, by one to two microseconds per call, but not what an event store mostly
+ * moves, events (a page of 100 events: a third slower; one delivery or one appended event: no faster), and sizes
+ * differ by only 10–20%. JSON also keeps the store calls' contract (protocol.ts: every field survives JSON) and adds
+ * no dependency.
  */
 export function encodeMessage(message: RpcMessage): Uint8Array {
   // Buffer.from encodes UTF-8 about twice as fast as TextEncoder for strings of this size.
