@@ -14,7 +14,7 @@ import { GaterError } from '../../src/errors/index.ts';
 import { parseExpectedVersion } from '../../src/store/expected-version.ts';
 import { AppendWriter } from '../../src/store/sqlite/append-writer.ts';
 import { openStoreDatabase } from '../../src/store/sqlite/database.ts';
-import { EventDecoder } from '../../src/store/sqlite/event-rows.ts';
+import { EventDecoder } from '../../src/store/event-rows.ts';
 import { GroupCommit } from '../../src/store/sqlite/group-commit.ts';
 import { StreamIndex } from '../../src/store/sqlite/stream-index.ts';
 import type { AppendResult, NewEvent, RecordedEvent } from '../../src/store/types.ts';

@@ -8,7 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { EventStore } from '../../src/store/event-store.ts';
 import { SqliteEventStore, storeDatabasePath, SCHEMA_VERSION } from '../../src/store/sqlite/index.ts';
 import { openStoreDatabase } from '../../src/store/sqlite/database.ts';
-import { EventDecoder } from '../../src/store/sqlite/event-rows.ts';
+import { EventDecoder } from '../../src/store/event-rows.ts';
 import { FilterReader } from '../../src/store/sqlite/filter-reader.ts';
 import { StreamIndex } from '../../src/store/sqlite/stream-index.ts';
 import type { EventFilter } from '../../src/store/types.ts';

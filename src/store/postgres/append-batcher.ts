@@ -14,7 +14,7 @@ import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../
 import type { AppendResult, RecordedEvent } from '../types.ts';
 import type { PreparedAppend } from '../validate.ts';
 import { sqlState, storageError } from './database.ts';
-import { storedContentType, type EventDecoder } from './event-rows.ts';
+import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
 /** An append waiting for its batch. */

@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
-import { EventDecoder, eventColumns } from './event-rows.ts';
+import { EventDecoder, eventColumns } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
 interface Query {

@@ -64,7 +64,7 @@ import {
   STATEMENT_TIMEOUT_MS,
 } from './constants.ts';
 import { clientConfig, createPool, storageError, storeTypes, type PoolSettings } from './database.ts';
-import { EventDecoder, eventColumns } from './event-rows.ts';
+import { EventDecoder, eventColumns } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { NotificationListener } from './notification-listener.ts';
 import { migrate, quoteIdent, schemaNameFor } from './schema.ts';

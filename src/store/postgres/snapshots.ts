@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { NotFoundError } from '../../errors/index.ts';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
-import { isoTimestamp } from './event-rows.ts';
+import { isoTimestamp } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
 const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';

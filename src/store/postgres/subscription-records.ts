@@ -12,7 +12,7 @@ import type {
   SubscriptionType,
 } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
-import { isoTimestamp } from './event-rows.ts';
+import { isoTimestamp } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
 const SUBSCRIPTION_COLUMNS = 'name, type, selector, start_from, options, checkpoint, created_epoch_us';

@@ -14,7 +14,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
 import { StatementCache } from './database.ts';
-import { eventColumns, type EventDecoder } from './event-rows.ts';
+import { eventColumns, type EventDecoder } from '../event-rows.ts';
 import type { StreamIndex } from './stream-index.ts';
 
 type Params = Record<string, SQLInputValue>;

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { GaterError, UnavailableError } from '../../errors/index.ts';
 import type { RecordedEvent } from '../types.ts';
 import type { AppendWriter, BatchCursor, PendingAppend, WrittenAppend } from './append-writer.ts';
-import type { EventDecoder } from './event-rows.ts';
+import type { EventDecoder } from '../event-rows.ts';
 import type { StreamIndex } from './stream-index.ts';
 
 export interface GroupCommitComponents {

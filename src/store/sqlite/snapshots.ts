@@ -5,7 +5,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { NotFoundError } from '../../errors/index.ts';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
-import { isoTimestamp } from './event-rows.ts';
+import { isoTimestamp } from '../event-rows.ts';
 
 const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
 

@@ -50,7 +50,7 @@ import {
   SYNCHRONOUS,
 } from './constants.ts';
 import { openStoreDatabase, sqliteErrorCode, storeDatabasePath, type SynchronousMode } from './database.ts';
-import { EventDecoder, eventColumns } from './event-rows.ts';
+import { EventDecoder, eventColumns } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SnapshotTable } from './snapshots.ts';

@@ -12,7 +12,7 @@ import type {
   SubscriptionType,
 } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
-import { isoTimestamp } from './event-rows.ts';
+import { isoTimestamp } from '../event-rows.ts';
 
 interface SubscriptionRow {
   name: string;
