@@ -8,6 +8,7 @@
  * is unreachable fails every append with `unavailable`; whether it committed is then unknown, which is why only
  * appends carrying event ids are retried by the gateway (a repeat of a committed append writes nothing).
  */
+import { AppendQueue } from '../append-queue.ts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../errors/index.ts';
@@ -68,8 +69,7 @@ export class AppendBatcher {
   readonly #maxBatchEvents: number;
   readonly #maxConcurrent: number;
   readonly #sql: string;
-  #queue: PendingAppend[] = [];
-  #queueHead = 0;
+  readonly #queue = new AppendQueue<PendingAppend>();
   #scheduled = false;
   /** Batches being written, and the appends they hold. */
   #runningBatches = 0;
@@ -96,7 +96,7 @@ export class AppendBatcher {
 
   /** Appends waiting for a batch or being written. */
   get pending(): number {
-    return this.#queue.length - this.#queueHead + this.#runningAppends;
+    return this.#queue.length + this.#runningAppends;
   }
 
   enqueue(append: PendingAppend): void {
@@ -120,14 +120,14 @@ export class AppendBatcher {
 
   readonly #flush = (): void => {
     this.#scheduled = false;
-    while (this.#runningBatches < this.#maxConcurrent && this.#queue.length > this.#queueHead) {
-      const batch = this.#takeBatch();
+    while (this.#runningBatches < this.#maxConcurrent && this.#queue.length > 0) {
+      const batch = this.#queue.takeBatch(this.#maxBatchEvents);
       this.#runningBatches++;
       this.#runningAppends += batch.length;
       void this.#run(batch).finally(() => {
         this.#runningBatches--;
         this.#runningAppends -= batch.length;
-        if (this.#queue.length > this.#queueHead) this.#schedule();
+        if (this.#queue.length > 0) this.#schedule();
         else if (this.#runningAppends === 0) {
           this.#idle?.resolve();
           this.#idle = undefined;
@@ -136,25 +136,6 @@ export class AppendBatcher {
     }
   };
 
-  #takeBatch(): PendingAppend[] {
-    const queue = this.#queue;
-    let end = this.#queueHead;
-    let events = 0;
-    while (end < queue.length) {
-      const size = queue[end]!.prepared.events.length;
-      if (end > this.#queueHead && events + size > this.#maxBatchEvents) break;
-      events += size;
-      end++;
-    }
-    const batch = queue.slice(this.#queueHead, end);
-    if (end === queue.length) {
-      this.#queue = [];
-      this.#queueHead = 0;
-    } else {
-      this.#queueHead = end;
-    }
-    return batch;
-  }
 
   async #run(batch: PendingAppend[]): Promise<void> {
     this.#batches++;

@@ -5,6 +5,7 @@
  * makes SQLite roll everything back) fails every one of its appends with `unavailable`, having written nothing, and
  * the in-memory positions and stream versions are reloaded from disk.
  */
+import { AppendQueue } from '../append-queue.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { GaterError, UnavailableError } from '../../errors/index.ts';
@@ -36,8 +37,7 @@ export class GroupCommit {
   readonly #maxBatchEvents: number;
   readonly #begin: StatementSync;
   readonly #commit: StatementSync;
-  #queue: PendingAppend[] = [];
-  #queueHead = 0;
+  readonly #queue = new AppendQueue<PendingAppend>();
   #scheduled = false;
   #nextPosition: number;
   #lastEpochUs = 0;
@@ -60,7 +60,7 @@ export class GroupCommit {
 
   /** Appends waiting for a batch. */
   get pending(): number {
-    return this.#queue.length - this.#queueHead;
+    return this.#queue.length;
   }
 
   /** Batches run and appends they held, since open (their ratio is the mean batch size). */
@@ -87,7 +87,7 @@ export class GroupCommit {
   readonly #flush = (): void => {
     this.#scheduled = false;
     try {
-      const batch = this.#takeBatch();
+      const batch = this.#queue.takeBatch(this.#maxBatchEvents);
       if (batch.length > 0) this.#run(batch);
     } finally {
       // Whatever happened to this batch, the appends behind it still get theirs.
@@ -101,25 +101,6 @@ export class GroupCommit {
     }
   };
 
-  #takeBatch(): PendingAppend[] {
-    const queue = this.#queue;
-    let end = this.#queueHead;
-    let events = 0;
-    while (end < queue.length) {
-      const size = queue[end]!.prepared.events.length;
-      if (end > this.#queueHead && events + size > this.#maxBatchEvents) break;
-      events += size;
-      end++;
-    }
-    const batch = queue.slice(this.#queueHead, end);
-    if (end === queue.length) {
-      this.#queue = [];
-      this.#queueHead = 0;
-    } else {
-      this.#queueHead = end;
-    }
-    return batch;
-  }
 
   #run(batch: PendingAppend[]): void {
     const { db, writer, streams } = this.#c;
