@@ -8,6 +8,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface ClusterSnapshot {
   beaconsSent: number;
   beaconsReceived: number;
+  /** Direct probes sent to silent peers, and their acknowledgements received. */
+  probesSent: number;
+  acksReceived: number;
   /** Datagrams dropped, by reason (bad_auth, replay, malformed, …). */
   dropped: Record<string, number>;
   /** Peers by state (alive, suspect, dead). */
@@ -23,6 +26,10 @@ export class ClusterMetrics {
   private readonly sent: Counter;
   /** `gater_gossip_beacons_received_total`: gossip datagrams accepted. */
   private readonly received: Counter;
+  /** `gater_gossip_probes_sent_total`: direct probes sent to peers that went silent. */
+  private readonly probes: Counter;
+  /** `gater_gossip_probe_acks_total`: acknowledgements of those probes. */
+  private readonly acks: Counter;
   /** `gater_gossip_dropped_total{reason}`: gossip datagrams dropped, by reason. */
   private readonly dropped: Counter<'reason'>;
   /** `gater_cluster_peers{state}`: peers in the table, by state. */
@@ -41,6 +48,8 @@ export class ClusterMetrics {
     const registers = [registry];
     this.sent = new Counter({ name: 'gater_gossip_beacons_sent_total', help: 'Gossip datagrams sent.', registers });
     this.received = new Counter({ name: 'gater_gossip_beacons_received_total', help: 'Gossip datagrams accepted.', registers });
+    this.probes = new Counter({ name: 'gater_gossip_probes_sent_total', help: 'Direct probes sent to silent peers.', registers });
+    this.acks = new Counter({ name: 'gater_gossip_probe_acks_total', help: 'Acknowledgements of direct probes.', registers });
     this.dropped = new Counter({
       name: 'gater_gossip_dropped_total',
       help: 'Gossip datagrams dropped, by reason.',
@@ -66,6 +75,8 @@ export class ClusterMetrics {
     const before = this.last;
     this.sent.inc(delta(now.beaconsSent, before?.beaconsSent));
     this.received.inc(delta(now.beaconsReceived, before?.beaconsReceived));
+    this.probes.inc(delta(now.probesSent, before?.probesSent));
+    this.acks.inc(delta(now.acksReceived, before?.acksReceived));
     for (const [reason, count] of Object.entries(now.dropped)) this.dropped.inc({ reason }, delta(count, before?.dropped[reason]));
     this.registryDropped.inc(delta(now.registryMessagesDropped, before?.registryMessagesDropped));
     for (const state of ['alive', 'suspect', 'dead']) this.peers.set({ state }, now.peers[state] ?? 0);

@@ -8,6 +8,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
+import type { GaterConfig } from '../config/index.ts';
 import { ClusterMonitor, GossipDiscovery, type PeerInfo } from '../discovery/index.ts';
 import { Mesh } from '../mesh/index.ts';
 import type { WorkerRegistry } from '../registry/index.ts';
@@ -22,22 +23,23 @@ export const REGISTRY_EXCHANGE_PROTOCOL = '/gater/registry/1.0.0';
 /** Protocol of relayed store calls. */
 export const RPC_PROTOCOL = '/gater/rpc/1.0.0';
 
-export interface ClusterSettings {
-  readonly clusterName: string;
-  readonly clusterSecret: string | undefined;
-  readonly clusterSecretPrevious: readonly string[];
-  readonly gossipPort: number;
-  readonly gossipAddr: string;
-  readonly gossipIf: string;
-  readonly broadcastOnly: boolean;
-  /** False: no multicast group, unicast seeds only (unless broadcastOnly). */
-  readonly gossipMulticast: boolean;
-  readonly seeds: readonly { host: string; port: number }[];
-  readonly gossipIntervalMs: number;
-  readonly meshPort: number;
-  readonly meshHost: string;
-  readonly nodeName: string;
-}
+/** The part of the configuration that joins a node to its cluster. */
+export type ClusterSettings = Pick<
+  GaterConfig,
+  | 'clusterName'
+  | 'clusterSecret'
+  | 'clusterSecretPrevious'
+  | 'gossipPort'
+  | 'gossipAddr'
+  | 'gossipIf'
+  | 'broadcastOnly'
+  | 'gossipMulticast'
+  | 'seeds'
+  | 'gossipIntervalMs'
+  | 'meshPort'
+  | 'meshHost'
+  | 'nodeName'
+>;
 
 export interface ClusterLinkComponents {
   registry: WorkerRegistry;

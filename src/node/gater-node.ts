@@ -3,6 +3,7 @@
  * workers, registry, gateway, HTTP), starts them, and stops them in reverse order.
  */
 import type { Logger } from 'pino';
+import type { GaterConfig } from '../config/index.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { RegistryDirectory } from '../gateway/worker-directory.ts';
 import { LocalWorkerEndpoint, type WorkerEndpoint } from '../gateway/worker-endpoint.ts';
@@ -16,18 +17,12 @@ import { HostedStore } from './hosted-store.ts';
 import { loadNodeIdentity, type NodeIdentity } from './node-identity.ts';
 
 /** The part of the configuration the node itself reads (GaterConfig satisfies it). */
-export interface NodeSettings extends ClusterSettings {
-  readonly nodeName: string;
-  readonly dataDir: string;
-  readonly stores: readonly string[];
-  readonly storeBackend: 'sqlite' | 'postgres';
-  readonly pgUrl?: string | undefined;
-  readonly gatewayPoolSize: number;
-  readonly sqliteSynchronous: 'FULL' | 'NORMAL';
-  readonly httpHost: string;
-  readonly httpPort: number;
-  readonly callTimeoutMs: number;
-}
+export type NodeSettings = ClusterSettings &
+  Pick<
+    GaterConfig,
+    'dataDir' | 'stores' | 'storeBackend' | 'gatewayPoolSize' | 'sqliteSynchronous' | 'httpHost' | 'httpPort' | 'callTimeoutMs'
+  > &
+  Partial<Pick<GaterConfig, 'pgUrl'>>;
 
 /** How often the subscription-lag gauge is refreshed. */
 export const LAG_REFRESH_INTERVAL_MS = 5_000;
@@ -228,6 +223,8 @@ export class GaterNode implements RunningNode {
       clusterMetrics.observe({
         beaconsSent: stats.beaconsSent,
         beaconsReceived: stats.beaconsReceived,
+        probesSent: stats.probesSent,
+        acksReceived: stats.acksReceived,
         dropped: { ...stats.dropped },
         peers,
         meshConnections: cluster.mesh.connectedPeers().length,
