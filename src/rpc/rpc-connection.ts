@@ -17,6 +17,12 @@ import { FrameDecoder, MAX_FRAME_BYTES, encodeFrames } from './framing.ts';
 import { RpcKind, decodeMessage, encodeMessage, type RpcMessage } from './messages.ts';
 import { RemoteSubscription } from './remote-subscription.ts';
 
+/**
+ * Frames that are written at once instead of waiting for the end of the event-loop turn: a large window then leaves
+ * in several writes, so the peer starts on the first part while this side still produces the rest (pipelining).
+ */
+export const EARLY_FLUSH_FRAMES = 50;
+
 /** Deliveries a caller lets a worker send ahead of consumption, per stream. */
 export const STREAM_CREDIT = 256;
 
@@ -217,6 +223,10 @@ export class RpcConnection {
   private enqueue(message: RpcMessage): void {
     if (this.closed) return;
     this.outbox.push(encodeMessage(message));
+    if (this.outbox.length >= EARLY_FLUSH_FRAMES) {
+      this.flush();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {
