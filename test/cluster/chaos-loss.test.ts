@@ -46,9 +46,7 @@ describe(`five hosts with ${LOSS_PERCENT} % gossip loss on every one`, { skip },
 
   it('forms anyway', async () => {
     console.log(`# formed in ${formedInMs} ms with ${LOSS_PERCENT} % loss`);
-    for (const host of t.rig.hosts) {
-      assert.ok(((await lossDropped(host.namespace)) ?? 0) > 0, `${host.name}'s loss rule dropped packets`);
-    }
+    await t.rig.waitFormed(FORMATION_BOUND_MS);
   });
 
   it(`stays stable over ${WINDOW_MS / 1000} s: no peer flaps between alive and dead, and it is whole at the end`, async () => {
@@ -60,7 +58,12 @@ describe(`five hosts with ${LOSS_PERCENT} % gossip loss on every one`, { skip },
     const deaths = events.filter((e) => e.kind === 'left');
     const suspicions = events.filter((e) => e.kind === 'suspected');
     let dropped = 0;
-    for (const host of t.rig.hosts) dropped += (await lossDropped(host.namespace)) ?? 0;
+    for (const host of t.rig.hosts) {
+      // Checked after the window, not right after formation: a fast formation may pass a host's few packets untouched.
+      const byHost = (await lossDropped(host.namespace)) ?? 0;
+      assert.ok(byHost > 0, `${host.name}'s loss rule dropped packets`);
+      dropped += byHost;
+    }
     console.log(`# over ${to - from} ms: ${deaths.length} alive→dead flaps, ${suspicions.length} alive→suspect, ${dropped} datagrams dropped in all`);
     assert.deepEqual(deaths.map((e) => `${e.observer} declared ${e.peer} dead at +${e.time - from} ms`), []);
     await t.rig.waitFormed(10_000);
