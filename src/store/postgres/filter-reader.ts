@@ -10,6 +10,7 @@
  * - `types`, or `tags` (any): one ordered, limited scan per value, merged;
  * - otherwise (`streamPattern` or nothing): the positions themselves (the primary key).
  */
+import { planFilter } from '../filter-plan.ts';
 import type pg from 'pg';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
 import { EventDecoder, eventColumns } from '../event-rows.ts';
@@ -76,10 +77,6 @@ export class FilterReader {
 
   #inner(filter: EventFilter, fromStart: boolean, from: string, limit: string, p: Params): string {
     const s = this.#s;
-    const types = filter.types ?? [];
-    const tags = filter.tags ?? [];
-    const allTags = filter.tagMatch === 'all';
-
     if (filter.streamId !== undefined) {
       const streamId = p.bind(filter.streamId);
       const firstVersion = fromStart ? '0' : `${s}.first_version_at(st.sid, st.last, ${from})`;
@@ -94,12 +91,7 @@ export class FilterReader {
       );
     }
 
-    const driver: 'tags' | 'types' | 'position' =
-      tags.length > 0 && (allTags || types.length === 0 || tags.length < types.length)
-        ? 'tags'
-        : types.length > 0
-          ? 'types'
-          : 'position';
+    const { driver, values } = planFilter(filter);
     const others = this.#criteria(filter, p, driver);
     const columns = eventColumns('s.stream_id');
 
@@ -111,8 +103,7 @@ export class FilterReader {
       );
     }
 
-    // One ordered, limited branch per driving value (only the first tag when all tags must match).
-    const values = driver === 'types' ? types : allTags ? tags.slice(0, 1) : tags;
+    // One ordered, limited branch per driving value (see planFilter).
     const branches = values.map((value) => {
       const v = p.bind(value);
       if (driver === 'types') {

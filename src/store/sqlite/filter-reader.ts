@@ -11,6 +11,7 @@
  *
  * The remaining criteria are checked on the rows the driver yields.
  */
+import { planFilter } from '../filter-plan.ts';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
 import { StatementCache } from './database.ts';
@@ -80,10 +81,6 @@ export class FilterReader {
   /** The SQL of a read, or undefined when nothing can match. */
   #build(filter: EventFilter, fromPosition: number, limit: number): Query | undefined {
     const params: Params = { from: fromPosition, limit };
-    const types = filter.types ?? [];
-    const tags = filter.tags ?? [];
-    const allTags = filter.tagMatch === 'all';
-
     if (filter.streamId !== undefined) {
       const stream = this.#streams.committed(filter.streamId);
       if (stream === undefined) return undefined;
@@ -101,12 +98,7 @@ export class FilterReader {
       };
     }
 
-    const driver: 'tags' | 'types' | 'position' =
-      tags.length > 0 && (allTags || types.length === 0 || tags.length < types.length)
-        ? 'tags'
-        : types.length > 0
-          ? 'types'
-          : 'position';
+    const { driver, values } = planFilter(filter);
     const others = this.#criteria(filter, params, driver);
     const columns = eventColumns('s.stream_id');
 
@@ -120,8 +112,7 @@ export class FilterReader {
       };
     }
 
-    // One ordered, limited branch per driving value (only the first tag when all tags must match).
-    const values = driver === 'types' ? types : allTags ? tags.slice(0, 1) : tags;
+    // One ordered, limited branch per driving value (see planFilter).
     const branches = values.map((value, i) => {
       const name = `${driver === 'types' ? 't' : 'g'}${i}`;
       params[name] = value;
