@@ -1,6 +1,7 @@
 /**
  * Helpers of the discovery tests that use real sockets, all on 127.0.0.1.
  */
+export { freeUdpPort, sleep } from '../../support/gater-process.ts';
 import { createSocket } from 'node:dgram';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
@@ -15,15 +16,6 @@ export function randomPort(): number {
   return 46_000 + Math.floor(Math.random() * 3_000);
 }
 
-/** A UDP port free on 127.0.0.1 right now (the kernel's pick), for a node that binds its own. */
-export async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
 /** Polls `check` until it returns a value other than undefined or false; fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -35,9 +27,6 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A logger at `level` whose lines are kept, parsed, in `lines`. */
 export function captureLogger(level = 'debug'): { logger: Logger; lines: Array<Record<string, unknown>> } {
