@@ -24,8 +24,6 @@ export type NodeSettings = ClusterSettings &
   > &
   Partial<Pick<GaterConfig, 'pgUrl'>>;
 
-/** How often the subscription-lag gauge is refreshed. */
-export const LAG_REFRESH_INTERVAL_MS = 5_000;
 
 export interface RunningNode {
   readonly nodeId: string;
@@ -46,7 +44,6 @@ export class GaterNode implements RunningNode {
   private http: HttpServer | undefined;
   private url = '';
   private startedAt = '';
-  private lagTimer: NodeJS.Timeout | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(settings: NodeSettings, logger: Logger) {
@@ -142,8 +139,8 @@ export class GaterNode implements RunningNode {
       this.url = await this.http.listen();
       await cluster.start();
       this.watchCluster(cluster, registry);
-      this.lagTimer = setInterval(() => void this.refreshLag(), LAG_REFRESH_INTERVAL_MS);
-      this.lagTimer.unref();
+      // Lag is read when Prometheus scrapes, not on a timer: no work while nobody asks.
+      this.metrics.addCollector(() => this.refreshLag());
       this.state = 'running';
       log.info({ httpUrl: this.url, stores: s.stores, name: s.nodeName }, 'gater node started');
     } catch (err) {
@@ -155,7 +152,6 @@ export class GaterNode implements RunningNode {
   async stop(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
-    if (this.lagTimer !== undefined) clearInterval(this.lagTimer);
     await this.http?.close().catch((err: unknown) => this.logger.error({ err }, 'closing the HTTP server failed'));
     await this.cluster?.stop();
     for (const [storeId, hosted] of this.hosted) {

@@ -84,10 +84,6 @@ export class WorkerRegistry implements RegistryView {
     return this.records.get(this.nodeId)!;
   }
 
-  localEntries(): readonly WorkerEntry[] {
-    return this.localRecord().entries;
-  }
-
   /** Called with this node's new record after each local change, for replication. */
   onLocalChange(listener: (record: NodeRecord) => void): () => void {
     this.localListeners.add(listener);
@@ -144,10 +140,6 @@ export class WorkerRegistry implements RegistryView {
   /** Every record this node holds (its own included). */
   allRecords(): NodeRecord[] {
     return [...this.records.values()];
-  }
-
-  getRecord(nodeId: string): NodeRecord | undefined {
-    return this.records.get(nodeId);
   }
 
   /** Stamps of every record held, for anti-entropy. */
