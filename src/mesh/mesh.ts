@@ -19,6 +19,7 @@ import { GaterError, InvalidArgumentError, UnavailableError } from '../errors/in
 import { silentLogger } from '../log/index.ts';
 import { announceAddr, dialableAddrs, listenAddr, tcpPort } from './addresses.ts';
 import { deriveClusterKeys, type ClusterKey, type ClusterSecrets } from './cluster-keys.ts';
+import { noiseCrypto } from './noise-crypto.ts';
 import {
   CONNECTION_PING_INTERVAL_MS,
   DEFAULT_MESH_LISTEN_HOST,
@@ -42,6 +43,7 @@ import {
 import { KeyringProtector } from './keyring-protector.ts';
 import { PeerDialer } from './peer-dialer.ts';
 import { answer, exchange } from './unary.ts';
+import { installHalfWindowUpdates } from './yamux-window.ts';
 
 export interface MeshComponents {
   logger?: Logger;
@@ -415,6 +417,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
   }
 
   private createNode(): Promise<Libp2p<MeshServices>> {
+    installHalfWindowUpdates();
     const keys = this.keys;
     const logger = this.logger;
     return createLibp2p<MeshServices>({
@@ -436,7 +439,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
                 onKeySelected: (keyId, direction) => logger.trace({ keyId, direction }, 'mesh key selected'),
               }),
           }),
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [
         yamux({
           maxInboundStreams: MAX_STREAMS_PER_PROTOCOL * 4,
