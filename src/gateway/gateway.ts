@@ -41,6 +41,7 @@ import type {
   StoreDetails,
   StoreSummary,
 } from './gater-api.ts';
+import { raceDeadline } from './deadline.ts';
 import { retryDelayMs } from './retry-policy.ts';
 import type { WorkerDirectory } from './worker-directory.ts';
 import type { WorkerEndpoint } from './worker-endpoint.ts';
@@ -232,7 +233,8 @@ export class Gateway implements GaterApi {
     const started = this.now();
     const budgetMs = options.deadlineMs ?? this.callTimeoutMs;
     const deadlineAt = started + budgetMs;
-    const tried = new Set<string>();
+    const timedOut = (): GaterError => new TimeoutError(`${op} on store '${store}'`, budgetMs);
+    let tried: Set<string> | undefined;
     let attempt = 0;
     try {
       for (;;) {
@@ -249,23 +251,26 @@ export class Gateway implements GaterApi {
         const endpoint = pickWorker(endpoints, tried, this.rotation++);
         if (endpoint === undefined) throw new NoWorkersError(store);
         try {
-          const result = await raceDeadline(run(endpoint, deadlineAt), deadlineAt - this.now(), `${op} on store '${store}'`, budgetMs);
+          const work = run(endpoint, deadlineAt);
+          // Remote endpoints settle by the deadline themselves (the RPC's own timer): no second timer per call.
+          const result = await (endpoint.settlesByDeadline === true ? work : raceDeadline(work, deadlineAt, timedOut, this.now));
           this.metrics?.recordCall(op, store, 'ok', this.now() - started);
           return result;
         } catch (err) {
-          const error = toGaterError(err);
-          const undelivered = error.data['delivered'] === false;
           const remainingMs = deadlineAt - this.now();
+          // A timeout at the deadline is this call's timeout, whoever's timer noticed it first.
+          const error = remainingMs <= 0 && toGaterError(err).code === 'timeout' ? timedOut() : toGaterError(err);
+          const undelivered = error.data['delivered'] === false;
           if (!error.retryable || !(safeToRetry || undelivered) || remainingMs <= 0) throw error;
           attempt++;
           // Every worker has had its chances: answer now rather than spin until the deadline (a crashed node's
           // workers stay in the registry until the failure detector purges them).
           if (attempt >= Math.max(MIN_ATTEMPTS, ATTEMPTS_PER_WORKER * endpoints.length)) throw error;
-          tried.add(endpoint.info.workerId);
+          (tried ??= new Set()).add(endpoint.info.workerId);
           const delayMs = Math.min(retryDelayMs(attempt, this.random), remainingMs);
           this.logger.debug({ op, store, attempt, code: error.code, delayMs, workerId: endpoint.info.workerId }, 'retrying call');
           await sleep(delayMs);
-          if (this.now() >= deadlineAt) throw new TimeoutError(`${op} on store '${store}'`, budgetMs);
+          if (this.now() >= deadlineAt) throw timedOut();
         }
       }
     } catch (err) {
@@ -279,26 +284,6 @@ export class Gateway implements GaterApi {
 
 function withSignal(deadlineAt: number, signal: AbortSignal | undefined): { deadlineAt: number; signal?: AbortSignal } {
   return signal === undefined ? { deadlineAt } : { deadlineAt, signal };
-}
-
-function raceDeadline<T>(work: Promise<T>, remainingMs: number, what: string, budgetMs: number): Promise<T> {
-  if (remainingMs <= 0) {
-    work.catch(() => {});
-    return Promise.reject(new TimeoutError(what, budgetMs));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(what, budgetMs)), remainingMs);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,16 +1,21 @@
 /**
  * A worker on another node, reached over the mesh RPC. Behaves like a local endpoint to the gateway; the remaining
- * deadline travels with every call.
+ * deadline travels with every call, and the RPC connection enforces it, so these endpoints settle by the deadline
+ * without a timer of the gateway's.
  */
+import { TimeoutError } from '../errors/index.ts';
 import type { RegistryView, WorkerEntry } from '../registry/index.ts';
+import type { RpcConnection } from '../rpc/rpc-connection.ts';
 import type { RpcPeers } from '../rpc/rpc-peers.ts';
 import type { EventSubscription } from '../store/subscriptions/types.ts';
 import type { StoreCall, StoreStreamCall } from '../worker/protocol.ts';
+import { raceDeadline } from './deadline.ts';
 import type { WorkerInfo } from './gater-api.ts';
 import type { EndpointCallContext, WorkerEndpoint } from './worker-endpoint.ts';
 
 export class RemoteWorkerEndpoint implements WorkerEndpoint {
   readonly info: WorkerInfo;
+  readonly settlesByDeadline = true;
   private readonly peers: RpcPeers;
 
   constructor(entry: WorkerEntry, peers: RpcPeers) {
@@ -22,14 +27,23 @@ export class RemoteWorkerEndpoint implements WorkerEndpoint {
     return this.peers.inFlight(this.info.nodeId);
   }
 
-  async call(call: StoreCall, context: EndpointCallContext): Promise<unknown> {
-    const connection = await this.peers.connectionTo(this.info.nodeId);
-    return connection.call(call, { timeoutMs: remaining(context), ...(context.signal ? { signal: context.signal } : {}) });
+  call(call: StoreCall, context: EndpointCallContext): Promise<unknown> {
+    const open = this.peers.openConnection(this.info.nodeId);
+    if (open !== undefined) return open.call(call, callOptions(context));
+    return this.connect(context).then((connection) => connection.call(call, callOptions(context)));
   }
 
-  async open(call: StoreStreamCall, context: EndpointCallContext): Promise<EventSubscription> {
-    const connection = await this.peers.connectionTo(this.info.nodeId);
-    return connection.open(call, { timeoutMs: remaining(context), ...(context.signal ? { signal: context.signal } : {}) });
+  open(call: StoreStreamCall, context: EndpointCallContext): Promise<EventSubscription> {
+    const open = this.peers.openConnection(this.info.nodeId);
+    if (open !== undefined) return open.open(call, callOptions(context));
+    return this.connect(context).then((connection) => connection.open(call, callOptions(context)));
+  }
+
+  /** Dials the peer, within the call's deadline (a dial has its own, possibly longer, limit). */
+  private connect(context: EndpointCallContext): Promise<RpcConnection> {
+    const nodeId = this.info.nodeId;
+    const budgetMs = Math.max(0, context.deadlineAt - Date.now());
+    return raceDeadline(this.peers.connectionTo(nodeId), context.deadlineAt, () => new TimeoutError(`reaching node ${nodeId}`, budgetMs));
   }
 }
 
@@ -50,6 +64,7 @@ export function remoteEndpointFactory(peers: RpcPeers, registry: RegistryView): 
   };
 }
 
-function remaining(context: EndpointCallContext): number {
-  return Math.max(1, context.deadlineAt - Date.now());
+function callOptions(context: EndpointCallContext): { timeoutMs: number; signal?: AbortSignal } {
+  const timeoutMs = Math.max(1, context.deadlineAt - Date.now());
+  return context.signal === undefined ? { timeoutMs } : { timeoutMs, signal: context.signal };
 }

@@ -7,7 +7,7 @@ import type { StoreSummary } from './gater-api.ts';
 import type { WorkerEndpoint } from './worker-endpoint.ts';
 
 export interface WorkerDirectory {
-  endpointsFor(store: string): WorkerEndpoint[];
+  endpointsFor(store: string): readonly WorkerEndpoint[];
   /** The nodes that claim the same embedded store, when more than one does. */
   conflictFor(store: string): StoreConflict | undefined;
   summaries(): StoreSummary[];
@@ -25,17 +25,27 @@ export interface RegistryDirectoryComponents {
 
 export class RegistryDirectory implements WorkerDirectory {
   private readonly components: RegistryDirectoryComponents;
+  /**
+   * Endpoints by the registry's list of a store's workers. The registry replaces a list whenever it changes, so a
+   * list it still returns has the same endpoints: every call skips rebuilding them.
+   */
+  private readonly resolved = new WeakMap<readonly WorkerEntry[], WorkerEndpoint[]>();
 
   constructor(components: RegistryDirectoryComponents) {
     this.components = components;
   }
 
-  endpointsFor(store: string): WorkerEndpoint[] {
+  endpointsFor(store: string): readonly WorkerEndpoint[] {
+    const entries = this.components.registry.workersFor(store);
+    const known = this.resolved.get(entries);
+    if (known !== undefined) return known;
     const out: WorkerEndpoint[] = [];
-    for (const entry of this.components.registry.workersFor(store)) {
+    for (const entry of entries) {
       const endpoint = this.endpointFor(entry);
       if (endpoint !== undefined) out.push(endpoint);
     }
+    // Kept only when every entry has its endpoint (one may appear later: a mesh still starting).
+    if (out.length === entries.length) this.resolved.set(entries, out);
     return out;
   }
 

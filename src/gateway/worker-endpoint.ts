@@ -17,6 +17,11 @@ export interface WorkerEndpoint {
   readonly info: WorkerInfo;
   /** Calls under way through this endpoint, for least-in-flight balancing. */
   readonly inFlight: number;
+  /**
+   * True when `call` and `open` always settle by `context.deadlineAt` (rejecting with `timeout`), so the gateway need
+   * not race them against a timer of its own. The gateway races every other endpoint.
+   */
+  readonly settlesByDeadline?: boolean;
   call(call: StoreCall, context: EndpointCallContext): Promise<unknown>;
   open(call: StoreStreamCall, context: EndpointCallContext): Promise<EventSubscription>;
 }

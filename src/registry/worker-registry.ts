@@ -30,6 +30,7 @@ export interface WorkerRegistryInit {
 /** The read-only side of the registry, as the gateway sees it. */
 export interface RegistryView {
   readonly nodeId: string;
+  /** A store's workers. The list is never changed in place: a change of workers comes as a new list. */
   workersFor(store: string): readonly WorkerEntry[];
   /** Every store with at least one worker, sorted by id, each with its workers. */
   stores(): ReadonlyMap<string, readonly WorkerEntry[]>;

@@ -34,10 +34,16 @@ export class RpcPeers {
     this.dialTimeoutMs = init.dialTimeoutMs ?? 2_000;
   }
 
+  /** The open connection to a peer, if there is one (the hot path of every call: no promise, no dial). */
+  openConnection(peerId: string): RpcConnection | undefined {
+    const open = this.connections.get(peerId);
+    return open !== undefined && !open.isClosed ? open : undefined;
+  }
+
   /** The connection to a peer, dialled if needed. Failures are `unavailable` with `delivered: false`. */
   connectionTo(peerId: string): Promise<RpcConnection> {
-    const open = this.connections.get(peerId);
-    if (open !== undefined && !open.isClosed) return Promise.resolve(open);
+    const open = this.openConnection(peerId);
+    if (open !== undefined) return Promise.resolve(open);
     const pending = this.dialing.get(peerId);
     if (pending !== undefined) return pending;
     const attempt = this.open(peerId).finally(() => this.dialing.delete(peerId));
