@@ -2,8 +2,9 @@
  * The node's Prometheus metrics. One `GaterMetrics` per node, wrapping its own prom-client `Registry` (never the global
  * one, so several nodes in one process, as in tests, never mix their figures). Every metric is named `gater_*`.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ErrorCode } from '../errors/index.ts';
+import { TalliedHistogram } from './tallied-histogram.ts';
 
 /**
  * Buckets of `gater_call_duration_seconds`: from half a millisecond (a local read) to five seconds (the default call
@@ -22,7 +23,7 @@ export class GaterMetrics {
   /** `gater_calls_total{op,store,outcome}`: store calls made through the gateway, by outcome (`ok` or an error code). */
   readonly calls: Counter<'op' | 'store' | 'outcome'>;
   /** `gater_call_duration_seconds{op}`: time from the call entering the gateway to its result, retries included. */
-  readonly callDuration: Histogram<'op'>;
+  readonly callDuration: TalliedHistogram<'op'>;
   /** `gater_errors_total{code}`: failed calls by error code. */
   readonly errors: Counter<'code'>;
   /** `gater_appended_events_total{store}`: events in successful appends (idempotent replays included). */
@@ -39,20 +40,34 @@ export class GaterMetrics {
   readonly httpEventStreams: Gauge;
 
   private readonly collectors: Array<() => void | Promise<void>> = [];
+  /**
+   * Calls counted since the last scrape, by op, store and outcome: plain numbers on the call path, added to `calls`
+   * when it is collected (prom-client's `inc` hashes its label object on every call).
+   */
+  private readonly uncountedCalls = new Map<string, Map<string, Map<string, number>>>();
 
   constructor(init: GaterMetricsInit = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
+    const uncounted = this.uncountedCalls;
     this.calls = new Counter({
       name: 'gater_calls_total',
       help: 'Store calls through the gateway, by operation, store and outcome (ok or an error code).',
       labelNames: ['op', 'store', 'outcome'],
       registers,
+      collect() {
+        for (const [op, byStore] of uncounted) {
+          for (const [store, byOutcome] of byStore) {
+            for (const [outcome, n] of byOutcome) if (n > 0) this.inc({ op, store, outcome }, n);
+            byOutcome.clear();
+          }
+        }
+      },
     });
-    this.callDuration = new Histogram({
+    this.callDuration = new TalliedHistogram({
       name: 'gater_call_duration_seconds',
       help: 'Duration of store calls through the gateway, retries included.',
-      labelNames: ['op'],
+      labelName: 'op',
       buckets: CALL_DURATION_BUCKETS_S,
       registers,
     });
@@ -94,8 +109,12 @@ export class GaterMetrics {
   }
 
   recordCall(op: string, store: string, outcome: 'ok' | ErrorCode, durationMs: number): void {
-    this.calls.inc({ op, store, outcome });
-    this.callDuration.observe({ op }, durationMs / 1000);
+    let byStore = this.uncountedCalls.get(op);
+    if (byStore === undefined) this.uncountedCalls.set(op, (byStore = new Map()));
+    let byOutcome = byStore.get(store);
+    if (byOutcome === undefined) byStore.set(store, (byOutcome = new Map()));
+    byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1);
+    this.callDuration.observe(op, durationMs / 1000);
     if (outcome !== 'ok') this.errors.inc({ code: outcome });
   }
 
