@@ -1,28 +1,38 @@
 /**
  * Store benchmark: append and read throughput of an event store backend, against the floor of raw driver inserts of
- * the same rows, all in one run with `synchronous=FULL`. Every phase is bounded in events and in time (the whole run
- * stays under about 80 s even on a slow machine); the data lives in a temporary directory removed at the end.
+ * the same rows, all in one run with `synchronous=FULL`. Every phase is bounded in events and in time (a run takes
+ * about a minute, and stays under two even on a slow machine); the data lives in a temporary directory removed at
+ * the end.
  *
- * Phases: the floor (raw inserts, batches of 100 per transaction) and (c) batches of 100 with expected version and
- * event ids, alternated over a few rounds, best of each; the same from 4 concurrent callers; (a) single-event
- * appends from one sequential caller; (b) from 100 concurrent callers; (d) reads of 100k events by stream and as
- * `$all` pages. Each figure is printed with its ratio to the floor and written as JSON.
+ * Phases: the floor (raw inserts, batches of 100 per transaction), (c) batches of 100 with expected version and
+ * event ids, and the same from 4 concurrent callers, alternated over a few rounds, each on a fresh store, best of
+ * each (the machine is shared: a burst of other work hits them alike); (a) single-event appends from one sequential
+ * caller; (b) from 100 concurrent callers; (d) reads of 100k events by stream and as `$all` pages. Each figure is
+ * printed with its ratio to the floor and written as JSON.
  *
  * PostgreSQL (`--backend postgres`, or `all` for both in one run) runs the same workload on the server at `--pg-url`,
  * or on a temporary server this script starts from Debian's binaries (removed at the end), with the server's
- * `synchronous_commit` (on). It adds (e) two writer nodes on one store: two store instances with their own
- * connections, two callers each, against (c)'s four callers on one node.
+ * `synchronous_commit` (on). It adds (e) two writer nodes on one store, in the rounds beside (c): this process and
+ * a writer node in a child process (lib/pg-writer-node.ts, its own thread, connections and group commit), two
+ * callers each, started together and timed until both are done, against (c)'s four callers on one node.
+ * `--pg-max-concurrent-batches` opens every store, both nodes' included, with that `maxConcurrentBatches` (the
+ * store's default otherwise), for experiments.
  *
- *   scripts/bench/store [--backend sqlite|postgres|all] [--pg-url postgres://...] [--out .bench/store.json]
+ *   scripts/bench/store [--backend sqlite|postgres|all] [--pg-url postgres://...] [--pg-max-concurrent-batches N]
+ *                       [--out .bench/store.json]
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { EventStore } from '../../src/store/event-store.ts';
 import type { NewEvent } from '../../src/store/types.ts';
+import { appendFromCallers, callerBatches } from './lib/batch-callers.ts';
 import { readingEvent } from './lib/bench-events.ts';
-import { BACKENDS, postgresBackend, type BenchBackend } from './lib/store-backends.ts';
+import type { WriterNodeConfig, WriterNodeResult } from './lib/pg-writer-node.ts';
+import { BACKENDS, postgresBackend, type BenchBackend, type PostgresBenchOptions } from './lib/store-backends.ts';
 import { startTestPostgres, type TestPostgres } from '../../test/support/postgres.ts';
 
 const GOAL_BATCHED_EVENTS_PER_S = 50_000;
@@ -31,7 +41,7 @@ const GOAL_CONCURRENT_EVENTS_PER_S = 15_000;
 /** PostgreSQL: batched appends with synchronous_commit=on, and two writer nodes together faster than one. */
 const GOAL_PG_BATCHED_EVENTS_PER_S = 40_000;
 
-/** Rounds of the batched and floor phases, alternated; the best of each counts (the machine is shared). */
+/** Rounds of the floor and the batched phases (one caller, 4 callers, two nodes), alternated; best of each counts. */
 const BATCH_ROUNDS = 3;
 const BATCH_SIZE = 100;
 const BATCHES = 1_000;
@@ -46,6 +56,12 @@ const READ_EVENTS = 100_000;
 const READ_PAGE = 1_000;
 /** Most seconds any one phase may run; it stops early and reports what it did. */
 const PHASE_MAX_S = 6;
+/** Most milliseconds the writer node of (e) may take to start, open the store and warm up. */
+const WRITER_NODE_START_MS = 20_000;
+/** Milliseconds past the phase's end the writer node may take to answer (an append in flight at the deadline). */
+const WRITER_NODE_GRACE_MS = 10_000;
+/** Milliseconds the writer node may take to exit once its stdin is closed, before it is killed. */
+const WRITER_NODE_EXIT_MS = 5_000;
 
 interface Figure {
   events: number;
@@ -58,14 +74,27 @@ const { values: args } = parseArgs({
   options: {
     backend: { type: 'string', default: 'sqlite' },
     'pg-url': { type: 'string' },
+    'pg-max-concurrent-batches': { type: 'string' },
     out: { type: 'string', default: '.bench/store.json' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 const BACKEND_NAMES = [...Object.keys(BACKENDS), 'postgres'];
 if (args.help) {
-  console.log(`usage: scripts/bench/store [--backend ${[...BACKEND_NAMES, 'all'].join('|')}] [--pg-url URL] [--out FILE]`);
+  console.log(
+    `usage: scripts/bench/store [--backend ${[...BACKEND_NAMES, 'all'].join('|')}] [--pg-url URL] ` +
+      '[--pg-max-concurrent-batches N] [--out FILE]',
+  );
   process.exit(0);
+}
+const pgOptions: PostgresBenchOptions = {};
+if (args['pg-max-concurrent-batches'] !== undefined) {
+  const n = Number(args['pg-max-concurrent-batches']);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error('--pg-max-concurrent-batches must be a positive integer');
+    process.exit(2);
+  }
+  pgOptions.maxConcurrentBatches = n;
 }
 const wanted = args.backend === 'all' ? BACKEND_NAMES : [args.backend];
 for (const name of wanted) {
@@ -78,7 +107,12 @@ for (const name of wanted) {
 const root = mkdtempSync(join(tmpdir(), 'gater-bench-store-'));
 let storeCount = 0;
 let pgServer: TestPostgres | undefined;
+/** The writer nodes of (e) still running: killed on SIGINT. */
+const children = new Set<ChildProcess>();
+let interrupted = false;
 process.once('SIGINT', () => {
+  interrupted = true;
+  for (const proc of children) kill(proc);
   rmSync(root, { recursive: true, force: true });
   void (pgServer?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
 });
@@ -93,6 +127,10 @@ try {
     }
   }
   report(runs);
+} catch (err) {
+  // The phase in flight failed because the handler above is stopping the server: let it finish and exit.
+  if (interrupted) await new Promise(() => {});
+  throw err;
 } finally {
   rmSync(root, { recursive: true, force: true });
   await pgServer?.stop();
@@ -115,7 +153,7 @@ async function backendNamed(name: string): Promise<{ backend: BenchBackend; plat
     pgServer = server;
     url = await server.createDatabase();
   }
-  const backend = postgresBackend(url);
+  const backend = postgresBackend(url, pgOptions);
   return { backend, platform: await backend.describe!(), cleanup: () => backend.cleanup() };
 }
 
@@ -125,20 +163,24 @@ async function run(b: BenchBackend): Promise<Record<string, Figure>> {
   );
   let floor: Figure | undefined;
   let batched: Figure | undefined;
+  let batched4: Figure | undefined;
+  let twoNodes: Figure | undefined;
   for (let round = 0; round < BATCH_ROUNDS; round++) {
     const f = await b.floor(freshDir(), batches, BATCH_STREAMS, PHASE_MAX_S);
     floor = best(floor, figure(f.events, f.seconds));
     batched = best(batched, await withStore(b, (store) => batchedAppends(store, batches)));
+    batched4 = best(batched4, await withStore(b, (store) => concurrentBatchedAppends(store)));
+    if (b.peerInit !== undefined) twoNodes = best(twoNodes, await withStore(b, (store) => twoWriterNodes(b, store)));
   }
   const results: Record<string, Figure> = {
     floorRawBatched: floor!,
     batchedAppends: batched!,
-    batchedAppends4Callers: await withStore(b, (store) => concurrentBatchedAppends(store)),
+    batchedAppends4Callers: batched4!,
     sequentialSingleAppends: await withStore(b, (store) => sequentialAppends(store)),
     concurrentSingleAppends: await withStore(b, (store) => concurrentAppends(store)),
     ...(await withStore(b, (store) => reads(store))),
   };
-  if (b.openPeer !== undefined) results['twoWriterNodes'] = await withStore(b, (store) => twoWriterNodes(b, store));
+  if (twoNodes !== undefined) results['twoWriterNodes'] = twoNodes;
   for (const [name, f] of Object.entries(results)) {
     if (name !== 'floorRawBatched') f.ratioToFloor = round2(f.eventsPerSec / floor!.eventsPerSec);
   }
@@ -162,63 +204,104 @@ async function batchedAppends(store: EventStore, batches: readonly (readonly New
   return figure(events, (performance.now() - started) / 1000);
 }
 
-/** Batches of 100 from a few concurrent callers: several batches share one commit. */
+/** (c) from 4 concurrent callers on one node, each on its own stream: several callers' batches share a commit. */
 async function concurrentBatchedAppends(store: EventStore): Promise<Figure> {
-  const perCaller = Math.floor(BATCHES / BATCH_CALLERS);
-  const batches = Array.from({ length: BATCH_CALLERS }, (_, c) =>
-    Array.from({ length: perCaller }, (_, k) =>
-      Array.from({ length: BATCH_SIZE }, (_, i) => readingEvent((c * perCaller + k) * BATCH_SIZE + i, true)),
-    ),
-  );
+  const callers = Array.from({ length: BATCH_CALLERS }, (_, c) => c);
+  const batches = callerBatches(callers, Math.floor(BATCHES / BATCH_CALLERS), BATCH_SIZE);
   settleHeap();
-  const deadline = performance.now() + PHASE_MAX_S * 1000;
-  let events = 0;
   const started = performance.now();
-  await Promise.all(
-    batches.map(async (mine, c) => {
-      let version = -1;
-      for (let k = 0; k < mine.length && performance.now() < deadline; k++) {
-        version = (await store.append(`callers-${c}`, mine[k]!, { expectedVersion: version })).version;
-        events += BATCH_SIZE;
-      }
-    }),
-  );
+  const events = await appendFromCallers(store, 'callers', callers, batches, started + PHASE_MAX_S * 1000);
   return figure(events, (performance.now() - started) / 1000);
 }
 
 /**
- * (e) Two writer nodes on one store: a second store instance (its own pool, its own group commit), two callers on
- * each node, batches of 100 with expected versions; the same offered load as (c) on one node.
+ * (e) Two writer nodes on one store: this process and a writer node in a child process (its own thread, its own
+ * connections and group commit), two callers each with (c)'s workload, so the same offered load as (c) on one node.
+ * Both start at `go`; the figure is all their events over the time from `go` until both are done.
  */
 async function twoWriterNodes(b: BenchBackend, store: EventStore): Promise<Figure> {
-  const peer = await b.openPeer!(store);
+  const perCaller = Math.floor(BATCHES / BATCH_CALLERS);
+  const ours = Array.from({ length: TWO_NODE_CALLERS }, (_, c) => c);
+  const theirs = Array.from({ length: TWO_NODE_CALLERS }, (_, c) => TWO_NODE_CALLERS + c);
+  const node = startWriterNode({
+    store: b.peerInit!(store),
+    callers: theirs,
+    batchesPerCaller: perCaller,
+    batchSize: BATCH_SIZE,
+    maxSeconds: PHASE_MAX_S,
+  });
   try {
-    const nodes = [store, peer];
-    const callers = nodes.length * TWO_NODE_CALLERS;
-    const perCaller = Math.floor(BATCHES / callers);
-    const batches = Array.from({ length: callers }, (_, c) =>
-      Array.from({ length: perCaller }, (_, k) =>
-        Array.from({ length: BATCH_SIZE }, (_, i) => readingEvent((c * perCaller + k) * BATCH_SIZE + i, true)),
-      ),
-    );
+    const batches = callerBatches(ours, perCaller, BATCH_SIZE); // built while the node starts
+    await node.ready();
     settleHeap();
-    const deadline = performance.now() + PHASE_MAX_S * 1000;
-    let events = 0;
     const started = performance.now();
-    await Promise.all(
-      batches.map(async (mine, c) => {
-        const node = nodes[c % nodes.length]!;
-        let version = -1;
-        for (let k = 0; k < mine.length && performance.now() < deadline; k++) {
-          version = (await node.append(`nodes-${c}`, mine[k]!, { expectedVersion: version })).version;
-          events += BATCH_SIZE;
-        }
-      }),
-    );
-    return figure(events, (performance.now() - started) / 1000);
+    node.go();
+    const [own, other] = await Promise.allSettled([
+      appendFromCallers(store, 'nodes', ours, batches, started + PHASE_MAX_S * 1000),
+      node.result(),
+    ]);
+    const seconds = (performance.now() - started) / 1000;
+    if (own.status === 'rejected') throw own.reason;
+    if (other.status === 'rejected') throw other.reason;
+    return figure(own.value + other.value.events, seconds);
   } finally {
-    await peer.close();
+    await node.end();
   }
+}
+
+interface WriterNode {
+  /** Resolves once the node has opened the store and is ready to run. */
+  ready(): Promise<void>;
+  /** Starts its callers. */
+  go(): void;
+  /** What it appended, once its callers are done. */
+  result(): Promise<WriterNodeResult>;
+  /** Ends the process: at once if it has not finished, killed if it does not exit in time. Never rejects. */
+  end(): Promise<void>;
+}
+
+/** Starts lib/pg-writer-node.ts with `config` (see its protocol); every wait on it is bounded. */
+function startWriterNode(config: WriterNodeConfig): WriterNode {
+  const script = new URL('./lib/pg-writer-node.ts', import.meta.url).pathname;
+  const proc = spawn(process.execPath, ['--expose-gc', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  // A failed spawn or a write to a node that died shows as its stdout ending, reported by `next`.
+  proc.once('error', () => {});
+  proc.stdin!.on('error', () => {});
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const next = async (what: string, timeoutMs: number): Promise<unknown> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the writer node did not ${what} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const line = await Promise.race([lines.next(), timeout]);
+      if (line.done === true) throw new Error(`the writer node exited before it could ${what}`);
+      return JSON.parse(String(line.value));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  proc.stdin!.write(`${JSON.stringify(config)}\n`);
+  return {
+    ready: async () => void (await next('get ready', WRITER_NODE_START_MS)),
+    go: () => void proc.stdin!.write('go\n'),
+    result: async () => (await next('finish', PHASE_MAX_S * 1000 + WRITER_NODE_GRACE_MS)) as WriterNodeResult,
+    async end() {
+      if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.stdin!.end(); // an unfinished node exits on this at once; a finished one is closing its store
+      const timer = setTimeout(() => kill(proc), WRITER_NODE_EXIT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** SIGKILL by its pid, if it is still running. */
+function kill(proc: ChildProcess): void {
+  if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid, 'SIGKILL');
 }
 
 /** (a) One event per append, one caller, each append awaited before the next. */

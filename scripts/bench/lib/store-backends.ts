@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { EventStore } from '../../../src/store/event-store.ts';
 import type { NewEvent } from '../../../src/store/types.ts';
-import { PostgresEventStore, schemaNameFor } from '../../../src/store/postgres/index.ts';
+import { PostgresEventStore, schemaNameFor, type PostgresEventStoreInit } from '../../../src/store/postgres/index.ts';
 import { SqliteEventStore } from '../../../src/store/sqlite/index.ts';
 import { openStoreDatabase } from '../../../src/store/sqlite/database.ts';
 import { prepareEvents } from '../../../src/store/validate.ts';
@@ -19,10 +19,10 @@ export interface BenchBackend {
   /** A fresh, open store keeping its data under `dir`. */
   open(dir: string, storeId: string): Promise<EventStore>;
   /**
-   * For stores shared by several nodes: another node's handle on the store `store` (opened by `open`), with its own
-   * connections, as a second gater node would have.
+   * For stores shared by several nodes (PostgreSQL): what another node, in a process of its own, opens to share the
+   * store `store` (opened by `open`): its store id on the same database, with the same options.
    */
-  openPeer?(store: EventStore): Promise<EventStore>;
+  peerInit?(store: EventStore): PostgresEventStoreInit;
   /** What the backend ran on, for the report (e.g. the PostgreSQL version). */
   describe?(): Promise<string>;
   /**
@@ -32,11 +32,18 @@ export interface BenchBackend {
   floor(dir: string, batches: readonly (readonly NewEvent[])[], streams: number, maxSeconds: number): Promise<FloorRun>;
 }
 
+/** Store options the benchmark may set for PostgreSQL (for experiments; the store's defaults otherwise). */
+export type PostgresBenchOptions = Pick<PostgresEventStoreInit, 'maxConcurrentBatches'>;
+
 /**
  * The PostgreSQL backend, on the server at `url`: each store in a fresh schema (dropped by `cleanup`), the floor in a
  * schema of its own built by the same migrations. The session's `synchronous_commit` is the server's (on by default).
+ * Every store, the peers' included, is opened with `options`.
  */
-export function postgresBackend(url: string): BenchBackend & { cleanup(): Promise<void> } {
+export function postgresBackend(
+  url: string,
+  options: PostgresBenchOptions = {},
+): BenchBackend & { cleanup(): Promise<void> } {
   const admin = new pg.Pool({ connectionString: url, max: 2 });
   const schemas = new Set<string>();
   let stores = 0;
@@ -47,22 +54,21 @@ export function postgresBackend(url: string): BenchBackend & { cleanup(): Promis
   };
   return {
     async open(_dir, storeId) {
-      const store = new PostgresEventStore({}, { storeId: fresh(storeId), url });
+      const store = new PostgresEventStore({}, { ...options, storeId: fresh(storeId), url });
       await store.open();
       return store;
     },
 
-    async openPeer(store) {
-      const peer = new PostgresEventStore({}, { storeId: store.storeId, url, applicationName: 'gater:bench-peer' });
-      await peer.open();
-      return peer;
+    peerInit(store) {
+      return { ...options, storeId: store.storeId, url };
     },
 
     async describe() {
       const { rows } = await admin.query<{ v: string; sc: string }>(
         "SELECT version() AS v, current_setting('synchronous_commit') AS sc",
       );
-      return `${rows[0]!.v.split(' on ')[0]}, synchronous_commit=${rows[0]!.sc}`;
+      const set = Object.entries(options).map(([k, v]) => `, ${k}=${String(v)}`);
+      return `${rows[0]!.v.split(' on ')[0]}, synchronous_commit=${rows[0]!.sc}${set.join('')}`;
     },
 
     async floor(_dir, batches, streams, maxSeconds) {
