@@ -41,6 +41,13 @@ export const SUSPECT_AFTER_INTERVALS = 3;
  */
 export const DEAD_AFTER_INTERVALS = 5;
 /**
+ * A sweep of the peer table that runs later than this after its due time was held up by this process itself (its
+ * event loop blocked, the machine suspended): the peers' packets of that time are still unread in the socket, so
+ * that much of their silence is excused (`PeerTable.excuse`). Timers of a busy but healthy process run a few
+ * milliseconds late, never this much.
+ */
+export const STALL_TOLERANCE_MS = 250;
+/**
  * A peer not heard for this many intervals is probed directly. One and a half: past the longest gap between two
  * beacons (1.2 intervals), so a healthy peer is probed only once a beacon of it was lost, and early enough that
  * several rounds of probes fit before suspicion (3 intervals) and many before death (5 intervals).

@@ -20,6 +20,7 @@ import {
   LEAVE_SEND_TIMEOUT_MS,
   MAX_INTRODUCED_ENDPOINTS,
   REPLY_MIN_GAP_MS,
+  STALL_TOLERANCE_MS,
 } from './constants.ts';
 import { resolveDiscoveryConfig, type DiscoveryConfig, type DiscoveryInit } from './discovery-config.ts';
 import { DropLog } from './drop-log.ts';
@@ -480,6 +481,12 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     this.sweepTimer = undefined;
     try {
       const now = this.clock.monotonicNow();
+      // Timers run before the socket is read: after a stall, judging now would kill peers whose packets are waiting.
+      const lateMs = now - this.sweepAt;
+      if (lateMs > STALL_TOLERANCE_MS) {
+        this.table.excuse(lateMs, now);
+        this.warnOnce('stall', { lateMs }, 'this process was stalled; peers are not blamed for the silence it could not hear');
+      }
       this.notify(this.table.sweep(now));
       for (const { nodeId, endpoint } of this.table.dueProbes(now)) {
         const target = unicast(endpoint);

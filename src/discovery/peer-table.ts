@@ -120,6 +120,18 @@ export class PeerTable {
     return changed ? { changes: [{ event: 'peer:updated', peer: info(known) }], fresh: false } : NOTHING;
   }
 
+  /**
+   * Credits every live peer with `ms` of silence this node could not hear through (see STALL_TOLERANCE_MS): their
+   * packets of that time wait unread, so the silence says nothing of them. Dead peers stay dead until heard.
+   */
+  excuse(ms: number, now: number): void {
+    for (const record of this.records.values()) {
+      if (record.state === 'dead') continue;
+      record.lastHeard = Math.min(now, record.lastHeard + ms);
+      if (record.probedAt !== undefined) record.probedAt = Math.min(now, record.probedAt + ms);
+    }
+  }
+
   /** Moves silent peers to suspect and dead, and forgets long-dead ones. */
   sweep(now: number): PeerChange[] {
     const changes: PeerChange[] = [];

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { DiscoveryStats } from '../../src/discovery/index.ts';
+import { GossipDiscovery, type DiscoveryStats, type PeerInfo } from '../../src/discovery/index.ts';
 import { NodeProcess, killAll } from './support/node-process.ts';
-import { freeUdpPort, randomGroup, randomPort } from './support/udp.ts';
+import { freeUdpPort, randomGroup, randomPort, sleep, waitFor as waitUntil } from './support/udp.ts';
 
 const OLD = 'process-test-old-secret-0123456789';
 const NEW = 'process-test-new-secret-9876543210';
@@ -114,6 +114,40 @@ describe('discovery across processes', () => {
       assert.equal(up.peer?.state, 'alive');
     }
     await reborn.waitFor('k3 to see both', () => reborn.alivePeers().length === 2);
+  });
+
+  it('a node whose own event loop stalls past the dead window does not declare its live peers dead', async () => {
+    const shared = { port: randomPort(), group: randomGroup() };
+    const peer = multicastNode('s2', shared);
+    const observer = new GossipDiscovery(
+      {},
+      { clusterName: 'processes', nodeId: 's1', incarnation: Date.now(), secrets: { primary: OLD }, ...shared, ...TIMING },
+    );
+    const downs: string[] = [];
+    observer.on('peer:down', (p: PeerInfo) => downs.push(p.nodeId));
+    await observer.start();
+    try {
+      await peer.ready();
+      await waitUntil('s1 to see s2', () => observer.peers().some((p) => p.nodeId === 's2' && p.state === 'alive'));
+      // Blocked for 2.5 dead windows while s2 keeps beaconing into the socket. Blocked in the check phase, so that the
+      // loop's next turn starts with the timers, due long ago, before it reads the socket (as after a long GC pause).
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const blockedUntil = Date.now() + 2.5 * TIMING.deadAfterMs;
+          while (Date.now() < blockedUntil);
+          resolve();
+        }),
+      );
+      await sleep(3 * TIMING.intervalMs);
+      assert.deepEqual([...downs], [], 's2 was declared dead for a silence that was the observer\'s own');
+      assert.ok(observer.peers().some((p) => p.nodeId === 's2' && p.state === 'alive'), 's2 alive after the stall');
+      // Still a failure detector: s2 really gone is declared dead.
+      peer.kill('SIGKILL');
+      await peer.exited;
+      await waitUntil('s2 dead', () => downs.includes('s2'));
+    } finally {
+      await observer.stop();
+    }
   });
 
   it('rotation: [new, old] talks to [old, +new] and to [new]; [old] alone only reads [old]', async () => {
