@@ -4,19 +4,33 @@
  */
 import type { GaterError } from '../errors/index.ts';
 
-/** Settles like `work`, or rejects with `timeout()` once `deadlineAt` (ms since the epoch) has passed first. */
-export function raceDeadline<T>(work: Promise<T>, deadlineAt: number, timeout: () => GaterError, now: () => number = Date.now): Promise<T> {
+/**
+ * Settles like `work`, or rejects with `timeout()` once `deadlineAt` (ms since the epoch) has passed first. A value
+ * the work produces after that goes to `discard` (a subscription opened too late must be closed by someone).
+ */
+export function raceDeadline<T>(
+  work: Promise<T>,
+  deadlineAt: number,
+  timeout: () => GaterError,
+  now: () => number = Date.now,
+  discard?: (late: T) => void,
+): Promise<T> {
   const remainingMs = deadlineAt - now();
   if (remainingMs <= 0) {
-    work.catch(() => {});
+    work.then(discard, () => {});
     return Promise.reject(timeout());
   }
+  let timedOut = false;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(timeout()), remainingMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(timeout());
+    }, remainingMs);
     work.then(
       (value) => {
         clearTimeout(timer);
-        resolve(value);
+        if (timedOut) discard?.(value);
+        else resolve(value);
       },
       (err: unknown) => {
         clearTimeout(timer);

@@ -53,6 +53,8 @@ export const CALL_TIMEOUT_MS = 5_000;
 export const MIN_ATTEMPTS = 3;
 /** Attempts per worker of the store before a call gives up on retryable failures (deadline permitting). */
 export const ATTEMPTS_PER_WORKER = 2;
+/** How close to its deadline a call's `timeout` from an endpoint counts as the call's own deadline passing. */
+const DEADLINE_SLACK_MS = 5;
 /** Page size of reads when the caller gives none. */
 export const DEFAULT_READ_COUNT = 100;
 
@@ -213,8 +215,13 @@ export class Gateway implements GaterApi {
 
   private openStream(call: StoreStreamCall, options: CallOptions = {}): Promise<EventSubscription> {
     // Opening a subscription changes nothing durable, so it may always be tried again elsewhere.
-    return this.attempt(call.store, call.op, options, true, (endpoint, deadlineAt) =>
-      endpoint.open(call, withSignal(deadlineAt, options.signal)),
+    return this.attempt(
+      call.store,
+      call.op,
+      options,
+      true,
+      (endpoint, deadlineAt) => endpoint.open(call, withSignal(deadlineAt, options.signal)),
+      (late) => late.close('closed'),
     );
   }
 
@@ -229,6 +236,8 @@ export class Gateway implements GaterApi {
     options: CallOptions,
     safeToRetry: boolean,
     run: (endpoint: WorkerEndpoint, deadlineAt: number) => Promise<T>,
+    /** Releases what an attempt produced after the deadline gave up on it. */
+    discardLate?: (late: T) => void,
   ): Promise<T> {
     const started = this.now();
     const budgetMs = options.deadlineMs ?? this.callTimeoutMs;
@@ -253,13 +262,15 @@ export class Gateway implements GaterApi {
         try {
           const work = run(endpoint, deadlineAt);
           // Remote endpoints settle by the deadline themselves (the RPC's own timer): no second timer per call.
-          const result = await (endpoint.settlesByDeadline === true ? work : raceDeadline(work, deadlineAt, timedOut, this.now));
+          const result = await (endpoint.settlesByDeadline === true ? work : raceDeadline(work, deadlineAt, timedOut, this.now, discardLate));
           this.metrics?.recordCall(op, store, 'ok', this.now() - started);
           return result;
         } catch (err) {
           const remainingMs = deadlineAt - this.now();
-          // A timeout at the deadline is this call's timeout, whoever's timer noticed it first.
-          const error = remainingMs <= 0 && toGaterError(err).code === 'timeout' ? timedOut() : toGaterError(err);
+          // A timeout at the deadline is this call's timeout, whoever's timer noticed it first (another clock's timer
+          // may fire a millisecond before this one reads the deadline as passed).
+          const failure = toGaterError(err);
+          const error = failure.code === 'timeout' && remainingMs <= DEADLINE_SLACK_MS ? timedOut() : failure;
           const undelivered = error.data['delivered'] === false;
           if (!error.retryable || !(safeToRetry || undelivered) || remainingMs <= 0) throw error;
           attempt++;

@@ -133,6 +133,11 @@ export class RpcConnection {
   private readonly openStreams = new Map<number, RemoteSubscription>();
   private readonly servedCalls = new Map<number, ServedCall>();
   private readonly servedStreams = new Map<number, ServedStream>();
+  /**
+   * Streams being opened for the peer, by id: true once the peer gave up on one (it timed out or closed it) before
+   * the handler finished opening it, so that the subscription is closed at once instead of being served to nobody.
+   */
+  private readonly openingStreams = new Map<number, boolean>();
   private outbox: Uint8Array[] = [];
   private flushScheduled = false;
   private awaitingDrain = false;
@@ -307,6 +312,7 @@ export class RpcConnection {
       case RpcKind.Cancel:
         this.servedCalls.get(m.id)?.cancel();
         this.servedCalls.delete(m.id);
+        if (this.openingStreams.has(m.id)) this.openingStreams.set(m.id, true);
         return;
       case RpcKind.Open:
         void this.serveStream(m.id, m.call, m.credit);
@@ -319,6 +325,7 @@ export class RpcConnection {
         return;
       }
       case RpcKind.Close: {
+        if (this.openingStreams.has(m.id)) this.openingStreams.set(m.id, true);
         const served = this.servedStreams.get(m.id);
         if (served === undefined) return;
         served.closedByCaller = true;
@@ -355,14 +362,18 @@ export class RpcConnection {
     }
     const controller = new AbortController();
     let subscription: EventSubscription;
+    this.openingStreams.set(id, false);
     try {
       subscription = await this.handler.open(call, { signal: controller.signal });
     } catch (err) {
+      this.openingStreams.delete(id);
       this.enqueue({ k: RpcKind.Error, id, error: toGaterError(err).toWire() });
       return;
     }
-    if (this.closed) {
-      subscription.close('unavailable');
+    const abandoned = this.openingStreams.get(id) === true;
+    this.openingStreams.delete(id);
+    if (this.closed || abandoned) {
+      subscription.close(this.closed ? 'unavailable' : 'closed');
       return;
     }
     const served: ServedStream = { subscription, credit: initialCredit, wake: undefined, closedByCaller: false };

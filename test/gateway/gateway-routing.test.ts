@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GaterError, WrongExpectedVersionError } from '../../src/errors/index.ts';
+import { GaterError, TimeoutError, WrongExpectedVersionError } from '../../src/errors/index.ts';
 import { Gateway } from '../../src/gateway/gateway.ts';
-import type { WorkerDirectory } from '../../src/gateway/worker-directory.ts';
+import { RegistryDirectory, type WorkerDirectory } from '../../src/gateway/worker-directory.ts';
+import { WorkerRegistry } from '../../src/registry/index.ts';
 import type { WorkerEndpoint } from '../../src/gateway/worker-endpoint.ts';
 import type { StoreCall } from '../../src/worker/protocol.ts';
 
@@ -131,5 +132,65 @@ describe('gateway routing', () => {
       code: 'invalid_argument',
     });
     assert.equal(a.calls.length, 0);
+  });
+
+  it('reports its own timeout when an endpoint that keeps the deadline itself times out at it', async () => {
+    const timing: WorkerEndpoint = {
+      ...scripted('r', ok).endpoint,
+      settlesByDeadline: true,
+      // As the RPC does: its own timer, its own words, possibly a millisecond before the gateway's clock agrees.
+      call: (_call, { deadlineAt }) =>
+        new Promise((_, reject) => setTimeout(() => reject(new TimeoutError('streamVersion at peer-1', 17)), Math.max(0, deadlineAt - Date.now() - 1))),
+    };
+    const gw = new Gateway({ directory: directory(timing) });
+    await assert.rejects(gw.getVersion('s', 'x', { deadlineMs: 40 }), (err: unknown) => {
+      assert.ok(err instanceof GaterError && err.code === 'timeout');
+      assert.match(err.message, /on store 's' did not complete within 40 ms/);
+      return true;
+    });
+  });
+
+  it('closes a subscription an endpoint opens after the deadline gave up on it', async () => {
+    const endings: string[] = [];
+    const late: WorkerEndpoint = {
+      ...scripted('l', ok, true).endpoint,
+      open: () =>
+        new Promise((resolve) =>
+          setTimeout(
+            () =>
+              resolve({
+                id: 'late',
+                ended: new Promise(() => {}),
+                close: (reason = 'closed') => endings.push(reason),
+                [Symbol.asyncIterator]: async function* () {},
+              }),
+            80,
+          ),
+        ),
+    };
+    const gw = new Gateway({ directory: directory(late) });
+    await assert.rejects(gw.subscribe('s', 'sub', { deadlineMs: 20 }), { code: 'timeout' });
+    await new Promise((r) => setTimeout(r, 120));
+    assert.deepEqual(endings, ['closed']);
+  });
+});
+
+describe('registry directory', () => {
+  it('resolves a store\'s endpoints once per registry change, and follows changes', () => {
+    const registry = new WorkerRegistry({}, { nodeId: 'me' });
+    const local = new Map<string, WorkerEndpoint>();
+    const directory = new RegistryDirectory({ registry, localEndpoints: local });
+    for (const id of ['w1', 'w2']) {
+      local.set(id, { ...scripted(id, ok, true).endpoint });
+    }
+    registry.registerLocal({ store: 's', workerId: 'w1', addrs: [], backend: 'sqlite', startedAt: '2026-01-01T00:00:00.000Z' });
+    const first = directory.endpointsFor('s');
+    assert.deepEqual(first.map((e) => e.info.workerId), ['w1']);
+    assert.equal(directory.endpointsFor('s'), first, 'the same list while the registry is unchanged');
+    registry.registerLocal({ store: 's', workerId: 'w2', addrs: [], backend: 'sqlite', startedAt: '2026-01-01T00:00:01.000Z' });
+    assert.deepEqual(directory.endpointsFor('s').map((e) => e.info.workerId), ['w1', 'w2']);
+    registry.unregisterLocal('w1');
+    assert.deepEqual(directory.endpointsFor('s').map((e) => e.info.workerId), ['w2']);
+    assert.deepEqual(directory.endpointsFor('nosuch'), []);
   });
 });

@@ -152,6 +152,35 @@ describe('RpcConnection', () => {
     socket.destroy();
   });
 
+  it('closes a subscription whose opening the caller gave up on before the worker finished it', async () => {
+    const progress = { produced: 0 };
+    let served: EventSubscription | undefined;
+    const endings: string[] = [];
+    const handler: RpcHandler = {
+      ...echo,
+      open: async () => {
+        await new Promise((r) => setTimeout(r, 150));
+        served = countingSubscription(1_000_000, progress);
+        void served.ended.then((reason) => endings.push(reason));
+        return served;
+      },
+    };
+    const { client, socket } = await pair(handler);
+    try {
+      await assert.rejects(
+        client.open({ store: 'x', op: 'observe', spec: { type: 'by_stream', selector: '$all' } }, { timeoutMs: 30 }),
+        { code: 'timeout' },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(served !== undefined, 'the worker did open it, late');
+      assert.deepEqual(endings, ['closed'], 'and closed it at once instead of serving nobody');
+      assert.equal(progress.produced, 0, 'nothing was produced for a caller that had left');
+    } finally {
+      served?.close();
+      socket.destroy();
+    }
+  });
+
   it('survives garbage from the peer: malformed frames are dropped, oversized ones close the connection', async () => {
     const { client, serverSockets } = await pair(echo);
     const peerSide = serverSockets[0]!;
