@@ -30,6 +30,24 @@ describe('pickWorker', () => {
     assert.deepEqual([...seen].sort(), ['a', 'b', 'c']);
   });
 
+  it('shares ties evenly among the workers that tie, whatever comes before them in the list', () => {
+    const ws = [endpoint('r1', false, 0), endpoint('r2', false, 0), endpoint('r3', false, 0), endpoint('r4', false, 0), endpoint('l1', true, 0), endpoint('l2', true, 0)];
+    const counts = new Map<string, number>();
+    for (let r = 0; r < 600; r++) {
+      const id = pickWorker(ws, undefined, r)!.info.workerId;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    assert.deepEqual(Object.fromEntries(counts), { l1: 300, l2: 300 });
+    // A retry after a1 failed spreads over the untried workers alone, evenly.
+    const retry = [endpoint('a1', false, 0), endpoint('a2', false, 0), endpoint('b1', false, 0), endpoint('b2', false, 0)];
+    const picks = new Map<string, number>();
+    for (let r = 0; r < 300; r++) {
+      const id = pickWorker(retry, new Set(['a1']), r)!.info.workerId;
+      picks.set(id, (picks.get(id) ?? 0) + 1);
+    }
+    assert.deepEqual(Object.fromEntries(picks), { a2: 100, b1: 100, b2: 100 });
+  });
+
   it('avoids workers already tried while others remain, then falls back to them', () => {
     const ws = [endpoint('l', true, 0), endpoint('r', false, 0)];
     assert.equal(pickWorker(ws, new Set(['l']), 0)?.info.workerId, 'r');
