@@ -19,7 +19,7 @@ import { GaterError, InvalidArgumentError, UnavailableError } from '../errors/in
 import { silentLogger } from '../log/index.ts';
 import { announceAddr, dialableAddrs, listenAddr, tcpPort } from './addresses.ts';
 import { deriveClusterKeys, type ClusterKey, type ClusterSecrets } from './cluster-keys.ts';
-import { noiseCrypto } from './noise-crypto.ts';
+import { createNoiseCrypto } from './noise-crypto.ts';
 import {
   CONNECTION_PING_INTERVAL_MS,
   DEFAULT_MESH_LISTEN_HOST,
@@ -439,7 +439,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
                 onKeySelected: (keyId, direction) => logger.trace({ keyId, direction }, 'mesh key selected'),
               }),
           }),
-      connectionEncrypters: [noise({ crypto: noiseCrypto })],
+      connectionEncrypters: [noise({ crypto: createNoiseCrypto() })],
       streamMuxers: [
         yamux({
           maxInboundStreams: MAX_STREAMS_PER_PROTOCOL * 4,

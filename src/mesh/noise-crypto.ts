@@ -28,23 +28,30 @@ interface ImportedKey {
   readonly key: KeyObject;
 }
 
-const imported = new WeakMap<Uint8Array, ImportedKey>();
+/**
+ * The KeyObjects of session keys, by key array (a noise session keeps its two arrays for its whole life). The bytes
+ * are checked too, and the key is imported again should an array ever hold other bytes.
+ */
+export class SessionKeys {
+  readonly #imported = new WeakMap<Uint8Array, ImportedKey>();
 
-/** The KeyObject for a session key, imported on first use (and again should the array ever hold other bytes). */
-export function sessionKey(k: Uint8Array): KeyObject {
-  const known = imported.get(k);
-  if (known !== undefined && known.bytes.equals(k)) return known.key;
-  const bytes = Buffer.from(k);
-  const entry: ImportedKey = { bytes, key: createSecretKey(bytes) };
-  imported.set(k, entry);
-  return entry.key;
+  keyFor(k: Uint8Array): KeyObject {
+    const known = this.#imported.get(k);
+    if (known !== undefined && known.bytes.equals(k)) return known.key;
+    // Buffer.alloc, not Buffer.from: a key must not share Node's pooled slab with unrelated buffers.
+    const bytes = Buffer.alloc(k.byteLength);
+    bytes.set(k);
+    const entry: ImportedKey = { bytes, key: createSecretKey(bytes) };
+    this.#imported.set(k, entry);
+    return entry.key;
+  }
 }
 
-function encrypt(plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): Bytes {
+function encrypt(keys: SessionKeys, plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): Bytes {
   if (plaintext.byteLength < NATIVE_CIPHER_MIN_BYTES) return asCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k);
   // A list (yamux header + payload) is joined first: one copy of at most a frame, cheaper than a cipher update each.
   const bytes = plaintext instanceof Uint8Array ? plaintext : plaintext.subarray();
-  const cipher = createCipheriv(ALGORITHM, sessionKey(k), nonce, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv(ALGORITHM, keys.keyFor(k), nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(ad, { plaintextLength: bytes.byteLength });
   const body = cipher.update(bytes);
   const final = cipher.final();
@@ -53,6 +60,7 @@ function encrypt(plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Ar
 }
 
 function decrypt(
+  keys: SessionKeys,
   ciphertext: Bytes,
   nonce: Uint8Array,
   ad: Uint8Array,
@@ -62,7 +70,7 @@ function decrypt(
   if (ciphertext.byteLength < NATIVE_CIPHER_MIN_BYTES) return asCrypto.chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst);
   const bytes = ciphertext instanceof Uint8Array ? ciphertext : ciphertext.subarray();
   const bodyBytes = bytes.byteLength - TAG_BYTES;
-  const decipher = createDecipheriv(ALGORITHM, sessionKey(k), nonce, { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv(ALGORITHM, keys.keyFor(k), nonce, { authTagLength: TAG_BYTES });
   decipher.setAAD(ad, { plaintextLength: bodyBytes });
   decipher.setAuthTag(bytes.subarray(bodyBytes));
   const body = decipher.update(bytes.subarray(0, bodyBytes));
@@ -70,9 +78,11 @@ function decrypt(
   return final.byteLength > 0 ? Buffer.concat([body, final], body.byteLength + final.byteLength) : body;
 }
 
-/** noise's default crypto with the transport cipher above. */
-export const noiseCrypto: ICryptoInterface = {
-  ...defaultCrypto,
-  chaCha20Poly1305Encrypt: encrypt,
-  chaCha20Poly1305Decrypt: decrypt,
-};
+/** noise's default crypto with the transport cipher above; one per libp2p node. */
+export function createNoiseCrypto(keys: SessionKeys = new SessionKeys()): ICryptoInterface {
+  return {
+    ...defaultCrypto,
+    chaCha20Poly1305Encrypt: (plaintext, nonce, ad, k) => encrypt(keys, plaintext, nonce, ad, k),
+    chaCha20Poly1305Decrypt: (ciphertext, nonce, ad, k, dst) => decrypt(keys, ciphertext, nonce, ad, k, dst),
+  };
+}

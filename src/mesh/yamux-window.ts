@@ -18,7 +18,8 @@ interface WindowState {
   recvWindowCapacity: number;
 }
 
-let installed = false;
+/** Marks the installed replacement, so that installing twice is recognised without a flag of this module's. */
+const HALF_WINDOW_RULE = Symbol.for('gater.yamux.halfWindowUpdates');
 
 /** Whether a stream in this state may wait with its window update: established, and more than half the window left. */
 export function mayDeferWindowUpdate(stream: WindowState): boolean {
@@ -27,13 +28,15 @@ export function mayDeferWindowUpdate(stream: WindowState): boolean {
 
 /** Installs the half-window rule (idempotent). Throws if the library no longer has the method it replaces. */
 export function installHalfWindowUpdates(): void {
-  if (installed) return;
-  const proto = YamuxStream.prototype as unknown as { sendWindowUpdate?: (this: YamuxStream) => void };
+  type SendWindowUpdate = ((this: YamuxStream) => void) & { [HALF_WINDOW_RULE]?: true };
+  const proto = YamuxStream.prototype as unknown as { sendWindowUpdate?: SendWindowUpdate };
   const original = proto.sendWindowUpdate;
   if (typeof original !== 'function') throw new Error('@chainsafe/libp2p-yamux changed: YamuxStream.sendWindowUpdate is gone');
-  proto.sendWindowUpdate = function sendWindowUpdate(this: YamuxStream): void {
+  if (original[HALF_WINDOW_RULE] === true) return;
+  const replacement: SendWindowUpdate = function sendWindowUpdate(this: YamuxStream): void {
     if (mayDeferWindowUpdate(this as unknown as WindowState)) return;
     original.call(this);
   };
-  installed = true;
+  replacement[HALF_WINDOW_RULE] = true;
+  proto.sendWindowUpdate = replacement;
 }

@@ -64,6 +64,12 @@ export class GaterMetrics {
         }
       },
     });
+    // A reset of the registry also forgets the calls not yet handed over.
+    const resetCalls = this.calls.reset.bind(this.calls);
+    this.calls.reset = () => {
+      uncounted.clear();
+      resetCalls();
+    };
     this.callDuration = new TalliedHistogram({
       name: 'gater_call_duration_seconds',
       help: 'Duration of store calls through the gateway, retries included.',

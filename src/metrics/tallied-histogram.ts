@@ -48,7 +48,9 @@ export class TalliedHistogram<Label extends string> {
     for (const registry of init.registers) registry.registerMetric(this as never);
   }
 
+  /** Records one observation; a value that is not a finite number is ignored (it would poison the sum for good). */
   observe(labelValue: string, value: number): void {
+    if (!Number.isFinite(value)) return;
     let series = this.#series.get(labelValue);
     if (series === undefined) {
       series = { counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };

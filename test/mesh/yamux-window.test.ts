@@ -65,6 +65,18 @@ describe('yamux window updates', () => {
     s.abort(new Error('done'));
   });
 
+  it('a paused stream grants nothing, and on resume grants what was used once more than half is', () => {
+    const { stream: s, sent } = stream(StreamState.Established);
+    s.sendPause();
+    for (let i = 0; i < 40; i++) receive(s, 4_096); // 160 KiB of the 256 KiB window, unread
+    assert.equal(sent.length, 0, 'paused: no update, so the peer stops at the window');
+    s.sendResume();
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.type, WINDOW_UPDATE);
+    assert.ok(sent[0]!.length >= 40 * 4_096);
+    s.abort(new Error('done'));
+  });
+
   it('keeps the library behaviour for frames that carry flags and for paused streams', () => {
     assert.equal(mayDeferWindowUpdate({ state: StreamState.SYNReceived, recvWindow: WINDOW, recvWindowCapacity: WINDOW - 10 }), false);
     assert.equal(mayDeferWindowUpdate({ state: StreamState.Paused, recvWindow: WINDOW, recvWindowCapacity: WINDOW - 10 }), false);
