@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { UnavailableError } from '../../errors/index.ts';
+import { schemaTooNew } from '../store-errors.ts';
 
 export interface Migration {
   /** Migrations apply in version order: 1, 2, ... */
@@ -312,10 +313,7 @@ export async function migrate(client: pg.ClientBase, schemaName: string, storeId
     );
     const current = rows[0]?.v ?? 0;
     if (current > SCHEMA_VERSION) {
-      throw new UnavailableError(
-        `store '${storeId}' has schema version ${current}, newer than this gater understands (${SCHEMA_VERSION})`,
-        { storeId },
-      );
+      throw schemaTooNew(storeId, current, SCHEMA_VERSION);
     }
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;

@@ -1,9 +1,9 @@
 /** Snapshots of aggregates, keyed by (source, stream, version). */
 import type pg from 'pg';
-import { NotFoundError } from '../../errors/index.ts';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
 import { isoTimestamp } from '../event-rows.ts';
+import { snapshotNotFound } from '../store-errors.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
 const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
@@ -47,14 +47,14 @@ export class SnapshotTable {
       version === 0
         ? await this.#runner.row(db, this.#readLatest, [sourceUuid, streamUuid])
         : await this.#runner.row(db, this.#read, [sourceUuid, streamUuid, version]);
-    if (row === undefined) throw notFound(sourceUuid, streamUuid, version);
+    if (row === undefined) throw snapshotNotFound(sourceUuid, streamUuid, version);
     return toRecord(row);
   }
 
   /** Throws `not_found` when there is no such snapshot. */
   async delete(db: pg.Pool, sourceUuid: string, streamUuid: string, version: number): Promise<void> {
     if ((await this.#runner.run(db, this.#delete, [sourceUuid, streamUuid, version])) === 0) {
-      throw notFound(sourceUuid, streamUuid, version);
+      throw snapshotNotFound(sourceUuid, streamUuid, version);
     }
   }
 
@@ -75,13 +75,4 @@ function toRecord(row: readonly unknown[]): SnapshotRecord {
     createdAt: isoTimestamp(createdEpochUs),
     createdEpochUs,
   };
-}
-
-function notFound(sourceUuid: string, streamUuid: string, version: number): NotFoundError {
-  return new NotFoundError(
-    version === 0
-      ? `snapshot of ${sourceUuid}/${streamUuid}`
-      : `snapshot ${sourceUuid}/${streamUuid} at version ${version}`,
-    { sourceUuid, streamUuid, version },
-  );
 }

@@ -3,7 +3,7 @@
  * node serving the store. The delivery logic lives in the subscription engine; this is only its storage.
  */
 import type pg from 'pg';
-import { GaterError, NotFoundError } from '../../errors/index.ts';
+import { GaterError } from '../../errors/index.ts';
 import type {
   ParkedEvent,
   SubscriptionOptions,
@@ -13,6 +13,7 @@ import type {
 } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
 import { isoTimestamp } from '../event-rows.ts';
+import { subscriptionNotFound } from '../store-errors.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
 const SUBSCRIPTION_COLUMNS = 'name, type, selector, start_from, options, checkpoint, created_epoch_us';
@@ -84,7 +85,7 @@ export class SubscriptionRecords {
 
   /** Removes a definition with its checkpoint and parked events. Throws `not_found`. */
   async remove(db: pg.Pool, type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
-    if ((await this.#runner.run(db, this.#delete, [name, type, canonicalJson(selector)])) === 0) throw notFound(name);
+    if ((await this.#runner.run(db, this.#delete, [name, type, canonicalJson(selector)])) === 0) throw subscriptionNotFound(name);
   }
 
   async get(db: pg.Pool, name: string): Promise<SubscriptionRecord | undefined> {
@@ -98,7 +99,7 @@ export class SubscriptionRecords {
 
   /** Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`. */
   async saveCheckpoint(db: pg.Pool, name: string, position: number): Promise<void> {
-    if ((await this.#runner.run(db, this.#checkpoint, [name, position])) === 0) throw notFound(name);
+    if ((await this.#runner.run(db, this.#checkpoint, [name, position])) === 0) throw subscriptionNotFound(name);
   }
 
   /** Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription. */
@@ -112,7 +113,7 @@ export class SubscriptionRecords {
       parked.reason,
       epochUs,
     ]);
-    if (changed === 0) throw notFound(parked.subscription);
+    if (changed === 0) throw subscriptionNotFound(parked.subscription);
   }
 
   async listParked(db: pg.Pool, name: string): Promise<ParkedEvent[]> {
@@ -128,7 +129,7 @@ export class SubscriptionRecords {
   }
 
   async #requireExists(db: pg.Pool, name: string): Promise<void> {
-    if ((await this.#runner.row(db, this.#exists, [name])) === undefined) throw notFound(name);
+    if ((await this.#runner.row(db, this.#exists, [name])) === undefined) throw subscriptionNotFound(name);
   }
 }
 
@@ -154,8 +155,4 @@ function toParked(row: readonly unknown[]): ParkedEvent {
     reason: row[5] as string,
     parkedAt: isoTimestamp(row[6] as number),
   };
-}
-
-function notFound(name: string): NotFoundError {
-  return new NotFoundError(`subscription '${name}'`, { name });
 }

@@ -3,7 +3,7 @@
  * opening a store applies the missing ones, each in its own transaction. Never edit a released migration: add one.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { UnavailableError } from '../../errors/index.ts';
+import { schemaTooNew } from '../store-errors.ts';
 
 export interface Migration {
   /** The `user_version` the database has once this migration is applied (1, 2, ...). */
@@ -99,10 +99,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: DatabaseSync, storeId: string): void {
   const current = readUserVersion(db);
   if (current > SCHEMA_VERSION) {
-    throw new UnavailableError(
-      `store '${storeId}' has schema version ${current}, newer than this gater understands (${SCHEMA_VERSION})`,
-      { storeId },
-    );
+    throw schemaTooNew(storeId, current, SCHEMA_VERSION);
   }
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;

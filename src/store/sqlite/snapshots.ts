@@ -2,10 +2,10 @@
  * Snapshots of aggregates, keyed by (source, stream, version). Data and metadata are stored in columns of their own.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { NotFoundError } from '../../errors/index.ts';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
 import { isoTimestamp } from '../event-rows.ts';
+import { snapshotNotFound } from '../store-errors.ts';
 
 const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
 
@@ -67,14 +67,14 @@ export class SnapshotTable {
     const row = (
       version === 0 ? this.#readLatest.get(sourceUuid, streamUuid) : this.#read.get(sourceUuid, streamUuid, version)
     ) as SnapshotRow | undefined;
-    if (row === undefined) throw notFound(sourceUuid, streamUuid, version);
+    if (row === undefined) throw snapshotNotFound(sourceUuid, streamUuid, version);
     return toRecord(row);
   }
 
   /** Throws `not_found` when there is no such snapshot. */
   delete(sourceUuid: string, streamUuid: string, version: number): void {
     if (this.#delete.run(sourceUuid, streamUuid, version).changes === 0) {
-      throw notFound(sourceUuid, streamUuid, version);
+      throw snapshotNotFound(sourceUuid, streamUuid, version);
     }
   }
 
@@ -100,13 +100,4 @@ function toRecord(row: SnapshotRow): SnapshotRecord {
     createdAt: isoTimestamp(row.created_epoch_us),
     createdEpochUs: row.created_epoch_us,
   };
-}
-
-function notFound(sourceUuid: string, streamUuid: string, version: number): NotFoundError {
-  return new NotFoundError(
-    version === 0
-      ? `snapshot of ${sourceUuid}/${streamUuid}`
-      : `snapshot ${sourceUuid}/${streamUuid} at version ${version}`,
-    { sourceUuid, streamUuid, version },
-  );
 }

@@ -3,7 +3,7 @@
  * lives in the subscription engine; this is only its storage.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { GaterError, NotFoundError } from '../../errors/index.ts';
+import { GaterError } from '../../errors/index.ts';
 import type {
   ParkedEvent,
   SubscriptionOptions,
@@ -13,6 +13,7 @@ import type {
 } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
 import { isoTimestamp } from '../event-rows.ts';
+import { subscriptionNotFound } from '../store-errors.ts';
 
 interface SubscriptionRow {
   name: string;
@@ -103,7 +104,7 @@ export class SubscriptionRecords {
   remove(type: SubscriptionType, selector: SubscriptionSelector, name: string): void {
     const existing = this.#get.get(name) as SubscriptionRow | undefined;
     if (existing === undefined || existing.type !== type || existing.selector !== canonicalJson(selector)) {
-      throw notFound(name);
+      throw subscriptionNotFound(name);
     }
     this.#db.exec('BEGIN IMMEDIATE');
     try {
@@ -127,7 +128,7 @@ export class SubscriptionRecords {
 
   /** Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`. */
   saveCheckpoint(name: string, position: number): void {
-    if (this.#checkpoint.run(position, name).changes === 0) throw notFound(name);
+    if (this.#checkpoint.run(position, name).changes === 0) throw subscriptionNotFound(name);
   }
 
   /** Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription. */
@@ -158,7 +159,7 @@ export class SubscriptionRecords {
   }
 
   #requireExists(name: string): void {
-    if (this.#get.get(name) === undefined) throw notFound(name);
+    if (this.#get.get(name) === undefined) throw subscriptionNotFound(name);
   }
 }
 
@@ -184,8 +185,4 @@ function toParked(row: ParkedRow): ParkedEvent {
     reason: row.reason,
     parkedAt: isoTimestamp(row.parked_epoch_us),
   };
-}
-
-function notFound(name: string): NotFoundError {
-  return new NotFoundError(`subscription '${name}'`, { name });
 }

@@ -1,0 +1,27 @@
+/**
+ * The errors a store backend reports about its own records, worded once for every backend so that a caller sees the
+ * same message and data whichever backend answered.
+ */
+import { NotFoundError, UnavailableError } from '../errors/index.ts';
+
+/** No snapshot of the source/stream (at `version`, or at all when `version` is 0). */
+export function snapshotNotFound(sourceUuid: string, streamUuid: string, version: number): NotFoundError {
+  return new NotFoundError(
+    version === 0
+      ? `snapshot of ${sourceUuid}/${streamUuid}`
+      : `snapshot ${sourceUuid}/${streamUuid} at version ${version}`,
+    { sourceUuid, streamUuid, version },
+  );
+}
+
+/** No subscription of that name. */
+export function subscriptionNotFound(name: string): NotFoundError {
+  return new NotFoundError(`subscription '${name}'`, { name });
+}
+
+/** The store was written by a newer gater, whose schema this one must not touch. */
+export function schemaTooNew(storeId: string, found: number, understood: number): UnavailableError {
+  return new UnavailableError(`store '${storeId}' has schema version ${found}, newer than this gater understands (${understood})`, {
+    storeId,
+  });
+}
