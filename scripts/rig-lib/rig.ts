@@ -29,12 +29,11 @@ import {
   listNamespaces,
   lossDropped,
   namespacePids,
-  pidInNamespace,
   setBridgePort,
   setLoss,
 } from './namespaces.ts';
-import { killInNamespace, sleep, spawnInNamespace, waitGone } from './processes.ts';
-import { loadState, prefixFor, saveState, STATE_VERSION, statePath, type HostState, type RigState } from './state.ts';
+import { isRigProcess, killInNamespace, launcherPids, sleep, spawnInNamespace, waitGone } from './processes.ts';
+import { loadState, prefixFor, removeState, saveState, STATE_VERSION, type HostState, type RigState } from './state.ts';
 import {
   nodeEnvironment,
   planHost,
@@ -205,7 +204,7 @@ export class Rig {
     }
     const swept = await Rig.sweep(prefixFor(dir));
     for (const made of ['hosts', 'bin']) rmSync(join(dir, made), { recursive: true, force: true });
-    rmSync(statePath(dir), { force: true });
+    removeState(dir);
     try {
       rmdirSync(dir);
     } catch {
@@ -218,6 +217,8 @@ export class Rig {
   static async sweep(prefix: string): Promise<DownReport> {
     const namespaces = (await listNamespaces()).filter((name) => name.startsWith(`${prefix}-`));
     let processes = 0;
+    // Launchers first: once in, they are among the namespace's own processes; before, nothing else finds them.
+    for (const { pid, namespace } of launcherPids(prefix)) if (await killInNamespace(pid, namespace)) processes++;
     for (const namespace of namespaces) {
       for (const pid of await namespacePids(namespace)) if (await killInNamespace(pid, namespace)) processes++;
     }
@@ -488,7 +489,7 @@ export class Rig {
   }
 
   private alive(pid: number, namespace: string): boolean {
-    return pidInNamespace(pid, namespace);
+    return isRigProcess(pid, namespace);
   }
 
   private save(): void {

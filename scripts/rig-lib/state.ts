@@ -4,7 +4,7 @@
  * derived from the state directory, so a rig whose state file was lost is still swept by prefix.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { GossipMode, HostPlan } from './topology.ts';
 
@@ -72,4 +72,17 @@ export function saveState(state: RigState): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   renameSync(temporary, path);
+}
+
+/** Removes the state file and any temporary one a command killed in the middle of `saveState` left behind. */
+export function removeState(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name === STATE_FILE || (name.startsWith(`${STATE_FILE}.`) && name.endsWith('.tmp'))) rmSync(join(dir, name), { force: true });
+  }
 }
