@@ -3,10 +3,13 @@
  * backend promises (a schema per store, migrations safe when several nodes open a store at once).
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, describe, it, test } from 'node:test';
 import pg from 'pg';
 import type { EventStore } from '../../src/store/event-store.ts';
-import { PostgresEventStore, SCHEMA_VERSION, schemaNameFor } from '../../src/store/postgres/index.ts';
+import type { EventFilter } from '../../src/store/types.ts';
+import { MIGRATIONS, PostgresEventStore, schemaNameFor } from '../../src/store/postgres/index.ts';
+import { migrate, quoteIdent } from '../../src/store/postgres/schema.ts';
 import { startTestPostgres } from '../support/postgres.ts';
 import { runEventStoreContract } from './contract.ts';
 import { ev, evs, rejectsWith } from './contract/support.ts';
@@ -64,13 +67,88 @@ if ('skip' in server) {
       const nodes = Array.from({ length: 5 }, () => new PostgresEventStore({}, { storeId, url, poolSize: 2 }));
       try {
         await Promise.all(nodes.map((n) => n.open()));
-        const { rows } = await admin.query(`SELECT version FROM "${schemaNameFor(storeId)}".schema_migrations`);
-        assert.deepEqual(rows.map((r: { version: number }) => r.version), [SCHEMA_VERSION]);
+        const { rows } = await admin.query(`SELECT version FROM "${schemaNameFor(storeId)}".schema_migrations ORDER BY 1`);
+        assert.deepEqual(rows.map((r: { version: number }) => r.version), MIGRATIONS.map((m) => m.version));
         await Promise.all(nodes.map((n, i) => n.append(`n-${i}`, evs(1))));
         assert.equal((await nodes[0]!.stats()).lastPosition, 4);
       } finally {
         await Promise.all(nodes.slice(1).map((n) => n.close()));
         await dropStore(nodes[0]!);
+      }
+    });
+
+    it('upgrades a store of schema version 1: tags written before and after the upgrade are all found', async () => {
+      const storeId = `upgrade-${stores++}`;
+      const s = quoteIdent(schemaNameFor(storeId));
+      const client = await admin.connect();
+      try {
+        await migrate(client, schemaNameFor(storeId), storeId, 1);
+        // Version 1's append function: every tag a row of event_tags. Appends of 2 events (tags red+blue, blue) and
+        // of 1 (red).
+        await client.query(
+          `SELECT * FROM ${s}.append_batch($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], ` +
+            '$6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[])',
+          [
+            ['old-a', 'old-b'], [-2, -2], [2, 1], [3, 1], [0, 0],
+            [randomUUID(), randomUUID(), randomUUID()], ['T', 'T', 'T'], ['{}', '{}', '{}'], [null, null, null],
+            ['["red","blue"]', '["blue"]', '["red"]'], [null, null, null], [null, null, null],
+            ['red', 'blue', 'blue', 'red'], [1, 1, 2, 3],
+          ],
+        );
+      } finally {
+        client.release();
+      }
+      const store = await openStore(storeId);
+      try {
+        const { rows } = await admin.query(`SELECT version FROM ${s}.schema_migrations ORDER BY 1`);
+        assert.deepEqual(rows.map((r: { version: number }) => r.version), MIGRATIONS.map((m) => m.version));
+        await store.append('new-a', [
+          ev('T', { tags: ['blue', 'red'] }),
+          ev('T', { tags: ['red'] }),
+          ev('U'),
+          ev('U', { tags: ['green', 'red', 'blue'] }),
+        ]);
+        const positions = async (filter: EventFilter, limit = 100): Promise<number[]> => {
+          const all: number[] = [];
+          for (let from = 0; ; ) {
+            const page = await store.readFiltered(filter, from, limit);
+            all.push(...page.events.map((e) => e.position));
+            if (page.scannedTo < from) return all;
+            from = page.scannedTo + 1;
+          }
+        };
+        for (const limit of [100, 1]) {
+          assert.deepEqual(await positions({ tags: ['red'] }, limit), [0, 2, 3, 4, 6]);
+          assert.deepEqual(await positions({ tags: ['blue'] }, limit), [0, 1, 3, 6]);
+          assert.deepEqual(await positions({ tags: ['red', 'blue'], tagMatch: 'all' }, limit), [0, 3, 6]);
+          assert.deepEqual(await positions({ tags: ['blue', 'green'] }, limit), [0, 1, 3, 6]);
+          assert.deepEqual(await positions({ tags: ['green', 'blue'], tagMatch: 'all' }, limit), [6]);
+          assert.deepEqual(await positions({ tags: ['red'], types: ['U'] }, limit), [6]);
+          assert.deepEqual(await positions({ types: ['T'], tags: ['blue', 'red'], tagMatch: 'all' }, limit), [0, 3]);
+          assert.deepEqual(await positions({ streamPattern: 'new-*', tags: ['red'] }, limit), [3, 4, 6]);
+          assert.deepEqual(await positions({ streamPattern: 'old-*', tags: ['green', 'blue'] }, limit), [0, 1]);
+        }
+        // Deleting a stream removes its tags from wherever they are.
+        await store.deleteStream('old-a');
+        await store.deleteStream('new-a');
+        assert.deepEqual(await positions({ tags: ['red', 'blue', 'green'] }), [2]);
+        assert.deepEqual((await admin.query(`SELECT tag, position::integer FROM ${s}.event_extra_tags`)).rows, [{ tag: 'red', position: 2 }]);
+      } finally {
+        await dropStore(store);
+      }
+    });
+
+    it('keeps an event\'s first tag in its row and only the others in event_extra_tags', async () => {
+      const store = await openStore();
+      try {
+        await store.append('s', [ev('T', { tags: ['a', 'b', 'c'] }), ev('T', { tags: ['d'] }), ev('T')]);
+        const s = quoteIdent(store.schema);
+        const events = await admin.query(`SELECT position::integer, first_tag FROM ${s}.events ORDER BY position`);
+        assert.deepEqual(events.rows, [{ position: 0, first_tag: 'a' }, { position: 1, first_tag: 'd' }, { position: 2, first_tag: null }]);
+        const extra = await admin.query(`SELECT tag, position::integer FROM ${s}.event_extra_tags ORDER BY position, tag`);
+        assert.deepEqual(extra.rows, [{ tag: 'b', position: 0 }, { tag: 'c', position: 0 }]);
+      } finally {
+        await dropStore(store);
       }
     });
 

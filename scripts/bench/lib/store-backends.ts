@@ -91,13 +91,14 @@ export function postgresBackend(
       const insertEvents = {
         name: 'floor-events',
         text:
-          `INSERT INTO ${s}.events (position, sid, version, event_id, event_type, data, metadata, tags, epoch_us) ` +
-          'SELECT $1::bigint + u.k - 1, $2, $3::bigint + u.k - 1, u.id, u.t, u.d, u.m, u.g, $9 ' +
-          'FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(id, t, d, m, g, k)',
+          `INSERT INTO ${s}.events (position, sid, version, event_id, event_type, data, metadata, tags, first_tag, ` +
+          'epoch_us) SELECT $1::bigint + u.k - 1, $2, $3::bigint + u.k - 1, u.id, u.t, u.d, u.m, u.g, u.f, $10 ' +
+          'FROM unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) ' +
+          'WITH ORDINALITY AS u(id, t, d, m, g, f, k)',
       };
       const insertTags = {
         name: 'floor-tags',
-        text: `INSERT INTO ${s}.event_tags (tag, position) SELECT * FROM unnest($1::text[], $2::bigint[])`,
+        text: `INSERT INTO ${s}.event_extra_tags (tag, position) SELECT * FROM unnest($1::text[], $2::bigint[])`,
       };
       let position = 0;
       (globalThis as { gc?: () => void }).gc?.();
@@ -108,16 +109,17 @@ export function postgresBackend(
         const stream = k % streams;
         const tags: string[] = [];
         const tagPositions: number[] = [];
-        batch.forEach((e, i) => e.tags.forEach((t) => (tags.push(t), tagPositions.push(position + i))));
+        batch.forEach((e, i) => e.tags.slice(1).forEach((t) => (tags.push(t), tagPositions.push(position + i))));
         await client.query('BEGIN');
         await client.query({
           ...insertEvents,
           values: [
             position, sids[stream], versions[stream], batch.map((e) => e.eventId), batch.map((e) => e.eventType),
-            batch.map((e) => e.data), batch.map((e) => e.metadata), batch.map((e) => e.tagsJson), Date.now() * 1000,
+            batch.map((e) => e.data), batch.map((e) => e.metadata), batch.map((e) => e.tagsJson),
+            batch.map((e) => e.tags[0] ?? null), Date.now() * 1000,
           ],
         });
-        await client.query({ ...insertTags, values: [tags, tagPositions] });
+        if (tags.length > 0) await client.query({ ...insertTags, values: [tags, tagPositions] });
         await client.query('COMMIT');
         versions[stream] = versions[stream]! + batch.length;
         position += batch.length;

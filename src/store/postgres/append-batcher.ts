@@ -86,7 +86,7 @@ export class AppendBatcher {
     this.#sql =
       `SELECT r_status, r_version, r_position, r_detail, r_epoch_us FROM ${init.schema}.append_batch(` +
       '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::uuid[], $7::text[], $8::text[], ' +
-      '$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[])';
+      '$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[])';
   }
 
   /** Batches written and the appends they held, since open (their ratio is the mean batch size). */
@@ -171,6 +171,7 @@ export class AppendBatcher {
     const data: (string | null)[] = [];
     const metadata: (string | null)[] = [];
     const tags: (string | null)[] = [];
+    const firstTags: (string | null)[] = [];
     const dataTypes: (string | null)[] = [];
     const metadataTypes: (string | null)[] = [];
     const tagNames: string[] = [];
@@ -190,18 +191,21 @@ export class AppendBatcher {
         tags.push(e.tagsJson);
         dataTypes.push(storedContentType(e.dataContentType));
         metadataTypes.push(storedContentType(e.metadataContentType));
-        // 1-based index of the event in the flat arrays, as the function counts.
-        for (const tag of e.tags) {
-          tagNames.push(tag);
+        // The first tag goes into the event's row; the others are rows of their own, each with the 1-based index
+        // of its event in the flat arrays, as the function counts.
+        const eventTags = e.tags;
+        firstTags.push(eventTags.length > 0 ? eventTags[0]! : null);
+        for (let t = 1; t < eventTags.length; t++) {
+          tagNames.push(eventTags[t]!);
           tagEvents.push(ids.length);
         }
-        tagRows += e.tags.length;
+        if (eventTags.length > 1) tagRows += eventTags.length - 1;
       }
       tagCounts.push(tagRows);
     }
     const row = await this.#c.runner.row(this.#c.pool, this.#sql, [
-      streams, expected, counts, tagCounts, checks, ids, types, data, metadata, tags, dataTypes, metadataTypes,
-      tagNames, tagEvents,
+      streams, expected, counts, tagCounts, checks, ids, types, data, metadata, tags, firstTags, dataTypes,
+      metadataTypes, tagNames, tagEvents,
     ]);
     return row as BatchRow;
   }

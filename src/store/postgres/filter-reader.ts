@@ -6,9 +6,12 @@
  *
  * The read is driven by one ordered index range scan where possible:
  * - `streamId`: `events_by_stream` from the first version at or after `fromPosition` (a binary search);
- * - `tags` (all): `event_tags` for the first tag, the others checked per row;
- * - `types`, or `tags` (any): one ordered, limited scan per value, merged;
- * - otherwise (`streamPattern` or nothing): the positions themselves (the primary key).
+ * - `tags` (all): the events of the first tag, the others checked per row;
+ * - `types`, or `tags` (any): one ordered, limited scan per value, merged.
+ * The events of a tag are two ordered scans merged: `events_by_first_tag` for events whose first tag it is, and
+ * `event_extra_tags` for those that carry it further down their list (each tag of an event is in one place only).
+
+ * Otherwise (`streamPattern` or nothing): the positions themselves (the primary key).
  */
 import { planFilter } from '../filter-plan.ts';
 import type pg from 'pg';
@@ -110,11 +113,17 @@ export class FilterReader {
         const where = [`e.event_type = ${v}`, `e.position >= ${from}`, ...others];
         return `(SELECT e.position FROM ${s}.events e WHERE ${where.join(' AND ')} ORDER BY e.position LIMIT ${limit})`;
       }
-      const where = [`t.tag = ${v}`, `t.position >= ${from}`, ...others];
+      const first = [`e.first_tag = ${v}`, `e.position >= ${from}`, ...others];
+      const extra = [`t.tag = ${v}`, `t.position >= ${from}`, ...others];
       const join = others.length > 0 ? ` JOIN ${s}.events e ON e.position = t.position` : '';
-      return `(SELECT t.position FROM ${s}.event_tags t${join} WHERE ${where.join(' AND ')} ORDER BY t.position LIMIT ${limit})`;
+      return (
+        `((SELECT e.position FROM ${s}.events e WHERE ${first.join(' AND ')} ORDER BY e.position LIMIT ${limit}) ` +
+        `UNION ALL (SELECT t.position FROM ${s}.event_extra_tags t${join} WHERE ${extra.join(' AND ')} ` +
+        `ORDER BY t.position LIMIT ${limit}))`
+      );
     });
-    // An event has one type, so type branches never overlap; tag branches may (an event with two of the tags).
+    // An event has one type, so type branches never overlap; tag branches may (an event with two of the tags). A
+    // tag's own two scans never do (see above), hence the parentheses.
     const positions = branches.join(driver === 'types' ? ' UNION ALL ' : ' UNION ');
     return (
       `SELECT ${columns} FROM (${positions}) m JOIN ${s}.events e ON e.position = m.position ` +
@@ -137,11 +146,17 @@ export class FilterReader {
       if (filter.tagMatch === 'all') {
         // The driver already holds the first tag.
         for (let i = driver === 'tags' ? 1 : 0; i < tags.length; i++) {
-          where.push(`EXISTS (SELECT 1 FROM ${s}.event_tags x WHERE x.tag = ${p.bind(tags[i])} AND x.position = e.position)`);
+          const tag = p.bind(tags[i]);
+          where.push(
+            `(e.first_tag = ${tag} OR EXISTS (SELECT 1 FROM ${s}.event_extra_tags x WHERE x.tag = ${tag} ` +
+              'AND x.position = e.position))',
+          );
         }
       } else if (driver !== 'tags') {
+        const any = p.bind(tags);
         where.push(
-          `EXISTS (SELECT 1 FROM ${s}.event_tags x WHERE x.tag = ANY(${p.bind(tags)}::text[]) AND x.position = e.position)`,
+          `(e.first_tag = ANY(${any}::text[]) OR EXISTS (SELECT 1 FROM ${s}.event_extra_tags x ` +
+            `WHERE x.tag = ANY(${any}::text[]) AND x.position = e.position))`,
         );
       }
     }

@@ -503,9 +503,10 @@ function statements(s: string) {
       `(SELECT count(*) FROM ${s}.streams)::integer FROM ${s}.store_head h`,
     lockHead: `SELECT next_position FROM ${s}.store_head FOR UPDATE`,
     findStream: `SELECT sid FROM ${s}.streams WHERE stream_id = $1`,
-    // Each tag row found through the event's own tag list, by primary key: no scan of the tags table.
+    // Each tag row found through the event's own tag list, by primary key: no scan of the tags table. Every tag is
+    // looked for, the first included: events written before schema version 2 have it there.
     deleteTags:
-      `DELETE FROM ${s}.event_tags t USING (SELECT j.tag, e.position FROM ${s}.events e, ` +
+      `DELETE FROM ${s}.event_extra_tags t USING (SELECT j.tag, e.position FROM ${s}.events e, ` +
       'json_array_elements_text(e.tags::json) AS j(tag) WHERE e.sid = $1 AND e.tags IS NOT NULL) d ' +
       'WHERE t.tag = d.tag AND t.position = d.position',
     deleteEvents: `DELETE FROM ${s}.events WHERE sid = $1`,

@@ -284,6 +284,152 @@ export const MIGRATIONS: readonly Migration[] = [
       END $fn$;
     `,
   },
+  {
+    version: 2,
+    description: 'first tag of an event in its row; event_tags becomes event_extra_tags',
+    sql: ({ s, channel }) => `
+      -- An event's first tag moves into its own row, indexed by (first_tag, position): most events carry one tag or
+      -- none, and a row of event_tags per tag (a heap tuple and an index entry) cost a fifth of an append. Its second
+      -- and later tags stay in a table, renamed to say so (and so that a node still running the code of version 1
+      -- fails loudly, rather than read tags from half the places). Each tag of an event is in exactly one of the
+      -- two places: events written before this migration keep every tag in the table, with first_tag NULL.
+      ALTER TABLE ${s}.event_tags RENAME TO event_extra_tags;
+      ALTER INDEX ${s}.event_tags_pkey RENAME TO event_extra_tags_pkey;
+      ALTER TABLE ${s}.events ADD COLUMN first_tag text COLLATE "C";
+      CREATE INDEX events_by_first_tag ON ${s}.events (first_tag, position) WHERE first_tag IS NOT NULL;
+
+      -- The append function of version 1 with p_first_tags, one per event (NULL: no tags), and p_tag_counts,
+      -- p_tag_names and p_tag_events for the second and later tags only.
+      DROP FUNCTION ${s}.append_batch(text[], bigint[], integer[], integer[], integer[], uuid[], text[], text[],
+        text[], text[], text[], text[], text[], integer[]);
+      CREATE FUNCTION ${s}.append_batch(
+        p_streams text[], p_expected bigint[], p_counts integer[], p_tag_counts integer[], p_id_checks integer[],
+        p_ids uuid[], p_types text[], p_data text[], p_metadata text[], p_tags text[], p_first_tags text[],
+        p_data_types text[], p_metadata_types text[], p_tag_names text[], p_tag_events integer[],
+        OUT r_status integer[], OUT r_version bigint[], OUT r_position bigint[], OUT r_detail text[],
+        OUT r_epoch_us bigint)
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        n integer := coalesce(array_length(p_streams, 1), 0);
+        next_pos bigint;
+        a integer := 1;  -- first event of the current append in the flat arrays
+        b integer;       -- its last event
+        ta integer := 1; -- likewise for its tag rows
+        tb integer;
+        cnt integer;
+        v_sid bigint;
+        v_current bigint;
+        v_expected bigint;
+        f_sid bigint;
+        f_version bigint;
+        f_index integer;
+        wrote boolean := false;
+      BEGIN
+        -- The store's lock, held to the end of the transaction (see store_head).
+        SELECT h.next_position INTO next_pos FROM ${s}.store_head h FOR UPDATE;
+        -- Taken under the lock, so commit times never go back as positions go forward.
+        r_epoch_us := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+        r_status := array_fill(0, ARRAY[n]);
+        r_version := array_fill(NULL::bigint, ARRAY[n]);
+        r_position := array_fill(NULL::bigint, ARRAY[n]);
+        r_detail := array_fill(NULL::text, ARRAY[n]);
+        FOR i IN 1..n LOOP
+          cnt := p_counts[i];
+          b := a + cnt - 1;
+          tb := ta + p_tag_counts[i] - 1;
+          <<one_append>>
+          BEGIN
+            SELECT s.sid, coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.sid = s.sid), -1)
+              INTO v_sid, v_current FROM ${s}.streams s WHERE s.stream_id = p_streams[i];
+            IF NOT FOUND THEN
+              v_sid := NULL;
+              v_current := -1;
+            END IF;
+
+            IF p_id_checks[i] = 2 THEN
+              -- Before the version check: a retried append whose first attempt succeeded gets the same answer.
+              SELECT e.sid, e.version INTO f_sid, f_version FROM ${s}.events e WHERE e.event_id = p_ids[a];
+              IF FOUND THEN
+                IF f_sid IS DISTINCT FROM v_sid THEN
+                  r_status[i] := 3;
+                  r_version[i] := 0;
+                  r_detail[i] := format('is already recorded in another stream (%L)',
+                    (SELECT s.stream_id FROM ${s}.streams s WHERE s.sid = f_sid));
+                  EXIT one_append;
+                END IF;
+                SELECT min(u.k) INTO f_index FROM unnest(p_ids[a:b]) WITH ORDINALITY AS u(id, k)
+                  LEFT JOIN ${s}.events e ON e.sid = v_sid AND e.version = f_version + u.k - 1
+                  WHERE e.event_id IS DISTINCT FROM u.id;
+                IF f_index IS NOT NULL THEN
+                  r_status[i] := 3;
+                  r_version[i] := f_index - 1;
+                  r_detail[i] := format('does not continue the earlier append of events[0].eventId (recorded at '
+                    'version %s); a retry must repeat the earlier events exactly', f_version);
+                  EXIT one_append;
+                END IF;
+                r_status[i] := 1;
+                r_version[i] := f_version + cnt - 1;
+                SELECT e.position INTO STRICT f_version FROM ${s}.events e
+                  WHERE e.sid = v_sid AND e.version = r_version[i];
+                r_position[i] := f_version;
+                EXIT one_append;
+              END IF;
+            END IF;
+
+            v_expected := p_expected[i];
+            IF NOT (v_expected = -2 OR (v_expected = -1 AND v_current = -1) OR (v_expected = -4 AND v_current >= 0)
+                    OR v_expected = v_current) THEN
+              r_status[i] := 2;
+              r_version[i] := v_current;
+              EXIT one_append;
+            END IF;
+
+            IF p_id_checks[i] > 0 THEN
+              SELECT u.k, e.sid, e.version INTO f_index, f_sid, f_version
+                FROM unnest(p_ids[a:b]) WITH ORDINALITY AS u(id, k)
+                JOIN ${s}.events e ON e.event_id = u.id ORDER BY u.k LIMIT 1;
+              IF FOUND THEN
+                r_status[i] := 3;
+                r_version[i] := f_index - 1;
+                IF f_sid = v_sid THEN
+                  r_detail[i] := format('is already recorded in this stream at version %s; a retry must repeat '
+                    'the earlier events exactly', f_version);
+                ELSE
+                  r_detail[i] := format('is already recorded in another stream (%L)',
+                    (SELECT s.stream_id FROM ${s}.streams s WHERE s.sid = f_sid));
+                END IF;
+                EXIT one_append;
+              END IF;
+            END IF;
+
+            IF v_sid IS NULL THEN
+              INSERT INTO ${s}.streams (stream_id) VALUES (p_streams[i]) RETURNING sid INTO v_sid;
+            END IF;
+            INSERT INTO ${s}.events (position, sid, version, event_id, event_type, data, metadata, tags, first_tag,
+                                     epoch_us, data_content_type, metadata_content_type)
+              SELECT next_pos + u.k - 1, v_sid, v_current + u.k, u.id, u.t, u.d, u.m, u.g, u.f, r_epoch_us, u.dc, u.mc
+              FROM unnest(p_ids[a:b], p_types[a:b], p_data[a:b], p_metadata[a:b], p_tags[a:b], p_first_tags[a:b],
+                          p_data_types[a:b], p_metadata_types[a:b]) WITH ORDINALITY AS u(id, t, d, m, g, f, dc, mc, k);
+            IF tb >= ta THEN
+              INSERT INTO ${s}.event_extra_tags (tag, position)
+                SELECT t.name, next_pos + t.ev - a FROM unnest(p_tag_names[ta:tb], p_tag_events[ta:tb]) AS t(name, ev);
+            END IF;
+            next_pos := next_pos + cnt;
+            wrote := true;
+            r_version[i] := v_current + cnt;
+            r_position[i] := next_pos - 1;
+          END one_append;
+          a := b + 1;
+          ta := tb + 1;
+        END LOOP;
+        IF wrote THEN
+          UPDATE ${s}.store_head SET next_position = next_pos;
+          -- A wake-up for the other nodes' live readers, sent at commit; they read the store from where they are.
+          PERFORM pg_notify(${channel}, (next_pos - 1)::text);
+        END IF;
+      END $fn$;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
@@ -294,10 +440,16 @@ function quoteLiteral(value: string): string {
 }
 
 /**
- * Brings the store's schema up to SCHEMA_VERSION, creating it when absent. Safe when several nodes run it at once;
- * refuses a schema written by a newer gater, or one that belongs to another store id.
+ * Brings the store's schema up to SCHEMA_VERSION (or `target`, for tests of an upgrade), creating it when absent.
+ * Safe when several nodes run it at once; refuses a schema written by a newer gater, or one that belongs to another
+ * store id.
  */
-export async function migrate(client: pg.ClientBase, schemaName: string, storeId: string): Promise<void> {
+export async function migrate(
+  client: pg.ClientBase,
+  schemaName: string,
+  storeId: string,
+  target: number = SCHEMA_VERSION,
+): Promise<void> {
   const s = quoteIdent(schemaName);
   await client.query('BEGIN');
   try {
@@ -316,7 +468,7 @@ export async function migrate(client: pg.ClientBase, schemaName: string, storeId
       throw schemaTooNew(storeId, current, SCHEMA_VERSION);
     }
     for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
+      if (migration.version <= current || migration.version > target) continue;
       await client.query(migration.sql({ s, channel: quoteLiteral(schemaName) }));
       await client.query(`INSERT INTO ${s}.schema_migrations (version, description) VALUES ($1, $2)`, [
         migration.version,
