@@ -198,8 +198,8 @@ export class AppendBatcher {
         for (let t = 1; t < eventTags.length; t++) {
           tagNames.push(eventTags[t]!);
           tagEvents.push(ids.length);
+          tagRows++;
         }
-        if (eventTags.length > 1) tagRows += eventTags.length - 1;
       }
       tagCounts.push(tagRows);
     }

@@ -7,11 +7,10 @@
  * The read is driven by one ordered index range scan where possible:
  * - `streamId`: `events_by_stream` from the first version at or after `fromPosition` (a binary search);
  * - `tags` (all): the events of the first tag, the others checked per row;
- * - `types`, or `tags` (any): one ordered, limited scan per value, merged.
+ * - `types`, or `tags` (any): one ordered, limited scan per value, merged;
+ * - otherwise (`streamPattern` or nothing): the positions themselves (the primary key).
  * The events of a tag are two ordered scans merged: `events_by_first_tag` for events whose first tag it is, and
  * `event_extra_tags` for those that carry it further down their list (each tag of an event is in one place only).
-
- * Otherwise (`streamPattern` or nothing): the positions themselves (the primary key).
  */
 import { planFilter } from '../filter-plan.ts';
 import type pg from 'pg';
