@@ -2,7 +2,7 @@
  * The errors a store backend reports about its own records, worded once for every backend so that a caller sees the
  * same message and data whichever backend answered.
  */
-import { NotFoundError, UnavailableError } from '../errors/index.ts';
+import { GaterError, NotFoundError, UnavailableError } from '../errors/index.ts';
 
 /** No snapshot of the source/stream (at `version`, or at all when `version` is 0). */
 export function snapshotNotFound(sourceUuid: string, streamUuid: string, version: number): NotFoundError {
@@ -17,6 +17,13 @@ export function snapshotNotFound(sourceUuid: string, streamUuid: string, version
 /** No subscription of that name. */
 export function subscriptionNotFound(name: string): NotFoundError {
   return new NotFoundError(`subscription '${name}'`, { name });
+}
+
+/** A subscription of that name exists with another type or selector (`selector`: its stored JSON). */
+export function subscriptionConflict(name: string, type: string, selector: string): GaterError {
+  return new GaterError('conflict', `subscription '${name}' already exists with type ${type} and selector ${selector}`, {
+    name,
+  });
 }
 
 /** The store was written by a newer gater, whose schema this one must not touch. */

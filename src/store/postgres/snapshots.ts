@@ -2,11 +2,9 @@
 import type pg from 'pg';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
-import { isoTimestamp } from '../event-rows.ts';
+import { SNAPSHOT_COLUMNS, snapshotFromRow } from '../record-rows.ts';
 import { snapshotNotFound } from '../store-errors.ts';
 import type { SqlRunner } from './sql-runner.ts';
-
-const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
 const ORDER = 'ORDER BY source_uuid, stream_uuid, version';
 
 export class SnapshotTable {
@@ -22,16 +20,16 @@ export class SnapshotTable {
     this.#runner = runner;
     const table = `${schema}.snapshots`;
     this.#upsert =
-      `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ` +
+      `INSERT INTO ${table} (${SNAPSHOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ` +
       'ON CONFLICT (source_uuid, stream_uuid, version) DO UPDATE SET ' +
       'data = excluded.data, metadata = excluded.metadata, created_epoch_us = excluded.created_epoch_us';
-    this.#read = `SELECT ${COLUMNS} FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 AND version = $3`;
+    this.#read = `SELECT ${SNAPSHOT_COLUMNS} FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 AND version = $3`;
     this.#readLatest =
-      `SELECT ${COLUMNS} FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 ORDER BY version DESC LIMIT 1`;
+      `SELECT ${SNAPSHOT_COLUMNS} FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 ORDER BY version DESC LIMIT 1`;
     this.#delete = `DELETE FROM ${table} WHERE source_uuid = $1 AND stream_uuid = $2 AND version = $3`;
     // A NULL parameter matches everything, so one statement serves every query shape.
     this.#list =
-      `SELECT ${COLUMNS} FROM ${table} WHERE ($1::text IS NULL OR source_uuid = $1) ` +
+      `SELECT ${SNAPSHOT_COLUMNS} FROM ${table} WHERE ($1::text IS NULL OR source_uuid = $1) ` +
       `AND ($2::text IS NULL OR stream_uuid = $2) ${ORDER}`;
   }
 
@@ -48,7 +46,7 @@ export class SnapshotTable {
         ? await this.#runner.row(db, this.#readLatest, [sourceUuid, streamUuid])
         : await this.#runner.row(db, this.#read, [sourceUuid, streamUuid, version]);
     if (row === undefined) throw snapshotNotFound(sourceUuid, streamUuid, version);
-    return toRecord(row);
+    return snapshotFromRow(row);
   }
 
   /** Throws `not_found` when there is no such snapshot. */
@@ -60,19 +58,7 @@ export class SnapshotTable {
 
   async list(db: pg.Pool, query: SnapshotQuery): Promise<SnapshotRecord[]> {
     const rows = await this.#runner.rows(db, this.#list, [query.sourceUuid ?? null, query.streamUuid ?? null]);
-    return rows.map(toRecord);
+    return rows.map(snapshotFromRow);
   }
 }
 
-function toRecord(row: readonly unknown[]): SnapshotRecord {
-  const createdEpochUs = row[5] as number;
-  return {
-    sourceUuid: row[0] as string,
-    streamUuid: row[1] as string,
-    version: row[2] as number,
-    data: JSON.parse(row[3] as string) as unknown,
-    metadata: JSON.parse(row[4] as string) as Record<string, unknown>,
-    createdAt: isoTimestamp(createdEpochUs),
-    createdEpochUs,
-  };
-}

@@ -3,21 +3,17 @@
  * node serving the store. The delivery logic lives in the subscription engine; this is only its storage.
  */
 import type pg from 'pg';
-import { GaterError } from '../../errors/index.ts';
-import type {
-  ParkedEvent,
-  SubscriptionOptions,
-  SubscriptionRecord,
-  SubscriptionSelector,
-  SubscriptionType,
-} from '../types.ts';
+import {
+  PARKED_COLUMNS,
+  parkedFromRow,
+  SUBSCRIPTION_COLUMNS,
+  subscriptionDefinition,
+  subscriptionFromRow,
+} from '../record-rows.ts';
+import { subscriptionConflict, subscriptionNotFound } from '../store-errors.ts';
+import type { ParkedEvent, SubscriptionRecord, SubscriptionSelector, SubscriptionType } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
-import { isoTimestamp } from '../event-rows.ts';
-import { subscriptionNotFound } from '../store-errors.ts';
 import type { SqlRunner } from './sql-runner.ts';
-
-const SUBSCRIPTION_COLUMNS = 'name, type, selector, start_from, options, checkpoint, created_epoch_us';
-const PARKED_COLUMNS = 'subscription, position, event_id, stream_id, deliveries, reason, parked_epoch_us';
 
 export class SubscriptionRecords {
   readonly #runner: SqlRunner;
@@ -72,15 +68,12 @@ export class SubscriptionRecords {
       options,
       epochUs,
     ]);
-    if (inserted !== undefined) return toRecord(inserted);
+    if (inserted !== undefined) return subscriptionFromRow(inserted);
     const existing = await this.#runner.row(db, this.#get, [spec.name]);
     if (existing === undefined) return this.save(db, spec, epochUs); // removed in between: try again
-    if (existing[1] === spec.type && existing[2] === selector) return toRecord(existing);
-    throw new GaterError(
-      'conflict',
-      `subscription '${spec.name}' already exists with type ${String(existing[1])} and selector ${String(existing[2])}`,
-      { name: spec.name },
-    );
+    const stored = subscriptionDefinition(existing);
+    if (stored.type === spec.type && stored.selector === selector) return subscriptionFromRow(existing);
+    throw subscriptionConflict(spec.name, stored.type, stored.selector);
   }
 
   /** Removes a definition with its checkpoint and parked events. Throws `not_found`. */
@@ -90,11 +83,11 @@ export class SubscriptionRecords {
 
   async get(db: pg.Pool, name: string): Promise<SubscriptionRecord | undefined> {
     const row = await this.#runner.row(db, this.#get, [name]);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : subscriptionFromRow(row);
   }
 
   async list(db: pg.Pool): Promise<SubscriptionRecord[]> {
-    return (await this.#runner.rows(db, this.#list)).map(toRecord);
+    return (await this.#runner.rows(db, this.#list)).map(subscriptionFromRow);
   }
 
   /** Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`. */
@@ -118,14 +111,14 @@ export class SubscriptionRecords {
 
   async listParked(db: pg.Pool, name: string): Promise<ParkedEvent[]> {
     await this.#requireExists(db, name);
-    return (await this.#runner.rows(db, this.#listParked, [name])).map(toParked);
+    return (await this.#runner.rows(db, this.#listParked, [name])).map(parkedFromRow);
   }
 
   /** Removes parked events (all when `positions` is absent) and returns them, by position. */
   async unpark(db: pg.Pool, name: string, positions?: readonly number[]): Promise<ParkedEvent[]> {
     await this.#requireExists(db, name);
     const rows = await this.#runner.rows(db, this.#unpark, [name, positions ?? null]);
-    return rows.map(toParked).sort((a, b) => a.position - b.position);
+    return rows.map(parkedFromRow).sort((a, b) => a.position - b.position);
   }
 
   async #requireExists(db: pg.Pool, name: string): Promise<void> {
@@ -133,26 +126,3 @@ export class SubscriptionRecords {
   }
 }
 
-function toRecord(row: readonly unknown[]): SubscriptionRecord {
-  return {
-    type: row[1] as SubscriptionType,
-    selector: JSON.parse(row[2] as string) as SubscriptionSelector,
-    name: row[0] as string,
-    startFrom: row[3] as number,
-    options: JSON.parse(row[4] as string) as Required<SubscriptionOptions>,
-    checkpoint: row[5] as number,
-    createdAt: isoTimestamp(row[6] as number),
-  };
-}
-
-function toParked(row: readonly unknown[]): ParkedEvent {
-  return {
-    subscription: row[0] as string,
-    position: row[1] as number,
-    eventId: row[2] as string,
-    streamId: row[3] as string,
-    deliveries: row[4] as number,
-    reason: row[5] as string,
-    parkedAt: isoTimestamp(row[6] as number),
-  };
-}

@@ -4,19 +4,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
-import { isoTimestamp } from '../event-rows.ts';
+import { SNAPSHOT_COLUMNS, snapshotFromRow } from '../record-rows.ts';
 import { snapshotNotFound } from '../store-errors.ts';
-
-const COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
-
-interface SnapshotRow {
-  source_uuid: string;
-  stream_uuid: string;
-  version: number;
-  data: string;
-  metadata: string;
-  created_epoch_us: number;
-}
 
 export class SnapshotTable {
   readonly #upsert: StatementSync;
@@ -30,24 +19,27 @@ export class SnapshotTable {
 
   constructor(db: DatabaseSync) {
     this.#upsert = db.prepare(
-      `INSERT INTO snapshots (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ` +
+      `INSERT INTO snapshots (${SNAPSHOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ` +
         'ON CONFLICT (source_uuid, stream_uuid, version) DO UPDATE SET ' +
         'data = excluded.data, metadata = excluded.metadata, created_epoch_us = excluded.created_epoch_us',
     );
     this.#read = db.prepare(
-      `SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? AND version = ?`,
+      `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? AND version = ?`,
     );
     this.#readLatest = db.prepare(
-      `SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? ORDER BY version DESC LIMIT 1`,
+      `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? ORDER BY version DESC LIMIT 1`,
     );
     this.#delete = db.prepare('DELETE FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? AND version = ?');
     const order = 'ORDER BY source_uuid, stream_uuid, version';
-    this.#listAll = db.prepare(`SELECT ${COLUMNS} FROM snapshots ${order}`);
-    this.#listBySource = db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? ${order}`);
-    this.#listByStream = db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE stream_uuid = ? ${order}`);
+    this.#listAll = db.prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots ${order}`);
+    this.#listBySource = db.prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE source_uuid = ? ${order}`);
+    this.#listByStream = db.prepare(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE stream_uuid = ? ${order}`);
     this.#listBySourceAndStream = db.prepare(
-      `SELECT ${COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? ${order}`,
+      `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE source_uuid = ? AND stream_uuid = ? ${order}`,
     );
+    for (const read of [this.#read, this.#readLatest, this.#listAll, this.#listBySource, this.#listByStream, this.#listBySourceAndStream]) {
+      read.setReturnArrays(true);
+    }
   }
 
   /** Records a snapshot, replacing one already recorded at the same key. */
@@ -66,9 +58,9 @@ export class SnapshotTable {
   read(sourceUuid: string, streamUuid: string, version: number): SnapshotRecord {
     const row = (
       version === 0 ? this.#readLatest.get(sourceUuid, streamUuid) : this.#read.get(sourceUuid, streamUuid, version)
-    ) as SnapshotRow | undefined;
+    ) as unknown[] | undefined;
     if (row === undefined) throw snapshotNotFound(sourceUuid, streamUuid, version);
-    return toRecord(row);
+    return snapshotFromRow(row);
   }
 
   /** Throws `not_found` when there is no such snapshot. */
@@ -86,18 +78,7 @@ export class SnapshotTable {
     } else if (sourceUuid !== undefined) rows = this.#listBySource.all(sourceUuid);
     else if (streamUuid !== undefined) rows = this.#listByStream.all(streamUuid);
     else rows = this.#listAll.all();
-    return rows.map((row) => toRecord(row as SnapshotRow));
+    return rows.map((row) => snapshotFromRow(row as unknown[]));
   }
 }
 
-function toRecord(row: SnapshotRow): SnapshotRecord {
-  return {
-    sourceUuid: row.source_uuid,
-    streamUuid: row.stream_uuid,
-    version: row.version,
-    data: JSON.parse(row.data) as unknown,
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    createdAt: isoTimestamp(row.created_epoch_us),
-    createdEpochUs: row.created_epoch_us,
-  };
-}

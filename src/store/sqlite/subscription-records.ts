@@ -3,40 +3,16 @@
  * lives in the subscription engine; this is only its storage.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { GaterError } from '../../errors/index.ts';
-import type {
-  ParkedEvent,
-  SubscriptionOptions,
-  SubscriptionRecord,
-  SubscriptionSelector,
-  SubscriptionType,
-} from '../types.ts';
+import {
+  PARKED_COLUMNS,
+  parkedFromRow,
+  SUBSCRIPTION_COLUMNS,
+  subscriptionDefinition,
+  subscriptionFromRow,
+} from '../record-rows.ts';
+import { subscriptionConflict, subscriptionNotFound } from '../store-errors.ts';
+import type { ParkedEvent, SubscriptionRecord, SubscriptionSelector, SubscriptionType } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
-import { isoTimestamp } from '../event-rows.ts';
-import { subscriptionNotFound } from '../store-errors.ts';
-
-interface SubscriptionRow {
-  name: string;
-  type: string;
-  selector: string;
-  start_from: number;
-  options: string;
-  checkpoint: number;
-  created_epoch_us: number;
-}
-
-interface ParkedRow {
-  subscription: string;
-  position: number;
-  event_id: string;
-  stream_id: string;
-  deliveries: number;
-  reason: string;
-  parked_epoch_us: number;
-}
-
-const SUBSCRIPTION_COLUMNS = 'name, type, selector, start_from, options, checkpoint, created_epoch_us';
-const PARKED_COLUMNS = 'subscription, position, event_id, stream_id, deliveries, reason, parked_epoch_us';
 
 export class SubscriptionRecords {
   readonly #db: DatabaseSync;
@@ -70,6 +46,9 @@ export class SubscriptionRecords {
       'DELETE FROM parked_events WHERE subscription = ? AND position IN (SELECT value FROM json_each(?)) ' +
         `RETURNING ${PARKED_COLUMNS}`,
     );
+    for (const read of [this.#get, this.#list, this.#listParked, this.#unparkAll, this.#unparkSome]) {
+      read.setReturnArrays(true);
+    }
   }
 
   /**
@@ -78,32 +57,22 @@ export class SubscriptionRecords {
    */
   save(spec: ValidSubscriptionSpec, epochUs: number): SubscriptionRecord {
     const selector = canonicalJson(spec.selector);
-    const existing = this.#get.get(spec.name) as SubscriptionRow | undefined;
+    const existing = this.#get.get(spec.name) as unknown[] | undefined;
     if (existing !== undefined) {
-      if (existing.type === spec.type && existing.selector === selector) return toRecord(existing);
-      throw new GaterError(
-        'conflict',
-        `subscription '${spec.name}' already exists with type ${existing.type} and selector ${existing.selector}`,
-        { name: spec.name },
-      );
+      const stored = subscriptionDefinition(existing);
+      if (stored.type === spec.type && stored.selector === selector) return subscriptionFromRow(existing);
+      throw subscriptionConflict(spec.name, stored.type, stored.selector);
     }
     const options = JSON.stringify(spec.options);
     this.#insert.run(spec.name, spec.type, selector, spec.startFrom, options, epochUs);
-    return toRecord({
-      name: spec.name,
-      type: spec.type,
-      selector,
-      start_from: spec.startFrom,
-      options,
-      checkpoint: -1,
-      created_epoch_us: epochUs,
-    });
+    return subscriptionFromRow([spec.name, spec.type, selector, spec.startFrom, options, -1, epochUs]);
   }
 
   /** Removes a definition with its checkpoint and parked events. Throws `not_found`. */
   remove(type: SubscriptionType, selector: SubscriptionSelector, name: string): void {
-    const existing = this.#get.get(name) as SubscriptionRow | undefined;
-    if (existing === undefined || existing.type !== type || existing.selector !== canonicalJson(selector)) {
+    const existing = this.#get.get(name) as unknown[] | undefined;
+    const stored = existing === undefined ? undefined : subscriptionDefinition(existing);
+    if (stored === undefined || stored.type !== type || stored.selector !== canonicalJson(selector)) {
       throw subscriptionNotFound(name);
     }
     this.#db.exec('BEGIN IMMEDIATE');
@@ -118,12 +87,12 @@ export class SubscriptionRecords {
   }
 
   get(name: string): SubscriptionRecord | undefined {
-    const row = this.#get.get(name) as SubscriptionRow | undefined;
-    return row === undefined ? undefined : toRecord(row);
+    const row = this.#get.get(name) as unknown[] | undefined;
+    return row === undefined ? undefined : subscriptionFromRow(row);
   }
 
   list(): SubscriptionRecord[] {
-    return this.#list.all().map((row) => toRecord(row as unknown as SubscriptionRow));
+    return this.#list.all().map((row) => subscriptionFromRow(row as unknown as unknown[]));
   }
 
   /** Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`. */
@@ -147,7 +116,7 @@ export class SubscriptionRecords {
 
   listParked(name: string): ParkedEvent[] {
     this.#requireExists(name);
-    return this.#listParked.all(name).map((row) => toParked(row as unknown as ParkedRow));
+    return this.#listParked.all(name).map((row) => parkedFromRow(row as unknown as unknown[]));
   }
 
   /** Removes parked events (all when `positions` is absent) and returns them, by position. */
@@ -155,7 +124,7 @@ export class SubscriptionRecords {
     this.#requireExists(name);
     const rows =
       positions === undefined ? this.#unparkAll.all(name) : this.#unparkSome.all(name, JSON.stringify(positions));
-    return rows.map((row) => toParked(row as unknown as ParkedRow)).sort((a, b) => a.position - b.position);
+    return rows.map((row) => parkedFromRow(row as unknown as unknown[])).sort((a, b) => a.position - b.position);
   }
 
   #requireExists(name: string): void {
@@ -163,26 +132,3 @@ export class SubscriptionRecords {
   }
 }
 
-function toRecord(row: SubscriptionRow): SubscriptionRecord {
-  return {
-    type: row.type as SubscriptionType,
-    selector: JSON.parse(row.selector) as SubscriptionSelector,
-    name: row.name,
-    startFrom: row.start_from,
-    options: JSON.parse(row.options) as Required<SubscriptionOptions>,
-    checkpoint: row.checkpoint,
-    createdAt: isoTimestamp(row.created_epoch_us),
-  };
-}
-
-function toParked(row: ParkedRow): ParkedEvent {
-  return {
-    subscription: row.subscription,
-    position: row.position,
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    deliveries: row.deliveries,
-    reason: row.reason,
-    parkedAt: isoTimestamp(row.parked_epoch_us),
-  };
-}
