@@ -196,6 +196,34 @@ if ('skip' in server) {
       }
     });
 
+    it('writes a stream\'s appends in the order they were made, though batches in flight commit in either order', async () => {
+      const store = new PostgresEventStore({}, { storeId: `s${stores++}`, url, poolSize: 6, maxConcurrentBatches: 4 });
+      await store.open();
+      try {
+        // Appends made without waiting, each expecting the version the one before it in its stream leaves; one
+        // written out of order would fail its check. Waves of them, so that batches overlap and pass streams over.
+        const STREAMS = 3;
+        const next = new Array<number>(STREAMS).fill(-1);
+        for (let wave = 0; wave < 5; wave++) {
+          const calls = Array.from({ length: 60 }, (_, i) => {
+            const stream = (i * 7 + wave) % STREAMS;
+            const count = 1 + (i % 4);
+            const expectedVersion = next[stream]!;
+            next[stream] = expectedVersion + count;
+            return store.append(`ordered-${stream}`, evs(count), { expectedVersion });
+          });
+          const results = await Promise.all(calls);
+          assert.equal(results.length, 60);
+        }
+        for (let stream = 0; stream < STREAMS; stream++) {
+          assert.equal(await store.streamVersion(`ordered-${stream}`), next[stream]);
+        }
+        assert.ok(store.commitCounters.batches > 5, 'the appends were written in several batches');
+      } finally {
+        await dropStore(store);
+      }
+    });
+
     it('fails calls with unavailable, not a crash, when the database cannot be reached', async () => {
       const store = new PostgresEventStore({}, { storeId: 'nowhere', url: server.url('no_such_database') });
       await rejectsWith(store.open(), 'unavailable');

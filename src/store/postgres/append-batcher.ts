@@ -46,7 +46,8 @@ export interface AppendBatcherInit {
   maxBatchEvents: number;
   /**
    * Batches sent at once. More than one lets the next batch travel to the server while the previous one commits; the
-   * store's lock still writes them one after the other.
+   * store's lock still writes them one after the other. Appends to different streams in flight together may then
+   * commit in either order; a stream's appends never do.
    */
   maxConcurrentBatches: number;
 }
@@ -70,6 +71,12 @@ export class AppendBatcher {
   readonly #maxConcurrent: number;
   readonly #sql: string;
   readonly #queue = new AppendQueue<PendingAppend>();
+  /**
+   * Streams written by the batches in flight. Batches in flight may commit in either order (each takes the store's
+   * lock when its call reaches the server), so a stream is only ever in one of them: its appends are written in the
+   * order they were made, and each expected version is checked against the version before it.
+   */
+  readonly #busyStreams = new Set<string>();
   #scheduled = false;
   /** Batches being written, and the appends they hold. */
   #runningBatches = 0;
@@ -121,10 +128,20 @@ export class AppendBatcher {
   readonly #flush = (): void => {
     this.#scheduled = false;
     while (this.#runningBatches < this.#maxConcurrent && this.#queue.length > 0) {
-      const batch = this.#queue.takeBatch(this.#maxBatchEvents);
+      // What waits is spread over the free slots, so that batches overlap: while one holds the store's lock, the
+      // next travels and has its parameters parsed, and the callers answered by the last one prepare their next
+      // appends. A lone batch taking everything would leave the server idle while this process works, and this
+      // process idle while the server works.
+      const freeSlots = this.#maxConcurrent - this.#runningBatches;
+      const limit = Math.min(this.#maxBatchEvents, Math.ceil(this.#queue.events / freeSlots));
+      const batch = this.#queue.takeBatch(limit, this.#busyStreams);
+      // Every waiting append is to a stream a batch in flight is writing: they go when it is done.
+      if (batch.length === 0) break;
+      for (const append of batch) this.#busyStreams.add(append.streamId);
       this.#runningBatches++;
       this.#runningAppends += batch.length;
       void this.#run(batch).finally(() => {
+        for (const append of batch) this.#busyStreams.delete(append.streamId);
         this.#runningBatches--;
         this.#runningAppends -= batch.length;
         if (this.#queue.length > 0) this.#schedule();
@@ -135,7 +152,6 @@ export class AppendBatcher {
       });
     }
   };
-
 
   async #run(batch: PendingAppend[]): Promise<void> {
     this.#batches++;

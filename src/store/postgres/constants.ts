@@ -13,6 +13,11 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 export const IDLE_CONNECTION_MS = 30_000;
 /** Most events written by one append batch (one round trip, one commit). */
 export const MAX_BATCH_EVENTS = 10_000;
+/**
+ * Append batches in flight at once. Two keep both sides busy (one batch is written under the store's lock while the
+ * next travels and this process answers the last); more only queue behind the lock.
+ */
+export const MAX_CONCURRENT_BATCHES = 2;
 /** First delay before reconnecting the notification or lease connection; doubles up to the maximum. */
 export const RECONNECT_MIN_DELAY_MS = 100;
 export const RECONNECT_MAX_DELAY_MS = 2_000;

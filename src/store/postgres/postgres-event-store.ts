@@ -58,6 +58,7 @@ import {
   LEASE_KEEPALIVE_IDLE_S,
   LEASE_KEEPALIVE_INTERVAL_S,
   MAX_BATCH_EVENTS,
+  MAX_CONCURRENT_BATCHES,
   POOL_SIZE,
   RECONNECT_MAX_DELAY_MS,
   RECONNECT_MIN_DELAY_MS,
@@ -92,7 +93,7 @@ export interface PostgresEventStoreInit {
   connectTimeoutMs?: number;
   /** Most events written by one append batch. @default 10000 (MAX_BATCH_EVENTS) */
   maxBatchEvents?: number;
-  /** Append batches sent to the server at once. @default 1 */
+  /** Append batches sent to the server at once. @default 2 (MAX_CONCURRENT_BATCHES) */
   maxConcurrentBatches?: number;
   /** Names this node's connections in `pg_stat_activity`. @default `gater:<storeId>` */
   applicationName?: string;
@@ -142,7 +143,7 @@ export class PostgresEventStore implements EventStore {
       applicationName: (init.applicationName ?? `gater:${this.storeId}`).slice(0, 63),
     };
     this.#maxBatchEvents = init.maxBatchEvents ?? MAX_BATCH_EVENTS;
-    this.#maxConcurrentBatches = init.maxConcurrentBatches ?? 1;
+    this.#maxConcurrentBatches = init.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
     this.#sql = statements(quoteIdent(this.schema));
   }
 

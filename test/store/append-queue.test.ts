@@ -1,0 +1,61 @@
+/**
+ * The group-commit queue's batching rules (pure logic; the stores' own tests prove the batches on real databases).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppendQueue } from '../../src/store/append-queue.ts';
+
+interface Item {
+  streamId: string;
+  prepared: { events: readonly unknown[] };
+  name: string;
+}
+
+function item(name: string, streamId: string, events: number): Item {
+  return { name, streamId, prepared: { events: new Array(events).fill(0) } };
+}
+
+function filled(...items: Item[]): AppendQueue<Item> {
+  const queue = new AppendQueue<Item>();
+  for (const i of items) queue.push(i);
+  return queue;
+}
+
+const names = (items: readonly Item[]) => items.map((i) => i.name);
+
+describe('AppendQueue', () => {
+  it('takes the oldest appends within the event bound, and always at least one', () => {
+    const queue = filled(item('a', 's', 3), item('b', 't', 3), item('c', 'u', 5), item('d', 'v', 1));
+    assert.equal(queue.events, 12);
+    assert.deepEqual(names(queue.takeBatch(6)), ['a', 'b']);
+    assert.deepEqual(names(queue.takeBatch(2)), ['c'], 'an append larger than the bound goes alone');
+    assert.equal(queue.events, 1);
+    assert.deepEqual(names(queue.takeBatch(100)), ['d']);
+    assert.equal(queue.length, 0);
+    assert.equal(queue.events, 0);
+  });
+
+  it('passes over streams being written, keeping their appends in order for a later batch', () => {
+    const queue = filled(item('s1', 's', 1), item('t1', 't', 1), item('s2', 's', 1), item('u1', 'u', 1), item('t2', 't', 1));
+    const busy = new Set(['s']);
+    assert.deepEqual(names(queue.takeBatch(100, busy)), ['t1', 'u1', 't2']);
+    assert.equal(queue.length, 2);
+    assert.equal(queue.events, 2);
+    assert.deepEqual(names(queue.takeBatch(100, new Set(['t']))), ['s1', 's2']);
+    assert.equal(queue.length, 0);
+  });
+
+  it('keeps what follows an append that did not fit, in order, behind the passed-over ones', () => {
+    const queue = filled(item('s1', 's', 1), item('t1', 't', 2), item('u1', 'u', 2), item('s2', 's', 1), item('v1', 'v', 1));
+    assert.deepEqual(names(queue.takeBatch(3, new Set(['s']))), ['t1']);
+    assert.deepEqual(names(queue.takeBatch(100)), ['s1', 'u1', 's2', 'v1']);
+  });
+
+  it('takes nothing when every waiting append is to a busy stream', () => {
+    const queue = filled(item('s1', 's', 1), item('s2', 's', 4));
+    assert.deepEqual(queue.takeBatch(100, new Set(['s'])), []);
+    assert.equal(queue.length, 2);
+    assert.equal(queue.events, 5);
+    assert.deepEqual(names(queue.takeBatch(100, new Set())), ['s1', 's2']);
+  });
+});
