@@ -204,8 +204,8 @@ if ('skip' in server) {
         // written out of order would fail its check. Waves of them, so that batches overlap and pass streams over.
         const STREAMS = 3;
         const next = new Array<number>(STREAMS).fill(-1);
-        for (let wave = 0; wave < 5; wave++) {
-          const calls = Array.from({ length: 60 }, (_, i) => {
+        for (let wave = 0; wave < 10; wave++) {
+          const calls = Array.from({ length: 120 }, (_, i) => {
             const stream = (i * 7 + wave) % STREAMS;
             const count = 1 + (i % 4);
             const expectedVersion = next[stream]!;
@@ -213,12 +213,12 @@ if ('skip' in server) {
             return store.append(`ordered-${stream}`, evs(count), { expectedVersion });
           });
           const results = await Promise.all(calls);
-          assert.equal(results.length, 60);
+          assert.equal(results.length, 120);
         }
         for (let stream = 0; stream < STREAMS; stream++) {
           assert.equal(await store.streamVersion(`ordered-${stream}`), next[stream]);
         }
-        assert.ok(store.commitCounters.batches > 5, 'the appends were written in several batches');
+        assert.ok(store.commitCounters.batches > 10, 'the appends were written in several batches');
       } finally {
         await dropStore(store);
       }

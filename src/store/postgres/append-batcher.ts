@@ -17,6 +17,7 @@ import type { PreparedAppend } from '../validate.ts';
 import { sqlState, storageError } from './database.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
+import { MIN_SPLIT_BATCH_EVENTS } from './constants.ts';
 
 /** An append waiting for its batch. */
 export interface PendingAppend {
@@ -131,9 +132,11 @@ export class AppendBatcher {
       // What waits is spread over the free slots, so that batches overlap: while one holds the store's lock, the
       // next travels and has its parameters parsed, and the callers answered by the last one prepare their next
       // appends. A lone batch taking everything would leave the server idle while this process works, and this
-      // process idle while the server works.
+      // process idle while the server works. Never into parts so small that their commits cost more than the
+      // overlap gains.
       const freeSlots = this.#maxConcurrent - this.#runningBatches;
-      const limit = Math.min(this.#maxBatchEvents, Math.ceil(this.#queue.events / freeSlots));
+      const spread = Math.max(MIN_SPLIT_BATCH_EVENTS, Math.ceil(this.#queue.events / freeSlots));
+      const limit = Math.min(this.#maxBatchEvents, spread);
       const batch = this.#queue.takeBatch(limit, this.#busyStreams);
       // Every waiting append is to a stream a batch in flight is writing: they go when it is done.
       if (batch.length === 0) break;
