@@ -205,7 +205,7 @@ if ('skip' in server) {
         const STREAMS = 3;
         const next = new Array<number>(STREAMS).fill(-1);
         for (let wave = 0; wave < 10; wave++) {
-          const calls = Array.from({ length: 120 }, (_, i) => {
+          const calls = Array.from({ length: 240 }, (_, i) => {
             const stream = (i * 7 + wave) % STREAMS;
             const count = 1 + (i % 4);
             const expectedVersion = next[stream]!;
@@ -213,7 +213,7 @@ if ('skip' in server) {
             return store.append(`ordered-${stream}`, evs(count), { expectedVersion });
           });
           const results = await Promise.all(calls);
-          assert.equal(results.length, 120);
+          assert.equal(results.length, 240);
         }
         for (let stream = 0; stream < STREAMS; stream++) {
           assert.equal(await store.streamVersion(`ordered-${stream}`), next[stream]);

@@ -3,6 +3,8 @@
  * call of the store's `append_batch` function: one round trip and one commit for all of them. Each append is still
  * checked and answered on its own (the function reports an outcome per append). None is answered before the commit.
  *
+ * Supplied event ids are not looked up on the first try: the unique index on event_id rejects a batch reusing one,
+ * and only then is the batch written again with a lookup per append, which gives the offending append its answer.
  * A batch that fails as a whole because of one bad append (a server error such as a generated event id colliding)
  * is written again one append at a time, so that only that append fails. A batch that fails because the database
  * is unreachable fails every append with `unavailable`; whether it committed is then unknown, which is why only
@@ -53,6 +55,9 @@ export interface AppendBatcherInit {
   maxConcurrentBatches: number;
 }
 
+/** SQLSTATE of a unique index refusing a row: here, an event id recorded before. */
+const UNIQUE_VIOLATION = '23505';
+
 /** Outcome codes of `append_batch` (see the migration). */
 const WRITTEN = 0;
 const REPEATED = 1;
@@ -93,8 +98,9 @@ export class AppendBatcher {
     this.#maxConcurrent = init.maxConcurrentBatches;
     this.#sql =
       `SELECT r_status, r_version, r_position, r_detail, r_epoch_us FROM ${init.schema}.append_batch(` +
-      '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::uuid[], $7::text[], $8::text[], ' +
-      '$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[])';
+      '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::boolean, $7::uuid[], $8::text[], ' +
+      '$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[], $16::text[], ' +
+      '$17::integer[])';
   }
 
   /** Batches written and the appends they held, since open (their ratio is the mean batch size). */
@@ -134,9 +140,10 @@ export class AppendBatcher {
       // appends. A lone batch taking everything would leave the server idle while this process works, and this
       // process idle while the server works. Never into parts so small that their commits cost more than the
       // overlap gains.
+      const waiting = this.#queue.events;
       const freeSlots = this.#maxConcurrent - this.#runningBatches;
-      const spread = Math.max(MIN_SPLIT_BATCH_EVENTS, Math.ceil(this.#queue.events / freeSlots));
-      const limit = Math.min(this.#maxBatchEvents, spread);
+      const parts = Math.max(1, Math.min(freeSlots, Math.floor(waiting / MIN_SPLIT_BATCH_EVENTS)));
+      const limit = Math.min(this.#maxBatchEvents, Math.ceil(waiting / parts));
       const batch = this.#queue.takeBatch(limit, this.#busyStreams);
       // Every waiting append is to a stream a batch in flight is writing: they go when it is done.
       if (batch.length === 0) break;
@@ -156,17 +163,27 @@ export class AppendBatcher {
     }
   };
 
-  async #run(batch: PendingAppend[]): Promise<void> {
+  /**
+   * Writes `batch`; with `probeIds`, the function looks each supplied event id up before writing. Without, an id
+   * recorded before fails the whole call on the unique index (writing nothing), and the batch is written again with
+   * probes, which give each append its own answer.
+   */
+  async #run(batch: PendingAppend[], probeIds = false): Promise<void> {
     this.#batches++;
     this.#batchedAppends += batch.length;
     let row: BatchRow;
     try {
-      row = await this.#write(batch);
+      row = await this.#write(batch, probeIds);
     } catch (err) {
+      if (!probeIds && sqlState(err) === UNIQUE_VIOLATION) {
+        await this.#run(batch, true);
+        return;
+      }
       if (batch.length > 1 && sqlState(err) !== undefined && !isServerUnavailable(err)) {
-        // One append's data broke the whole call: write each alone, so that only it fails.
+        // One append's data broke the whole call (a server error, or two appends of the batch sharing an event id,
+        // which no probe sees before the batch's events are written): write each alone, so that only it fails.
         this.#c.logger.warn({ err, appends: batch.length }, 'append batch failed; writing its appends one by one');
-        for (const append of batch) await this.#run([append]);
+        for (const append of batch) await this.#run([append], true);
         return;
       }
       const error = storageError(err);
@@ -179,7 +196,7 @@ export class AppendBatcher {
     this.#answer(batch, row);
   }
 
-  async #write(batch: readonly PendingAppend[]): Promise<BatchRow> {
+  async #write(batch: readonly PendingAppend[], probeIds: boolean): Promise<BatchRow> {
     const streams: string[] = [];
     const expected: number[] = [];
     const counts: number[] = [];
@@ -193,9 +210,11 @@ export class AppendBatcher {
     const firstTags: (string | null)[] = [];
     const dataTypes: (string | null)[] = [];
     const metadataTypes: (string | null)[] = [];
+    const eventAppends: number[] = [];
     const tagNames: string[] = [];
     const tagEvents: number[] = [];
-    for (const append of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const append = batch[i]!;
       const events = append.prepared.events;
       streams.push(append.streamId);
       expected.push(append.expectedVersion);
@@ -203,6 +222,7 @@ export class AppendBatcher {
       checks.push(idChecks(append));
       let tagRows = 0;
       for (const e of events) {
+        eventAppends.push(i + 1);
         ids.push(e.eventId);
         types.push(e.eventType);
         data.push(e.data);
@@ -223,8 +243,8 @@ export class AppendBatcher {
       tagCounts.push(tagRows);
     }
     const row = await this.#c.runner.row(this.#c.pool, this.#sql, [
-      streams, expected, counts, tagCounts, checks, ids, types, data, metadata, tags, firstTags, dataTypes,
-      metadataTypes, tagNames, tagEvents,
+      streams, expected, counts, tagCounts, checks, probeIds, ids, types, data, metadata, tags, firstTags, dataTypes,
+      metadataTypes, eventAppends, tagNames, tagEvents,
     ]);
     return row as BatchRow;
   }

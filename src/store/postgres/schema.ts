@@ -430,6 +430,184 @@ export const MIGRATIONS: readonly Migration[] = [
       END $fn$;
     `,
   },
+  {
+    version: 3,
+    description: 'append function writes each run of appends with one insert; event ids probed on request',
+    sql: ({ s, channel }) => `
+      -- The append function of version 2, cheaper per append and per event; its answers are the same.
+      -- * Version 2 wrote each append with an INSERT over slices of the flat arrays: a statement per append, and a
+      --   slice copies, so a batch of many small appends cost time quadratic in its size. Here the appends written
+      --   are only recorded (their stream, and where their versions and positions start, indexed by append), and
+      --   the events of a run of appends are written by one INSERT over one slice. A run ends at the batch's end,
+      --   or before an append to a stream that an append of the run wrote: that append must see those events (its
+      --   version, and whether it repeats one of them).
+      -- * Each event's append (1-based) is in p_event_appends, as the client flattened them.
+      -- * Event ids are probed for earlier use only when p_probe_ids. Otherwise an id used before makes the
+      --   unique index on event_id fail the whole call, which writes nothing, and the client calls again with
+      --   probes for each append's own answer. The probe of an append that repeats an earlier one (p_id_checks 2,
+      --   by its first id) always runs: it answers a retry.
+      DROP FUNCTION ${s}.append_batch(text[], bigint[], integer[], integer[], integer[], uuid[], text[], text[],
+        text[], text[], text[], text[], text[], text[], integer[]);
+      CREATE FUNCTION ${s}.append_batch(
+        p_streams text[], p_expected bigint[], p_counts integer[], p_tag_counts integer[], p_id_checks integer[],
+        p_probe_ids boolean, p_ids uuid[], p_types text[], p_data text[], p_metadata text[], p_tags text[],
+        p_first_tags text[], p_data_types text[], p_metadata_types text[], p_event_appends integer[],
+        p_tag_names text[], p_tag_events integer[],
+        OUT r_status integer[], OUT r_version bigint[], OUT r_position bigint[], OUT r_detail text[],
+        OUT r_epoch_us bigint)
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        n integer := coalesce(array_length(p_streams, 1), 0);
+        next_pos bigint;
+        a integer := 1;  -- first event of the current append in the flat arrays
+        b integer;       -- its last event
+        ta integer := 1; -- likewise for its tag rows
+        tb integer;
+        run_a integer := 1;  -- first event of the current run (appends not yet inserted)
+        run_ta integer := 1; -- its first tag row
+        run_sids bigint[] := '{}'; -- streams the run wrote
+        -- Per append, for those written (w_sid >= 0): an event at flat index k gets stream w_sid, version
+        -- w_version + k and position w_position + k. No NULLs, so that a subscript costs the same at any index.
+        w_sid bigint[] := array_fill(-1::bigint, ARRAY[n]);
+        w_version bigint[] := array_fill(0::bigint, ARRAY[n]);
+        w_position bigint[] := array_fill(0::bigint, ARRAY[n]);
+        cnt integer;
+        v_sid bigint;
+        v_current bigint;
+        v_expected bigint;
+        f_sid bigint;
+        f_version bigint;
+        f_index integer;
+        wrote boolean := false;
+      BEGIN
+        -- The store's lock, held to the end of the transaction (see store_head).
+        SELECT h.next_position INTO next_pos FROM ${s}.store_head h FOR UPDATE;
+        -- Taken under the lock, so commit times never go back as positions go forward.
+        r_epoch_us := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+        r_status := array_fill(0, ARRAY[n]);
+        r_version := array_fill(NULL::bigint, ARRAY[n]);
+        r_position := array_fill(NULL::bigint, ARRAY[n]);
+        r_detail := array_fill(NULL::text, ARRAY[n]);
+        FOR i IN 1..n + 1 LOOP
+          IF i <= n THEN
+            SELECT s.sid, coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.sid = s.sid), -1)
+              INTO v_sid, v_current FROM ${s}.streams s WHERE s.stream_id = p_streams[i];
+            IF NOT FOUND THEN
+              v_sid := NULL;
+              v_current := -1;
+            END IF;
+          END IF;
+
+          -- The end of a run: write its events.
+          IF run_a < a AND (i > n OR v_sid = ANY(run_sids)) THEN
+            INSERT INTO ${s}.events (position, sid, version, event_id, event_type, data, metadata, tags, first_tag,
+                                     epoch_us, data_content_type, metadata_content_type)
+              SELECT w_position[u.ap] + u.k + run_a - 1, w_sid[u.ap], w_version[u.ap] + u.k + run_a - 1, u.id, u.t,
+                     u.d, u.m, u.g, u.f, r_epoch_us, u.dc, u.mc
+              FROM unnest(p_event_appends[run_a:a - 1], p_ids[run_a:a - 1], p_types[run_a:a - 1],
+                          p_data[run_a:a - 1], p_metadata[run_a:a - 1], p_tags[run_a:a - 1],
+                          p_first_tags[run_a:a - 1], p_data_types[run_a:a - 1], p_metadata_types[run_a:a - 1])
+                WITH ORDINALITY AS u(ap, id, t, d, m, g, f, dc, mc, k)
+              WHERE w_sid[u.ap] >= 0;
+            IF run_ta < ta THEN
+              INSERT INTO ${s}.event_extra_tags (tag, position)
+                SELECT t.name, w_position[p_event_appends[t.ev]] + t.ev
+                FROM unnest(p_tag_names[run_ta:ta - 1], p_tag_events[run_ta:ta - 1]) AS t(name, ev)
+                WHERE w_sid[p_event_appends[t.ev]] >= 0;
+            END IF;
+            run_a := a;
+            run_ta := ta;
+            run_sids := '{}';
+            IF i <= n THEN
+              SELECT coalesce(max(e.version), -1) INTO v_current FROM ${s}.events e WHERE e.sid = v_sid;
+            END IF;
+          END IF;
+          EXIT WHEN i > n;
+
+          cnt := p_counts[i];
+          b := a + cnt - 1;
+          tb := ta + p_tag_counts[i] - 1;
+          <<one_append>>
+          BEGIN
+            IF p_id_checks[i] = 2 THEN
+              -- Before the version check: a retried append whose first attempt succeeded gets the same answer.
+              SELECT e.sid, e.version INTO f_sid, f_version FROM ${s}.events e WHERE e.event_id = p_ids[a];
+              IF FOUND THEN
+                IF f_sid IS DISTINCT FROM v_sid THEN
+                  r_status[i] := 3;
+                  r_version[i] := 0;
+                  r_detail[i] := format('is already recorded in another stream (%L)',
+                    (SELECT s.stream_id FROM ${s}.streams s WHERE s.sid = f_sid));
+                  EXIT one_append;
+                END IF;
+                SELECT min(u.k) INTO f_index FROM unnest(p_ids[a:b]) WITH ORDINALITY AS u(id, k)
+                  LEFT JOIN ${s}.events e ON e.sid = v_sid AND e.version = f_version + u.k - 1
+                  WHERE e.event_id IS DISTINCT FROM u.id;
+                IF f_index IS NOT NULL THEN
+                  r_status[i] := 3;
+                  r_version[i] := f_index - 1;
+                  r_detail[i] := format('does not continue the earlier append of events[0].eventId (recorded at '
+                    'version %s); a retry must repeat the earlier events exactly', f_version);
+                  EXIT one_append;
+                END IF;
+                r_status[i] := 1;
+                r_version[i] := f_version + cnt - 1;
+                SELECT e.position INTO STRICT f_version FROM ${s}.events e
+                  WHERE e.sid = v_sid AND e.version = r_version[i];
+                r_position[i] := f_version;
+                EXIT one_append;
+              END IF;
+            END IF;
+
+            v_expected := p_expected[i];
+            IF NOT (v_expected = -2 OR (v_expected = -1 AND v_current = -1) OR (v_expected = -4 AND v_current >= 0)
+                    OR v_expected = v_current) THEN
+              r_status[i] := 2;
+              r_version[i] := v_current;
+              EXIT one_append;
+            END IF;
+
+            IF p_probe_ids AND p_id_checks[i] > 0 THEN
+              SELECT u.k, e.sid, e.version INTO f_index, f_sid, f_version
+                FROM unnest(p_ids[a:b]) WITH ORDINALITY AS u(id, k)
+                JOIN ${s}.events e ON e.event_id = u.id ORDER BY u.k LIMIT 1;
+              IF FOUND THEN
+                r_status[i] := 3;
+                r_version[i] := f_index - 1;
+                IF f_sid = v_sid THEN
+                  r_detail[i] := format('is already recorded in this stream at version %s; a retry must repeat '
+                    'the earlier events exactly', f_version);
+                ELSE
+                  r_detail[i] := format('is already recorded in another stream (%L)',
+                    (SELECT s.stream_id FROM ${s}.streams s WHERE s.sid = f_sid));
+                END IF;
+                EXIT one_append;
+              END IF;
+            END IF;
+
+            IF v_sid IS NULL THEN
+              INSERT INTO ${s}.streams (stream_id) VALUES (p_streams[i]) RETURNING sid INTO v_sid;
+            END IF;
+            w_sid[i] := v_sid;
+            w_version[i] := v_current - a + 1;
+            w_position[i] := next_pos - a;
+            run_sids := run_sids || v_sid;
+            next_pos := next_pos + cnt;
+            wrote := true;
+            r_version[i] := v_current + cnt;
+            r_position[i] := next_pos - 1;
+          END one_append;
+          a := b + 1;
+          ta := tb + 1;
+        END LOOP;
+        IF wrote THEN
+          UPDATE ${s}.store_head SET next_position = next_pos;
+          -- A wake-up for the other nodes' live readers, sent at commit; they read the store from where they are.
+          PERFORM pg_notify(${channel}, (next_pos - 1)::text);
+        END IF;
+      END $fn$;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

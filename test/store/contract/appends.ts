@@ -306,5 +306,60 @@ export function appendContract(f: StoreFactory): void {
           assert.equal((e.data as { a: number }).a, r.appender);
         }
       }));
+
+    it('answers each of many appends made together on its own: an id used before fails only its append', () =>
+      withStore(f, async (store) => {
+        await store.append('old', [ev('A', { eventId: ID(1) })]);
+        const outcomes = await Promise.allSettled([
+          store.append('p', [ev('P', { eventId: ID(10) })]),
+          store.append('q', [ev('Q', { eventId: ID(11) }), ev('Q', { eventId: ID(1), tags: ['t'] })]),
+          store.append('r', [ev('R', { tags: ['t', 'u'] })]),
+          store.append('p', [ev('P', { eventId: ID(12), tags: ['u'] })], { expectedVersion: 0 }),
+          store.append('old', [ev('A', { eventId: ID(1) })]),
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => (o.status === 'fulfilled' ? o.value.version : (o.reason as { code: string }).code)),
+          [0, 'invalid_argument', 0, 1, 0],
+        );
+        assert.match((outcomes[1] as PromiseRejectedResult).reason.message, /events\[1\]\.eventId/);
+        const all = await readAll(store);
+        assert.deepEqual(
+          all.map((e) => [e.streamId, e.version, e.position]),
+          [['old', 0, 0], ['p', 0, 1], ['r', 0, 2], ['p', 1, 3]],
+        );
+        assert.deepEqual((await store.readFiltered({ tags: ['u'] }, 0, 10)).events.map((e) => e.position), [2, 3]);
+      }));
+
+    it('of two appends made together with one new id, one writes it and the other is refused or repeats it', () =>
+      withStore(f, async (store) => {
+        const [inS, inT] = await Promise.allSettled([
+          store.append('s', [ev('A', { eventId: ID(5) })]),
+          store.append('t', [ev('A', { eventId: ID(5) })]),
+        ]);
+        assert.equal(inS.status, 'fulfilled', 'the first made is written');
+        assert.equal(inT.status, 'rejected');
+        assert.equal((inT as PromiseRejectedResult).reason.code, 'invalid_argument');
+        const [first, retry] = await Promise.all([
+          store.append('u', [ev('B', { eventId: ID(6) }), ev('B', { eventId: ID(7) })]),
+          store.append('u', [ev('B', { eventId: ID(6) }), ev('B', { eventId: ID(7) })], { expectedVersion: -1 }),
+        ]);
+        assert.deepEqual(retry, first, 'a retry made while the first is in flight gets its answer');
+        assert.equal((await readAll(store)).length, 3);
+      }));
+
+    it('writes one stream\'s appends made together in the order they were made', () =>
+      withStore(f, async (store) => {
+        const results = await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            store.append(`o-${i % 2}`, evs(1 + (i % 3)), i < 2 ? { expectedVersion: -1 } : named('stream_exists')),
+          ),
+        );
+        const version = [-1, -1];
+        results.forEach((r, i) => {
+          const stream = i % 2;
+          version[stream] = version[stream]! + 1 + (i % 3);
+          assert.equal(r.version, version[stream], `append ${i}`);
+        });
+      }));
   });
 }
