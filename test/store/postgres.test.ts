@@ -10,6 +10,7 @@ import type { EventStore } from '../../src/store/event-store.ts';
 import type { EventFilter } from '../../src/store/types.ts';
 import { MIGRATIONS, PostgresEventStore, schemaNameFor } from '../../src/store/postgres/index.ts';
 import { migrate, quoteIdent } from '../../src/store/postgres/schema.ts';
+import { integerArrayLiteral, textArrayLiteral } from '../../src/store/postgres/array-literal.ts';
 import { startTestPostgres } from '../support/postgres.ts';
 import { runEventStoreContract } from './contract.ts';
 import { ev, evs, rejectsWith } from './contract/support.ts';
@@ -36,6 +37,36 @@ if ('skip' in server) {
   };
 
   runEventStoreContract(`postgres (${server.version})`, () => openStore(), dropStore);
+
+  describe('array literals of the append batch', () => {
+    const tricky = [
+      'plain', '', 'NULL', 'null', 'with "quotes"', 'back\\slash', 'ends with \\', '{braces}', 'a,b', ' padded ',
+      'ünïcödé ✓', 'emoji 🎉', '\u2028line separator', 'del \u007f', null,
+    ];
+
+    it('reads back exactly what was written, NULLs included, through a real server', async () => {
+      const literal = textArrayLiteral(tricky);
+      assert.equal(typeof literal, 'string', 'these strings take the shortcut');
+      const { rows } = await admin.query<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [literal]);
+      assert.deepEqual(rows[0]!.a, tricky);
+      const json = [JSON.stringify({ q: 'say "hi"', b: '\\', n: 'line\nbreak', c: '\u0001', s: '\ud800' }), null, '[]'];
+      const read = await admin.query<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [textArrayLiteral(json, true)]);
+      assert.deepEqual(read.rows[0]!.a, json, 'JSON texts carry their own escapes through');
+      const ints = await admin.query<{ a: number[] }>('SELECT $1::bigint[] AS a', [integerArrayLiteral([0, -4, 2 ** 53 - 1])]);
+      assert.deepEqual(ints.rows[0]!.a.map(Number), [0, -4, 2 ** 53 - 1]);
+      assert.deepEqual((await admin.query('SELECT $1::text[] AS a', [textArrayLiteral([])])).rows[0]!.a, []);
+    });
+
+    it('leaves strings with control characters or lone surrogates to the driver, which reads them back too', async () => {
+      for (const odd of ['tab\there', 'new\nline', 'bell \u0007', 'lone \ud800 surrogate']) {
+        const values = ['ok', odd];
+        const literal = textArrayLiteral(values);
+        assert.equal(literal, values, `${JSON.stringify(odd)} goes to the driver`);
+        const { rows } = await admin.query<{ a: string[] }>('SELECT $1::text[] AS a', [literal]);
+        assert.deepEqual(rows[0]!.a, odd.includes('\ud800') ? ['ok', 'lone \ufffd surrogate'] : values);
+      }
+    });
+  });
 
   describe('PostgreSQL schema', () => {
     it('keeps each store in a schema of its own: two stores in one database never see each other', async () => {

@@ -19,6 +19,7 @@ import type { PreparedAppend } from '../validate.ts';
 import { sqlState, storageError } from './database.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
+import { integerArrayLiteral, textArrayLiteral } from './array-literal.ts';
 import { MIN_SPLIT_BATCH_EVENTS } from './constants.ts';
 
 /** An append waiting for its batch. */
@@ -243,8 +244,23 @@ export class AppendBatcher {
       tagCounts.push(tagRows);
     }
     const row = await this.#c.runner.row(this.#c.pool, this.#sql, [
-      streams, expected, counts, tagCounts, checks, probeIds, ids, types, data, metadata, tags, firstTags, dataTypes,
-      metadataTypes, eventAppends, tagNames, tagEvents,
+      textArrayLiteral(streams),
+      integerArrayLiteral(expected),
+      integerArrayLiteral(counts),
+      integerArrayLiteral(tagCounts),
+      integerArrayLiteral(checks),
+      probeIds,
+      textArrayLiteral(ids),
+      textArrayLiteral(types),
+      textArrayLiteral(data, true),
+      textArrayLiteral(metadata, true),
+      textArrayLiteral(tags, true),
+      textArrayLiteral(firstTags),
+      textArrayLiteral(dataTypes),
+      textArrayLiteral(metadataTypes),
+      integerArrayLiteral(eventAppends),
+      textArrayLiteral(tagNames),
+      integerArrayLiteral(tagEvents),
     ]);
     return row as BatchRow;
   }
