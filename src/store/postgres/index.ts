@@ -9,7 +9,8 @@
  *   gap-free in commit order, and a reader whose snapshot holds position n holds every position below it: no reader
  *   ever skips an event. The expected-version check runs under the same lock, and a unique index on
  *   (stream, version) backs it: two nodes can never both win a stream version.
- * - Group commit: concurrent appends on a node share one call of `append_batch` (one round trip, one commit).
+ * - Group commit: concurrent appends on a node share one call of `append_batch` (one round trip, one commit). Up to
+ *   two such batches are in flight, never with the same stream in both: a stream's appends keep their order.
  * - Live readers are woken by LISTEN/NOTIFY; a notification is a hint, readers read from their position.
  * - Persistent subscriptions: checkpoints and parked events in the database; one node at a time delivers a
  *   subscription, holding its lease (a session advisory lock); when that node dies another takes over.
