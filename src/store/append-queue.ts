@@ -1,6 +1,7 @@
 /**
  * The queue behind group commit: appends wait here and leave in batches bounded by their event count. An index
- * into the array stands for the queue's head, so taking a batch costs a slice, never a shift of the whole queue.
+ * into the array stands for the queue's head, so taking a batch costs a slice, never a shift of the whole queue;
+ * passing streams over costs one pass over what waits.
  */
 export interface QueuedAppend {
   streamId: string;
@@ -28,19 +29,22 @@ export class AppendQueue<T extends QueuedAppend> {
   }
 
   /**
-   * Takes the oldest appends while their events stay within `maxEvents`; always at least one, so an append larger
-   * than the bound still goes (alone). Appends to a stream in `busyStreams` (one being written by a batch in flight)
-   * are passed over and stay queued in their order, so that two batches in flight never hold the same stream and a
-   * stream's appends are written in the order they were made. Empty when every waiting append is passed over.
+   * Takes the oldest appends while their events stay within `maxEvents`; always at least one unless `onlyWhatFits`,
+   * so an append larger than the bound still goes (alone). Appends to a stream in `busyStreams` (one being written by
+   * a batch in flight) are passed over and stay queued in their order, so that two batches in flight never hold the
+   * same stream and a stream's appends are written in the order they were made. Empty when every waiting append is
+   * passed over.
    */
-  takeBatch(maxEvents: number, busyStreams?: ReadonlySet<string>): T[] {
-    if (busyStreams !== undefined && busyStreams.size > 0) return this.#takeAvoiding(maxEvents, busyStreams);
+  takeBatch(maxEvents: number, busyStreams?: ReadonlySet<string>, onlyWhatFits = false): T[] {
+    if (busyStreams !== undefined && busyStreams.size > 0) {
+      return this.#takeAvoiding(maxEvents, busyStreams, onlyWhatFits);
+    }
     const items = this.items;
     let end = this.head;
     let events = 0;
     while (end < items.length) {
       const size = items[end]!.prepared.events.length;
-      if (end > this.head && events + size > maxEvents) break;
+      if ((end > this.head || onlyWhatFits) && events + size > maxEvents) break;
       events += size;
       end++;
     }
@@ -55,7 +59,16 @@ export class AppendQueue<T extends QueuedAppend> {
     return batch;
   }
 
-  #takeAvoiding(maxEvents: number, busyStreams: ReadonlySet<string>): T[] {
+  /** Whether some waiting append is to a stream in none of `streamSets`. */
+  hasAppendOutside(...streamSets: ReadonlySet<string>[]): boolean {
+    for (let i = this.head; i < this.items.length; i++) {
+      const streamId = this.items[i]!.streamId;
+      if (!streamSets.some((set) => set.has(streamId))) return true;
+    }
+    return false;
+  }
+
+  #takeAvoiding(maxEvents: number, busyStreams: ReadonlySet<string>, onlyWhatFits: boolean): T[] {
     const items = this.items;
     const batch: T[] = [];
     const passedOver: T[] = [];
@@ -68,7 +81,7 @@ export class AppendQueue<T extends QueuedAppend> {
         continue;
       }
       const size = item.prepared.events.length;
-      if (batch.length > 0 && events + size > maxEvents) break;
+      if ((batch.length > 0 || onlyWhatFits) && events + size > maxEvents) break;
       events += size;
       batch.push(item);
     }

@@ -83,8 +83,13 @@ export function validateStreamId(value: unknown, field = 'streamId'): string {
     throw new InvalidArgumentError(field, `must be at most ${STREAM_ID_MAX_LENGTH} characters`);
   }
   if (value.charCodeAt(0) === 0x24 /* $ */) throw new InvalidArgumentError(field, "must not start with '$' (reserved)");
+  // Stored as UTF-8, where a lone surrogate becomes U+FFFD: two different ids would name one stream.
+  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(field, 'must be valid Unicode (a lone surrogate)');
   return value;
 }
+
+/** A UTF-16 surrogate without its pair (with the `u` flag a pair is one character, not Cs). */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Checks and serialises the events of one append; generates the missing event ids. */
 export function prepareEvents(events: unknown, field = 'events'): PreparedAppend {

@@ -58,4 +58,21 @@ describe('AppendQueue', () => {
     assert.equal(queue.events, 5);
     assert.deepEqual(names(queue.takeBatch(100, new Set())), ['s1', 's2']);
   });
+
+  it('takes only what fits when asked, even nothing', () => {
+    const queue = filled(item('a', 's', 5), item('b', 't', 1));
+    assert.deepEqual(queue.takeBatch(4, undefined, true), [], 'the oldest does not fit');
+    assert.deepEqual(names(queue.takeBatch(6, new Set(['x']), true)), ['a', 'b']);
+    const busy = filled(item('s1', 's', 1), item('t1', 't', 3));
+    assert.deepEqual(busy.takeBatch(2, new Set(['s']), true), []);
+    assert.equal(busy.events, 4);
+  });
+
+  it('tells whether some waiting append is to a stream outside the given sets', () => {
+    const queue = filled(item('s1', 's', 1), item('t1', 't', 1));
+    assert.equal(queue.hasAppendOutside(new Set(['s'])), true);
+    assert.equal(queue.hasAppendOutside(new Set(['s']), new Set(['t'])), false);
+    queue.takeBatch(100);
+    assert.equal(queue.hasAppendOutside(), false, 'an empty queue has none');
+  });
 });

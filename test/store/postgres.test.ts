@@ -10,7 +10,7 @@ import type { EventStore } from '../../src/store/event-store.ts';
 import type { EventFilter } from '../../src/store/types.ts';
 import { MIGRATIONS, PostgresEventStore, schemaNameFor } from '../../src/store/postgres/index.ts';
 import { migrate, quoteIdent } from '../../src/store/postgres/schema.ts';
-import { integerArrayLiteral, textArrayLiteral } from '../../src/store/postgres/array-literal.ts';
+import { scalarArrayLiteral, textArrayLiteral } from '../../src/store/postgres/array-literal.ts';
 import { startTestPostgres } from '../support/postgres.ts';
 import { runEventStoreContract } from './contract.ts';
 import { ev, evs, rejectsWith } from './contract/support.ts';
@@ -52,7 +52,7 @@ if ('skip' in server) {
       const json = [JSON.stringify({ q: 'say "hi"', b: '\\', n: 'line\nbreak', c: '\u0001', s: '\ud800' }), null, '[]'];
       const read = await admin.query<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [textArrayLiteral(json, true)]);
       assert.deepEqual(read.rows[0]!.a, json, 'JSON texts carry their own escapes through');
-      const ints = await admin.query<{ a: number[] }>('SELECT $1::bigint[] AS a', [integerArrayLiteral([0, -4, 2 ** 53 - 1])]);
+      const ints = await admin.query<{ a: number[] }>('SELECT $1::bigint[] AS a', [scalarArrayLiteral([0, -4, 2 ** 53 - 1])]);
       assert.deepEqual(ints.rows[0]!.a.map(Number), [0, -4, 2 ** 53 - 1]);
       assert.deepEqual((await admin.query('SELECT $1::text[] AS a', [textArrayLiteral([])])).rows[0]!.a, []);
     });
@@ -105,6 +105,28 @@ if ('skip' in server) {
       } finally {
         await Promise.all(nodes.slice(1).map((n) => n.close()));
         await dropStore(nodes[0]!);
+      }
+    });
+
+    it('keeps version 2\'s append function after version 3, so nodes not yet upgraded go on appending', async () => {
+      const store = await openStore();
+      try {
+        const s = quoteIdent(store.schema);
+        await store.append('mixed', [ev('New', { tags: ['a'] })]);
+        // A node running version 2's code: its 15-parameter append_batch, under the same lock, numbering on.
+        const { rows } = await admin.query<{ r_status: number[]; r_version: string[]; r_position: string[] }>(
+          `SELECT * FROM ${s}.append_batch($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], ` +
+            '$6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], ' +
+            '$14::text[], $15::integer[])',
+          [['mixed'], [0], [1], [1], [0], [randomUUID()], ['Old'], ['{}'], [null], ['["a","b"]'], ['a'], [null], [null], ['b'], [1]],
+        );
+        assert.deepEqual([rows[0]!.r_status, rows[0]!.r_version.map(Number), rows[0]!.r_position.map(Number)], [[0], [1], [1]]);
+        await store.append('mixed', [ev('New')], { expectedVersion: 1 });
+        const events = await store.readStream('mixed', { count: 10 });
+        assert.deepEqual(events.map((e) => [e.eventType, e.version, e.position]), [['New', 0, 0], ['Old', 1, 1], ['New', 2, 2]]);
+        assert.deepEqual((await store.readFiltered({ tags: ['b'] }, 0, 10)).events.map((e) => e.position), [1]);
+      } finally {
+        await dropStore(store);
       }
     });
 
@@ -233,11 +255,13 @@ if ('skip' in server) {
       try {
         // Appends made without waiting, each expecting the version the one before it in its stream leaves; one
         // written out of order would fail its check. Waves of them, so that batches overlap and pass streams over.
-        const STREAMS = 3;
+        // The first half of each wave is to streams 0-19, the second to 20-39 with every fifth append to one of the
+        // first half's: two batches go out together, and the second must pass those over.
+        const STREAMS = 40;
         const next = new Array<number>(STREAMS).fill(-1);
         for (let wave = 0; wave < 10; wave++) {
           const calls = Array.from({ length: 240 }, (_, i) => {
-            const stream = (i * 7 + wave) % STREAMS;
+            const stream = i < 120 || i % 5 === 0 ? (i + wave) % 20 : 20 + ((i + wave) % 20);
             const count = 1 + (i % 4);
             const expectedVersion = next[stream]!;
             next[stream] = expectedVersion + count;

@@ -19,7 +19,7 @@ import type { PreparedAppend } from '../validate.ts';
 import { sqlState, storageError } from './database.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
-import { integerArrayLiteral, textArrayLiteral } from './array-literal.ts';
+import { scalarArrayLiteral, textArrayLiteral } from './array-literal.ts';
 import { MIN_SPLIT_BATCH_EVENTS } from './constants.ts';
 
 /** An append waiting for its batch. */
@@ -27,7 +27,7 @@ export interface PendingAppend {
   streamId: string;
   prepared: PreparedAppend;
   expectedVersion: number;
-  /** Whether the caller supplied any event id (then the function looks the ids up before writing). */
+  /** Whether the caller supplied any event id (which may have been recorded before, or be in another append). */
   anyIdSupplied: boolean;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
@@ -99,9 +99,9 @@ export class AppendBatcher {
     this.#maxConcurrent = init.maxConcurrentBatches;
     this.#sql =
       `SELECT r_status, r_version, r_position, r_detail, r_epoch_us FROM ${init.schema}.append_batch(` +
-      '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::boolean, $7::uuid[], $8::text[], ' +
-      '$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[], $16::text[], ' +
-      '$17::integer[])';
+      '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::boolean[], $7::boolean, ' +
+      '$8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], ' +
+      '$16::integer[], $17::text[], $18::integer[])';
   }
 
   /** Batches written and the appends they held, since open (their ratio is the mean batch size). */
@@ -145,10 +145,18 @@ export class AppendBatcher {
       const freeSlots = this.#maxConcurrent - this.#runningBatches;
       const parts = Math.max(1, Math.min(freeSlots, Math.floor(waiting / MIN_SPLIT_BATCH_EVENTS)));
       const limit = Math.min(this.#maxBatchEvents, Math.ceil(waiting / parts));
-      const batch = this.#queue.takeBatch(limit, this.#busyStreams);
+      let batch = this.#queue.takeBatch(limit, this.#busyStreams);
       // Every waiting append is to a stream a batch in flight is writing: they go when it is done.
       if (batch.length === 0) break;
+      if (parts > 1 && !this.#queue.hasAppendOutside(this.#busyStreams, streamsOf(batch))) {
+        // What is left is all to streams being written or just taken (a few hot streams): no other batch could take
+        // any of it now, so this one takes what fits rather than leave it to a batch after it.
+        const room = this.#maxBatchEvents - eventsOf(batch);
+        batch = batch.concat(this.#queue.takeBatch(room, this.#busyStreams, true));
+      }
       for (const append of batch) this.#busyStreams.add(append.streamId);
+      this.#batches++;
+      this.#batchedAppends += batch.length;
       this.#runningBatches++;
       this.#runningAppends += batch.length;
       void this.#run(batch).finally(() => {
@@ -170,8 +178,6 @@ export class AppendBatcher {
    * probes, which give each append its own answer.
    */
   async #run(batch: PendingAppend[], probeIds = false): Promise<void> {
-    this.#batches++;
-    this.#batchedAppends += batch.length;
     let row: BatchRow;
     try {
       row = await this.#write(batch, probeIds);
@@ -181,8 +187,8 @@ export class AppendBatcher {
         return;
       }
       if (batch.length > 1 && sqlState(err) !== undefined && !isServerUnavailable(err)) {
-        // One append's data broke the whole call (a server error, or two appends of the batch sharing an event id,
-        // which no probe sees before the batch's events are written): write each alone, so that only it fails.
+        // One append's data broke the whole call (a server error such as a generated event id colliding): write
+        // each alone, so that only it fails.
         this.#c.logger.warn({ err, appends: batch.length }, 'append batch failed; writing its appends one by one');
         for (const append of batch) await this.#run([append], true);
         return;
@@ -214,6 +220,7 @@ export class AppendBatcher {
     const eventAppends: number[] = [];
     const tagNames: string[] = [];
     const tagEvents: number[] = [];
+    const runBreaks = runBreaksOf(batch);
     for (let i = 0; i < batch.length; i++) {
       const append = batch[i]!;
       const events = append.prepared.events;
@@ -245,10 +252,11 @@ export class AppendBatcher {
     }
     const row = await this.#c.runner.row(this.#c.pool, this.#sql, [
       textArrayLiteral(streams),
-      integerArrayLiteral(expected),
-      integerArrayLiteral(counts),
-      integerArrayLiteral(tagCounts),
-      integerArrayLiteral(checks),
+      scalarArrayLiteral(expected),
+      scalarArrayLiteral(counts),
+      scalarArrayLiteral(tagCounts),
+      scalarArrayLiteral(checks),
+      scalarArrayLiteral(runBreaks),
       probeIds,
       textArrayLiteral(ids),
       textArrayLiteral(types),
@@ -258,9 +266,9 @@ export class AppendBatcher {
       textArrayLiteral(firstTags),
       textArrayLiteral(dataTypes),
       textArrayLiteral(metadataTypes),
-      integerArrayLiteral(eventAppends),
+      scalarArrayLiteral(eventAppends),
       textArrayLiteral(tagNames),
-      integerArrayLiteral(tagEvents),
+      scalarArrayLiteral(tagEvents),
     ]);
     return row as BatchRow;
   }
@@ -322,6 +330,42 @@ export class AppendBatcher {
     this.#lastAnnounced = events[events.length - 1]!.position;
     this.#c.onCommitted(events);
   }
+}
+
+function streamsOf(batch: readonly PendingAppend[]): Set<string> {
+  return new Set(batch.map((append) => append.streamId));
+}
+
+function eventsOf(batch: readonly PendingAppend[]): number {
+  let events = 0;
+  for (const append of batch) events += append.prepared.events.length;
+  return events;
+}
+
+/**
+ * Per append, whether the function must write the appends before it first (end its run, see migration 3): when an
+ * append since the last such point was to the same stream, or carried one of its supplied event ids. The append then
+ * sees those events: its stream's version, whether it repeats them, whether its ids are taken. Generated ids are not
+ * tracked: no caller can know one before its append is answered.
+ */
+function runBreaksOf(batch: readonly PendingAppend[]): boolean[] {
+  const breaks = new Array<boolean>(batch.length);
+  const streams = new Set<string>();
+  const ids = new Set<string>();
+  for (let i = 0; i < batch.length; i++) {
+    const append = batch[i]!;
+    const events = append.prepared.events;
+    let brk = streams.has(append.streamId);
+    if (!brk && append.anyIdSupplied && ids.size > 0) brk = events.some((e) => ids.has(e.eventId));
+    if (brk) {
+      streams.clear();
+      ids.clear();
+    }
+    breaks[i] = brk;
+    streams.add(append.streamId);
+    if (append.anyIdSupplied) for (const e of events) ids.add(e.eventId);
+  }
+  return breaks;
 }
 
 /** Server errors that say the server cannot work now (shutting down, out of connections), not that data is bad. */

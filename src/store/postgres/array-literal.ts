@@ -26,8 +26,8 @@ export function textArrayLiteral(
   return literalOf(values);
 }
 
-/** The literal of integers (safe integers print the same in JSON and in an array literal). */
-export function integerArrayLiteral(values: readonly number[]): string {
+/** The literal of integers or booleans (safe integers, `true` and `false` read the same in JSON and in a literal). */
+export function scalarArrayLiteral(values: readonly number[] | readonly boolean[]): string {
   return literalOf(values);
 }
 

@@ -19,7 +19,7 @@ export const MAX_BATCH_EVENTS = 10_000;
  */
 export const MAX_CONCURRENT_BATCHES = 2;
 /**
- * Fewest events in each part when what waits is spread over several batches (less waiting: one batch). A commit costs about as much as
+ * What waits is spread over several batches only when each part would get at least this many events. A commit costs about as much as
  * an append of one event (a round trip, the lock handed over, a WAL flush: 0.7 ms on the benchmark's machine), an
  * event about 25 µs more: at 128 events the commit is about a fifth of a batch's time. Smaller parts lose more to
  * their extra commits than they gain by overlapping, most of all when other nodes' batches queue for the lock too.

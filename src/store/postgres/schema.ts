@@ -434,25 +434,26 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'append function writes each run of appends with one insert; event ids probed on request',
     sql: ({ s, channel }) => `
-      -- The append function of version 2, cheaper per append and per event; its answers are the same.
+      -- The append function of version 2, cheaper per append and per event, with the same answers.
       -- * Version 2 wrote each append with an INSERT over slices of the flat arrays: a statement per append, and a
       --   slice copies, so a batch of many small appends cost time quadratic in its size. Here the appends written
-      --   are only recorded (their stream, and where their versions and positions start, indexed by append), and
+      --   are only recorded (their stream, and the bases of their versions and positions, indexed by append), and
       --   the events of a run of appends are written by one INSERT over one slice. A run ends at the batch's end,
-      --   or before an append to a stream that an append of the run wrote: that append must see those events (its
-      --   version, and whether it repeats one of them).
+      --   or before an append with p_run_breaks[i]: the client sets it when an earlier append of the batch was to
+      --   the same stream or carried one of its event ids, since the append must see those events (its version,
+      --   whether it repeats them, whether its ids are taken).
       -- * Each event's append (1-based) is in p_event_appends, as the client flattened them.
       -- * Event ids are probed for earlier use only when p_probe_ids. Otherwise an id used before makes the
       --   unique index on event_id fail the whole call, which writes nothing, and the client calls again with
       --   probes for each append's own answer. The probe of an append that repeats an earlier one (p_id_checks 2,
       --   by its first id) always runs: it answers a retry.
-      DROP FUNCTION ${s}.append_batch(text[], bigint[], integer[], integer[], integer[], uuid[], text[], text[],
-        text[], text[], text[], text[], text[], text[], integer[]);
+      -- Version 2's function stays (another signature): nodes still running version 2 keep appending, under the
+      -- same lock, until they are upgraded.
       CREATE FUNCTION ${s}.append_batch(
         p_streams text[], p_expected bigint[], p_counts integer[], p_tag_counts integer[], p_id_checks integer[],
-        p_probe_ids boolean, p_ids uuid[], p_types text[], p_data text[], p_metadata text[], p_tags text[],
-        p_first_tags text[], p_data_types text[], p_metadata_types text[], p_event_appends integer[],
-        p_tag_names text[], p_tag_events integer[],
+        p_run_breaks boolean[], p_probe_ids boolean, p_ids uuid[], p_types text[], p_data text[],
+        p_metadata text[], p_tags text[], p_first_tags text[], p_data_types text[], p_metadata_types text[],
+        p_event_appends integer[], p_tag_names text[], p_tag_events integer[],
         OUT r_status integer[], OUT r_version bigint[], OUT r_position bigint[], OUT r_detail text[],
         OUT r_epoch_us bigint)
       LANGUAGE plpgsql AS $fn$
@@ -465,12 +466,12 @@ export const MIGRATIONS: readonly Migration[] = [
         tb integer;
         run_a integer := 1;  -- first event of the current run (appends not yet inserted)
         run_ta integer := 1; -- its first tag row
-        run_sids bigint[] := '{}'; -- streams the run wrote
         -- Per append, for those written (w_sid >= 0): an event at flat index k gets stream w_sid, version
-        -- w_version + k and position w_position + k. No NULLs, so that a subscript costs the same at any index.
+        -- w_version_base + k and position w_position_base + k. No NULLs, so that a subscript costs the same at any
+        -- index.
         w_sid bigint[] := array_fill(-1::bigint, ARRAY[n]);
-        w_version bigint[] := array_fill(0::bigint, ARRAY[n]);
-        w_position bigint[] := array_fill(0::bigint, ARRAY[n]);
+        w_version_base bigint[] := array_fill(0::bigint, ARRAY[n]);
+        w_position_base bigint[] := array_fill(0::bigint, ARRAY[n]);
         cnt integer;
         v_sid bigint;
         v_current bigint;
@@ -489,21 +490,12 @@ export const MIGRATIONS: readonly Migration[] = [
         r_position := array_fill(NULL::bigint, ARRAY[n]);
         r_detail := array_fill(NULL::text, ARRAY[n]);
         FOR i IN 1..n + 1 LOOP
-          IF i <= n THEN
-            SELECT s.sid, coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.sid = s.sid), -1)
-              INTO v_sid, v_current FROM ${s}.streams s WHERE s.stream_id = p_streams[i];
-            IF NOT FOUND THEN
-              v_sid := NULL;
-              v_current := -1;
-            END IF;
-          END IF;
-
           -- The end of a run: write its events.
-          IF run_a < a AND (i > n OR v_sid = ANY(run_sids)) THEN
+          IF run_a < a AND (i > n OR p_run_breaks[i]) THEN
             INSERT INTO ${s}.events (position, sid, version, event_id, event_type, data, metadata, tags, first_tag,
                                      epoch_us, data_content_type, metadata_content_type)
-              SELECT w_position[u.ap] + u.k + run_a - 1, w_sid[u.ap], w_version[u.ap] + u.k + run_a - 1, u.id, u.t,
-                     u.d, u.m, u.g, u.f, r_epoch_us, u.dc, u.mc
+              SELECT w_position_base[u.ap] + u.k + run_a - 1, w_sid[u.ap], w_version_base[u.ap] + u.k + run_a - 1,
+                     u.id, u.t, u.d, u.m, u.g, u.f, r_epoch_us, u.dc, u.mc
               FROM unnest(p_event_appends[run_a:a - 1], p_ids[run_a:a - 1], p_types[run_a:a - 1],
                           p_data[run_a:a - 1], p_metadata[run_a:a - 1], p_tags[run_a:a - 1],
                           p_first_tags[run_a:a - 1], p_data_types[run_a:a - 1], p_metadata_types[run_a:a - 1])
@@ -511,18 +503,21 @@ export const MIGRATIONS: readonly Migration[] = [
               WHERE w_sid[u.ap] >= 0;
             IF run_ta < ta THEN
               INSERT INTO ${s}.event_extra_tags (tag, position)
-                SELECT t.name, w_position[p_event_appends[t.ev]] + t.ev
+                SELECT t.name, w_position_base[p_event_appends[t.ev]] + t.ev
                 FROM unnest(p_tag_names[run_ta:ta - 1], p_tag_events[run_ta:ta - 1]) AS t(name, ev)
                 WHERE w_sid[p_event_appends[t.ev]] >= 0;
             END IF;
             run_a := a;
             run_ta := ta;
-            run_sids := '{}';
-            IF i <= n THEN
-              SELECT coalesce(max(e.version), -1) INTO v_current FROM ${s}.events e WHERE e.sid = v_sid;
-            END IF;
           END IF;
           EXIT WHEN i > n;
+
+          SELECT s.sid, coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.sid = s.sid), -1)
+            INTO v_sid, v_current FROM ${s}.streams s WHERE s.stream_id = p_streams[i];
+          IF NOT FOUND THEN
+            v_sid := NULL;
+            v_current := -1;
+          END IF;
 
           cnt := p_counts[i];
           b := a + cnt - 1;
@@ -589,9 +584,8 @@ export const MIGRATIONS: readonly Migration[] = [
               INSERT INTO ${s}.streams (stream_id) VALUES (p_streams[i]) RETURNING sid INTO v_sid;
             END IF;
             w_sid[i] := v_sid;
-            w_version[i] := v_current - a + 1;
-            w_position[i] := next_pos - a;
-            run_sids := run_sids || v_sid;
+            w_version_base[i] := v_current - a + 1;
+            w_position_base[i] := next_pos - a;
             next_pos := next_pos + cnt;
             wrote := true;
             r_version[i] := v_current + cnt;

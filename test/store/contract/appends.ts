@@ -221,6 +221,7 @@ export function appendContract(f: StoreFactory): void {
     const cases: { name: string; streamId?: unknown; events: unknown; field: string }[] = [
       { name: 'empty stream id', streamId: '', events: evs(1), field: 'streamId' },
       { name: 'reserved stream id', streamId: '$all', events: evs(1), field: 'streamId' },
+      { name: 'stream id with a lone surrogate', streamId: 'a\ud800', events: evs(1), field: 'streamId' },
       { name: 'overlong stream id', streamId: 'x'.repeat(513), events: evs(1), field: 'streamId' },
       { name: 'stream id not a string', streamId: 42, events: evs(1), field: 'streamId' },
       { name: 'no events', events: [], field: 'events' },
@@ -312,7 +313,7 @@ export function appendContract(f: StoreFactory): void {
         await store.append('old', [ev('A', { eventId: ID(1) })]);
         const outcomes = await Promise.allSettled([
           store.append('p', [ev('P', { eventId: ID(10) })]),
-          store.append('q', [ev('Q', { eventId: ID(11) }), ev('Q', { eventId: ID(1), tags: ['t'] })]),
+          store.append('q', [ev('Q', { eventId: ID(11) }), ev('Q', { eventId: ID(1), tags: ['t', 'v'] })]),
           store.append('r', [ev('R', { tags: ['t', 'u'] })]),
           store.append('p', [ev('P', { eventId: ID(12), tags: ['u'] })], { expectedVersion: 0 }),
           store.append('old', [ev('A', { eventId: ID(1) })]),
@@ -328,6 +329,7 @@ export function appendContract(f: StoreFactory): void {
           [['old', 0, 0], ['p', 0, 1], ['r', 0, 2], ['p', 1, 3]],
         );
         assert.deepEqual((await store.readFiltered({ tags: ['u'] }, 0, 10)).events.map((e) => e.position), [2, 3]);
+        assert.deepEqual((await store.readFiltered({ tags: ['v'] }, 0, 10)).events, [], 'the refused append left no tag');
       }));
 
     it('of two appends made together with one new id, one writes it and the other is refused or repeats it', () =>
@@ -345,6 +347,14 @@ export function appendContract(f: StoreFactory): void {
         ]);
         assert.deepEqual(retry, first, 'a retry made while the first is in flight gets its answer');
         assert.equal((await readAll(store)).length, 3);
+        // An id taken by an append made just before is reported as such, before any version check.
+        const [taken, stale] = await Promise.allSettled([
+          store.append('v', [ev('C', { eventId: ID(8) })]),
+          store.append('w', [ev('C', { eventId: ID(8) })], { expectedVersion: 5 }),
+        ]);
+        assert.equal(taken.status, 'fulfilled');
+        assert.equal((stale as PromiseRejectedResult).reason.code, 'invalid_argument');
+        assert.match((stale as PromiseRejectedResult).reason.message, /another stream/);
       }));
 
     it('writes one stream\'s appends made together in the order they were made', () =>
