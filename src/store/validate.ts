@@ -44,7 +44,10 @@ export interface PreparedEvent {
   /** Lower-case UUID: the caller's, or a fresh UUIDv7. */
   eventId: string;
   eventType: string;
-  /** JSON text of `data`; null when the event has none. */
+  /**
+   * JSON text of `data` (JSON.stringify output: the PostgreSQL backend relies on it holding no raw control character
+   * or lone surrogate); null when the event has none.
+   */
   data: string | null;
   /** JSON text of `metadata`; null when the event has none. */
   metadata: string | null;
