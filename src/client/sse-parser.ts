@@ -23,6 +23,8 @@ export class SseParser {
 
   /** Parses a chunk; returns the messages it completed, in order. */
   push(chunk: string): SseMessage[] {
+    // Nothing to do, and a pending `\r` must stay pending (a streaming decoder yields '' for a split character).
+    if (chunk.length === 0) return [];
     let text = chunk;
     if (this.pendingCr && text.startsWith('\n')) text = text.slice(1);
     this.pendingCr = text.endsWith('\r');

@@ -25,6 +25,13 @@ describe('SseParser', () => {
     ]);
   });
 
+  it('keeps a \\r\\n split by an empty chunk one line end', () => {
+    const parser = new SseParser();
+    assert.deepEqual(parser.push('data: a\r'), []);
+    assert.deepEqual(parser.push(''), []);
+    assert.deepEqual(parser.push('\ndata: b\r\n\r\n'), [{ event: 'message', data: 'a\nb' }]);
+  });
+
   it('gives the same messages for any chunking and any line ending', () => {
     const message = fc.record({
       id: fc.option(fc.integer({ min: 0, max: 1e9 }).map(String), { nil: undefined }),
