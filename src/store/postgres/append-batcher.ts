@@ -136,24 +136,9 @@ export class AppendBatcher {
   readonly #flush = (): void => {
     this.#scheduled = false;
     while (this.#runningBatches < this.#maxConcurrent && this.#queue.length > 0) {
-      // What waits is spread over the free slots, so that batches overlap: while one holds the store's lock, the
-      // next travels and has its parameters parsed, and the callers answered by the last one prepare their next
-      // appends. A lone batch taking everything would leave the server idle while this process works, and this
-      // process idle while the server works. Never into parts so small that their commits cost more than the
-      // overlap gains.
-      const waiting = this.#queue.events;
-      const freeSlots = this.#maxConcurrent - this.#runningBatches;
-      const parts = Math.max(1, Math.min(freeSlots, Math.floor(waiting / MIN_SPLIT_BATCH_EVENTS)));
-      const limit = Math.min(this.#maxBatchEvents, Math.ceil(waiting / parts));
-      let batch = this.#queue.takeBatch(limit, this.#busyStreams);
+      const batch = this.#takeNext();
       // Every waiting append is to a stream a batch in flight is writing: they go when it is done.
       if (batch.length === 0) break;
-      if (parts > 1 && !this.#queue.hasAppendOutside(this.#busyStreams, streamsOf(batch))) {
-        // What is left is all to streams being written or just taken (a few hot streams): no other batch could take
-        // any of it now, so this one takes what fits rather than leave it to a batch after it.
-        const room = this.#maxBatchEvents - eventsOf(batch);
-        batch = batch.concat(this.#queue.takeBatch(room, this.#busyStreams, true));
-      }
       for (const append of batch) this.#busyStreams.add(append.streamId);
       this.#batches++;
       this.#batchedAppends += batch.length;
@@ -171,6 +156,28 @@ export class AppendBatcher {
       });
     }
   };
+
+  /**
+   * The next batch. What waits is spread over the free slots, so that batches overlap: while one holds the store's
+   * lock, the next travels and has its parameters parsed, and the callers answered by the last one prepare their
+   * next appends. A lone batch taking everything would leave the server idle while this process works, and this
+   * process idle while the server works. Never into parts so small that their commits cost more than the overlap
+   * gains.
+   */
+  #takeNext(): PendingAppend[] {
+    const waiting = this.#queue.events;
+    const freeSlots = this.#maxConcurrent - this.#runningBatches;
+    const parts = Math.max(1, Math.min(freeSlots, Math.floor(waiting / MIN_SPLIT_BATCH_EVENTS)));
+    const limit = Math.min(this.#maxBatchEvents, Math.ceil(waiting / parts));
+    const batch = this.#queue.takeBatch(limit, this.#busyStreams);
+    if (parts > 1 && batch.length > 0 && !this.#queue.hasAppendOutside(this.#busyStreams, streamsOf(batch))) {
+      // What is left is all to streams being written or just taken (a few hot streams): no other batch could take
+      // any of it now, so this one takes what fits rather than leave it to a batch after it.
+      const room = this.#maxBatchEvents - eventsOf(batch);
+      return batch.concat(this.#queue.takeBatch(room, this.#busyStreams, true));
+    }
+    return batch;
+  }
 
   /**
    * Writes `batch`; with `probeIds`, the function looks each supplied event id up before writing. Without, an id
