@@ -39,15 +39,15 @@ export const ACK_TIMEOUT_MS_RANGE = [1, 86_400_000] as const;
 export const MAX_DELIVERIES_RANGE = [1, 1_000] as const;
 export const MAX_IN_FLIGHT_RANGE = [1, 10_000] as const;
 
-/** An event checked and serialised for storage. */
+/**
+ * An event checked and serialised for storage. The JSON texts (`data`, `metadata`, `tagsJson`) are JSON.stringify
+ * output: the PostgreSQL backend relies on them holding no raw control character and no lone surrogate.
+ */
 export interface PreparedEvent {
   /** Lower-case UUID: the caller's, or a fresh UUIDv7. */
   eventId: string;
   eventType: string;
-  /**
-   * JSON text of `data` (JSON.stringify output: the PostgreSQL backend relies on it holding no raw control character
-   * or lone surrogate); null when the event has none.
-   */
+  /** JSON text of `data`; null when the event has none. */
   data: string | null;
   /** JSON text of `metadata`; null when the event has none. */
   metadata: string | null;
