@@ -86,13 +86,18 @@ export function validateStreamId(value: unknown, field = 'streamId'): string {
     throw new InvalidArgumentError(field, `must be at most ${STREAM_ID_MAX_LENGTH} characters`);
   }
   if (value.charCodeAt(0) === 0x24 /* $ */) throw new InvalidArgumentError(field, "must not start with '$' (reserved)");
-  // Stored as UTF-8, where a lone surrogate becomes U+FFFD: two different ids would name one stream.
-  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(field, 'must be valid Unicode (a lone surrogate)');
-  return value;
+  return wellFormed(value, field);
 }
 
-/** A UTF-16 surrogate without its pair (with the `u` flag a pair is one character, not Cs). */
-const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * `value`, refused if it holds a UTF-16 surrogate without its pair. Both backends store text as UTF-8, where a lone
+ * surrogate becomes U+FFFD: two different stream ids, event types or tags would be stored as one, and a name read
+ * back would differ from the one written. (Event data and metadata are safe: JSON text escapes lone surrogates.)
+ */
+function wellFormed(value: string, field: string): string {
+  if (!value.isWellFormed()) throw new InvalidArgumentError(field, 'must be valid Unicode (a lone surrogate)');
+  return value;
+}
 
 /** Checks and serialises the events of one append; generates the missing event ids. */
 export function prepareEvents(events: unknown, field = 'events'): PreparedAppend {
@@ -126,6 +131,7 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
         `must be a non-empty string of at most ${NAME_MAX_LENGTH} characters`,
       );
     }
+    if (!eventType.isWellFormed()) wellFormed(eventType, `${field}[${i}].eventType`);
     const data = event['data'];
     const metadata = event['metadata'];
     if (metadata !== undefined && !isRecord(metadata)) {
@@ -226,7 +232,7 @@ export function validateStreamPattern(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > STREAM_ID_MAX_LENGTH) {
     throw new InvalidArgumentError(field, `must be a non-empty string of at most ${STREAM_ID_MAX_LENGTH} characters`);
   }
-  return value;
+  return wellFormed(value, field);
 }
 
 /** Global positions to read: an array of at most READ_COUNT_MAX integers >= 0. */
@@ -401,15 +407,14 @@ export function validateParkedEvent(parked: unknown, field = 'parked'): Omit<Par
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** A non-empty string of at most `maxLength` characters. */
+/** A non-empty string of at most `maxLength` characters, well-formed Unicode. */
 export function validateName(value: unknown, field: string, maxLength = NAME_MAX_LENGTH): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
     throw new InvalidArgumentError(field, `must be a non-empty string of at most ${maxLength} characters`);
   }
-  return value;
+  return wellFormed(value, field);
 }
 
-/** A non-empty array of names (event types, tags), duplicates removed. */
 /** A non-empty array of names (event types, tags): a copy, duplicates removed. */
 function validateNames(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || value.length === 0) throw new InvalidArgumentError(field, 'must be a non-empty array');
@@ -419,7 +424,7 @@ function validateNames(value: unknown, field: string): string[] {
   for (let i = 0; i < value.length; i++) {
     const name: unknown = value[i];
     // The field name is built only on failure: this runs for every tag of every appended event.
-    if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX_LENGTH) {
+    if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX_LENGTH || !name.isWellFormed()) {
       validateName(name, `${field}[${i}]`);
     }
   }
@@ -430,8 +435,10 @@ function validateNames(value: unknown, field: string): string[] {
 function validateTags(value: unknown, field: string, index: number): readonly string[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError(`${field}[${index}].tags`, 'must be an array of strings');
   if (value.length === 0) return NO_TAGS;
-  if (value.length === 1 && typeof value[0] === 'string' && value[0].length > 0 && value[0].length <= NAME_MAX_LENGTH) {
-    return [value[0]];
+  const only: unknown = value[0];
+  if (value.length === 1 && typeof only === 'string' && only.length > 0 && only.length <= NAME_MAX_LENGTH &&
+      only.isWellFormed()) {
+    return [only];
   }
   return validateNames(value, `${field}[${index}].tags`);
 }

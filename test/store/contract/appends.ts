@@ -80,6 +80,22 @@ export function appendContract(f: StoreFactory): void {
         assert.deepEqual(e?.tags, ['t']);
         assert.deepEqual((await store.readFiltered({ tags: ['late'] }, 0, 10)).events, []);
       }));
+
+    it('keeps names outside the Basic Multilingual Plane (surrogate pairs) exactly, and finds events by them', () =>
+      withStore(f, async (store) => {
+        const stream = 'plant-\u{1F331}';
+        const type = 'Sprouted\u{1F331}';
+        const tag = 'bed:\u{1D4D1}';
+        await store.append(stream, [{ eventType: type, data: { lone: '\ud800' }, tags: ['x', tag] }]);
+        const [e] = await store.readStream(stream, { count: 1 });
+        assert.equal(e?.streamId, stream);
+        assert.equal(e?.eventType, type);
+        assert.deepEqual(e?.tags, ['x', tag]);
+        // JSON text escapes a lone surrogate, so data keeps one exactly.
+        assert.deepEqual(e?.data, { lone: '\ud800' });
+        assert.equal((await store.readFiltered({ types: [type] }, 0, 10)).events.length, 1);
+        assert.equal((await store.readFiltered({ tags: [tag] }, 0, 10)).events.length, 1);
+      }));
   });
 
   describe('expected version', () => {
@@ -231,6 +247,8 @@ export function appendContract(f: StoreFactory): void {
       { name: 'missing event type', events: [ev('A'), ev('B'), { data: 1 }], field: 'events[2].eventType' },
       { name: 'empty event type', events: [ev('')], field: 'events[0].eventType' },
       { name: 'overlong event type', events: [ev('E'.repeat(257))], field: 'events[0].eventType' },
+      // Stored as UTF-8, a lone surrogate becomes U+FFFD: 'A\ud800' and 'A\udbff' would be one type, read back as neither.
+      { name: 'event type with a lone surrogate', events: [ev('A'), ev('B\udc00')], field: 'events[1].eventType' },
       { name: 'event id not a UUID', events: [ev('A', { eventId: 'nope' })], field: 'events[0].eventId' },
       { name: 'metadata an array', events: [{ eventType: 'A', metadata: [] }], field: 'events[0].metadata' },
       { name: 'data with a BigInt', events: [{ eventType: 'A', data: { n: 1n } }], field: 'events[0].data' },
@@ -239,6 +257,13 @@ export function appendContract(f: StoreFactory): void {
       { name: 'tags not an array', events: [{ eventType: 'A', tags: 'x' }], field: 'events[0].tags' },
       { name: 'an empty tag', events: [{ eventType: 'A', tags: ['ok', ''] }], field: 'events[0].tags[1]' },
       { name: 'a tag not a string', events: [{ eventType: 'A', tags: [7] }], field: 'events[0].tags[0]' },
+      { name: 'a lone tag with a lone surrogate', events: [{ eventType: 'A', tags: ['t\ud800'] }], field: 'events[0].tags[0]' },
+      { name: 'a tag with a lone surrogate', events: [{ eventType: 'A', tags: ['ok', '\udfff'] }], field: 'events[0].tags[1]' },
+      {
+        name: 'content type with a lone surrogate',
+        events: [{ eventType: 'A', metadataContentType: 'text/\ud83d' }],
+        field: 'events[0].metadataContentType',
+      },
       {
         name: 'content type not a string',
         events: [{ eventType: 'A', dataContentType: 5 }],
