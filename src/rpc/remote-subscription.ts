@@ -3,6 +3,7 @@
  * credit this side grants. Credit is returned as the consumer pulls, so a slow consumer stops its own stream at the
  * worker and nothing else.
  */
+import type { GaterError } from '../errors/index.ts';
 import type { Delivery, EventSubscription } from '../store/subscriptions/types.ts';
 
 export interface RemoteSubscriptionHooks {
@@ -21,6 +22,8 @@ export class RemoteSubscription implements EventSubscription {
   private consumedSinceGrant = 0;
   private waiter: (() => void) | undefined;
   private endReason: string | undefined;
+  /** Why the worker ended the stream, when it failed: thrown to the consumer after the deliveries before it. */
+  private endError: GaterError | undefined;
   private resolveEnded!: (reason: string) => void;
 
   constructor(id: string, creditWindow: number, hooks: RemoteSubscriptionHooks) {
@@ -37,10 +40,14 @@ export class RemoteSubscription implements EventSubscription {
     this.wake();
   }
 
-  /** The worker (or the connection) ended the stream; queued deliveries are still handed out. */
-  finish(reason: string): void {
+  /**
+   * The worker (or the connection) ended the stream; queued deliveries are still handed out, then `error` (the
+   * worker's, when the stream failed there) is thrown, as a local subscription's iterator would.
+   */
+  finish(reason: string, error?: GaterError): void {
     if (this.endReason !== undefined) return;
     this.endReason = reason;
+    this.endError = error;
     this.resolveEnded(reason);
     this.wake();
   }
@@ -61,7 +68,10 @@ export class RemoteSubscription implements EventSubscription {
           yield next;
           continue;
         }
-        if (this.endReason !== undefined) return;
+        if (this.endReason !== undefined) {
+          if (this.endError !== undefined) throw this.endError;
+          return;
+        }
         await new Promise<void>((resolve) => (this.waiter = resolve));
       }
     } finally {

@@ -9,7 +9,14 @@
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { TimeoutError, UnavailableError, fromWire, toGaterError, type GaterError } from '../errors/index.ts';
+import {
+  InvalidArgumentError,
+  TimeoutError,
+  UnavailableError,
+  fromWire,
+  toGaterError,
+  type GaterError,
+} from '../errors/index.ts';
 import type { EventSubscription } from '../store/subscriptions/types.ts';
 import type { StoreCall, StoreStreamCall } from '../worker/protocol.ts';
 import type { ByteChannel } from './byte-channel.ts';
@@ -55,6 +62,8 @@ export interface RpcConnectionInit {
 class PendingCall {
   /** Whether the request has been handed to the channel. */
   sent = false;
+  /** The request's frame while it waits in the outbox (taken out again if the caller gives up first). */
+  frame: Uint8Array | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
   /** Removes the caller's abort listener, when there is one. */
   detach: (() => void) | undefined = undefined;
@@ -181,8 +190,15 @@ export class RpcConnection {
     if (this.closed) return Promise.reject(this.lostError(false));
     const id = this.nextId++;
     const { timeoutMs, signal } = options;
+    let frame: Uint8Array;
+    try {
+      frame = this.requestFrame({ k: RpcKind.Call, id, call, timeoutMs });
+    } catch (err) {
+      return Promise.reject(toGaterError(err));
+    }
     return new Promise<unknown>((resolve, reject) => {
       const entry = new PendingCall(resolve, reject);
+      entry.frame = frame;
       this.pending.set(id, entry);
       this.unsent.push(entry);
       entry.timer = setTimeout(this.callTimedOut, timeoutMs, id, call.op, timeoutMs);
@@ -192,7 +208,7 @@ export class RpcConnection {
         signal.addEventListener('abort', onAbort, { once: true });
         entry.detach = () => signal.removeEventListener('abort', onAbort);
       }
-      this.enqueue({ k: RpcKind.Call, id, call, timeoutMs });
+      this.enqueueFrame(frame);
     });
   }
 
@@ -200,6 +216,12 @@ export class RpcConnection {
   open(call: StoreStreamCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<EventSubscription> {
     if (this.closed) return Promise.reject(this.lostError(false));
     const id = this.nextId++;
+    let frame: Uint8Array;
+    try {
+      frame = this.requestFrame({ k: RpcKind.Open, id, call, credit: this.streamCredit });
+    } catch (err) {
+      return Promise.reject(toGaterError(err));
+    }
     const stream = new RemoteSubscription(`${this.peer}/${id}`, this.streamCredit, {
       grant: (credit) => this.enqueue({ k: RpcKind.Credit, id, credit }),
       close: () => {
@@ -208,13 +230,16 @@ export class RpcConnection {
     });
     return new Promise<EventSubscription>((resolve, reject) => {
       const entry = new PendingCall(() => resolve(stream), reject, stream);
+      entry.frame = frame;
       this.pending.set(id, entry);
       this.unsent.push(entry);
       entry.timer = setTimeout(() => {
+        const sent = entry.sent;
         this.giveUp(id, new TimeoutError(`opening ${call.op} at ${this.peer}`, options.timeoutMs));
-        this.enqueue({ k: RpcKind.Close, id });
+        // An Open taken back out of the outbox never reached the peer: nothing to close there.
+        if (sent) this.enqueue({ k: RpcKind.Close, id });
       }, options.timeoutMs);
-      this.enqueue({ k: RpcKind.Open, id, call, credit: this.streamCredit });
+      this.enqueueFrame(frame);
     });
   }
 
@@ -225,9 +250,62 @@ export class RpcConnection {
 
   // ---- sending -------------------------------------------------------------------------------------------------
 
+  /**
+   * The frame of a request this side starts (a Call or an Open). A request no frame can carry (over the size limit,
+   * or not encodable, such as data nested too deep to serialise) fails alone with `invalid_argument`, before it is
+   * registered: the connection and every other call on it go on.
+   */
+  private requestFrame(message: RpcMessage): Uint8Array {
+    let frame: Uint8Array;
+    try {
+      frame = encodeMessage(message);
+    } catch (err) {
+      throw new InvalidArgumentError('call', `cannot be encoded for ${this.peer} (${(err as Error).message})`);
+    }
+    if (frame.byteLength > this.maxFrameBytes) {
+      throw new InvalidArgumentError(
+        'call',
+        `is ${frame.byteLength} bytes encoded, over the limit of ${this.maxFrameBytes} bytes for a call relayed to another node`,
+      );
+    }
+    return frame;
+  }
+
+  /**
+   * Sends the answer to a call served for the peer. An answer no frame can carry (a page of large events over the
+   * size limit) becomes an error for that call alone, `invalid_argument` (asking for less at once helps; retrying does
+   * not), rather than a frame that would end the connection and every call and stream on it.
+   */
+  private answer(id: number, result: unknown): void {
+    let frame: Uint8Array;
+    try {
+      frame = encodeMessage({ k: RpcKind.Result, id, result });
+    } catch (err) {
+      this.enqueue({ k: RpcKind.Error, id, error: toGaterError(err).toWire() });
+      return;
+    }
+    if (frame.byteLength > this.maxFrameBytes) {
+      this.logger.warn({ peer: this.peer, bytes: frame.byteLength }, 'an RPC answer exceeds the frame limit; sent as an error');
+      const error = new InvalidArgumentError(
+        'count',
+        `the answer is ${frame.byteLength} bytes encoded, over the limit of ${this.maxFrameBytes} bytes for an ` +
+          'answer relayed from another node: ask for fewer items at once',
+      );
+      this.enqueue({ k: RpcKind.Error, id, error: error.toWire() });
+      return;
+    }
+    this.enqueueFrame(frame);
+  }
+
+  /** Queues a message of this side's own making (small and plain, except what `answer` and `deliver` check). */
   private enqueue(message: RpcMessage): void {
     if (this.closed) return;
-    this.outbox.push(encodeMessage(message));
+    this.enqueueFrame(encodeMessage(message));
+  }
+
+  private enqueueFrame(frame: Uint8Array): void {
+    if (this.closed) return;
+    this.outbox.push(frame);
     if (this.outbox.length >= EARLY_FLUSH_FRAMES) {
       this.flush();
       return;
@@ -249,11 +327,16 @@ export class RpcConnection {
     try {
       bytes = encodeFrames(frames, this.maxFrameBytes);
     } catch (err) {
+      // Every frame that may be large is checked where it is made; this would be a bug, and the peer could not
+      // tell which of its calls the lost frames answered.
       this.logger.error({ err, peer: this.peer }, 'an RPC message exceeded the frame limit; closing the connection');
       this.close();
       return;
     }
-    for (const entry of this.unsent) entry.sent = true;
+    for (const entry of this.unsent) {
+      entry.sent = true;
+      entry.frame = undefined;
+    }
     this.unsent.length = 0;
     if (!this.channel.send(bytes)) this.awaitingDrain = true;
   }
@@ -303,7 +386,7 @@ export class RpcConnection {
       case RpcKind.End: {
         const stream = this.openStreams.get(m.id);
         this.openStreams.delete(m.id);
-        stream?.finish(m.reason);
+        stream?.finish(m.reason, m.error === undefined ? undefined : fromWire(m.error));
         return;
       }
       case RpcKind.Call:
@@ -347,7 +430,7 @@ export class RpcConnection {
     this.servedCalls.set(id, served);
     this.handler.call(call, served).then(
       (result) => {
-        if (this.servedCalls.delete(id)) this.enqueue({ k: RpcKind.Result, id, result: result ?? null });
+        if (this.servedCalls.delete(id)) this.answer(id, result ?? null);
       },
       (err: unknown) => {
         if (this.servedCalls.delete(id)) this.enqueue({ k: RpcKind.Error, id, error: toGaterError(err).toWire() });
@@ -390,7 +473,16 @@ export class RpcConnection {
         const next = await iterator.next();
         if (next.done === true) break;
         served.credit--;
-        this.enqueue({ k: RpcKind.Deliver, id, delivery: next.value });
+        const frame = encodeMessage({ k: RpcKind.Deliver, id, delivery: next.value });
+        if (frame.byteLength > this.maxFrameBytes) {
+          // An event too large to relay ends its stream with an error the consumer sees, never the connection.
+          throw new InvalidArgumentError(
+            'event',
+            `at position ${next.value.event.position} is ${frame.byteLength} bytes encoded, over the limit of ` +
+              `${this.maxFrameBytes} bytes for a delivery relayed from another node`,
+          );
+        }
+        this.enqueueFrame(frame);
       }
       if (!served.closedByCaller && !this.closed) {
         this.enqueue({ k: RpcKind.End, id, reason: await subscription.ended });
@@ -416,7 +508,23 @@ export class RpcConnection {
     if (entry === undefined) return;
     this.pending.delete(id);
     if (entry.sent) this.enqueue({ k: RpcKind.Cancel, id });
+    else this.takeBack(entry);
     entry.reject(error);
+  }
+
+  /**
+   * Takes a request the caller gave up on out of the outbox (it waits there while the channel drains): sent later,
+   * it would run at the peer after the caller was told it did not, or was cancelled.
+   */
+  private takeBack(entry: PendingCall): void {
+    const frame = entry.frame;
+    entry.frame = undefined;
+    if (frame !== undefined) {
+      const at = this.outbox.indexOf(frame);
+      if (at >= 0) this.outbox.splice(at, 1);
+    }
+    const queued = this.unsent.indexOf(entry);
+    if (queued >= 0) this.unsent.splice(queued, 1);
   }
 
   private lostError(sent: boolean): GaterError {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { GaterError, WrongExpectedVersionError } from '../../src/errors/index.ts';
+import { GaterError, NotFoundError, WrongExpectedVersionError } from '../../src/errors/index.ts';
 import { EARLY_FLUSH_FRAMES, RpcConnection, socketChannel, type ByteChannel, type RpcHandler } from '../../src/rpc/index.ts';
 import type { Delivery, EventSubscription } from '../../src/store/subscriptions/types.ts';
 import type { StoreCall } from '../../src/worker/protocol.ts';
@@ -48,18 +48,22 @@ function countingSubscription(count: number, progress: { produced: number }): Ev
   };
 }
 
-async function pair(handler: RpcHandler, wrap: (c: ByteChannel) => ByteChannel = (c) => c) {
+async function pair(
+  handler: RpcHandler,
+  wrap: (c: ByteChannel) => ByteChannel = (c) => c,
+  init: { maxFrameBytes?: number } = {},
+) {
   const serverSockets: Socket[] = [];
   const server = createServer((socket) => {
     serverSockets.push(socket);
-    new RpcConnection({ channel: socketChannel(socket), handler }, { peer: 'client' });
+    new RpcConnection({ channel: socketChannel(socket), handler }, { ...init, peer: 'client' });
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((r) => socket.once('connect', r));
-  const client = new RpcConnection({ channel: wrap(socketChannel(socket)) }, { peer: 'server', streamCredit: 16 });
+  const client = new RpcConnection({ channel: wrap(socketChannel(socket)) }, { ...init, peer: 'server', streamCredit: 16 });
   return { client, socket, serverSockets };
 }
 
@@ -198,4 +202,155 @@ describe('RpcConnection', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(client.isClosed, true);
   });
+
+  describe('a message too large for a frame, or not encodable, fails alone; the connection goes on', () => {
+    const LIMIT = 64 * 1024;
+    const big = 'x'.repeat(LIMIT);
+    const sized: RpcHandler = {
+      call: async (call: StoreCall) => (call.op === 'readStream' ? { events: [big] } : { echoed: call.args }),
+      open: async () => {
+        const events = [event(0), { ...event(1), event: { ...event(1).event, data: { big } } }, event(2)];
+        return listSubscription(events);
+      },
+    };
+    const small = (client: RpcConnection) =>
+      client.call({ store: 'x', op: 'streamVersion', args: { streamId: 'ok' } }, { timeoutMs: 5000 });
+
+    it('an answer over the limit is an invalid_argument error for its call only', async () => {
+      const { client, socket } = await pair(sized, undefined, { maxFrameBytes: LIMIT });
+      try {
+        const [tooBig, other] = await Promise.allSettled([
+          client.call({ store: 'x', op: 'readStream', args: { streamId: 's' } }, { timeoutMs: 5000 }),
+          small(client),
+        ]);
+        assert.equal(tooBig.status, 'rejected');
+        assert.equal((tooBig.reason as GaterError).code, 'invalid_argument');
+        assert.match((tooBig.reason as GaterError).message, /over the limit of 65536 bytes/);
+        assert.deepEqual(other, { status: 'fulfilled', value: { echoed: { streamId: 'ok' } } });
+        assert.equal(client.isClosed, false);
+        assert.deepEqual(await small(client), { echoed: { streamId: 'ok' } });
+      } finally {
+        socket.destroy();
+      }
+    });
+
+    it('a call over the limit, or nested too deep to encode, is refused before it is registered', async () => {
+      const { client, socket } = await pair(sized, undefined, { maxFrameBytes: LIMIT });
+      try {
+        const deep: Record<string, unknown> = {};
+        let at = deep;
+        for (let i = 0; i < 100_000; i++) at = (at['a'] = {}) as Record<string, unknown>;
+        for (const args of [{ streamId: 's', events: [{ eventType: 't', data: big }] }, { streamId: 's', events: [{ eventType: 't', data: deep }] }]) {
+          await assert.rejects(
+            client.call({ store: 'x', op: 'append', args }, { timeoutMs: 5000 }),
+            (err: GaterError) => err.code === 'invalid_argument',
+          );
+          assert.equal(client.inFlight, 0);
+        }
+        assert.equal(client.isClosed, false);
+        assert.deepEqual(await small(client), { echoed: { streamId: 'ok' } });
+      } finally {
+        socket.destroy();
+      }
+    });
+
+    it('a delivery over the limit ends its stream with an error the consumer sees, after the deliveries before it', async () => {
+      const { client, socket } = await pair(sized, undefined, { maxFrameBytes: LIMIT });
+      try {
+        const stream = await client.open({ store: 'x', op: 'observe', spec: {} } as never, { timeoutMs: 5000 });
+        const seen: number[] = [];
+        await assert.rejects(
+          (async () => {
+            for await (const d of stream) seen.push(d.event.position);
+          })(),
+          (err: GaterError) => err.code === 'invalid_argument' && /position 1/.test(err.message),
+        );
+        assert.deepEqual(seen, [0]);
+        assert.equal(client.isClosed, false);
+        assert.deepEqual(await small(client), { echoed: { streamId: 'ok' } });
+      } finally {
+        socket.destroy();
+      }
+    });
+  });
+
+  it("throws a stream's error at the consumer, as a local subscription would", async () => {
+    const failing: RpcHandler = {
+      call: echo.call,
+      open: async () => listSubscription([event(0), event(1)], new NotFoundError("subscription 'gone'")),
+    };
+    const { client, socket } = await pair(failing);
+    try {
+      const stream = await client.open({ store: 'x', op: 'observe', spec: {} } as never, { timeoutMs: 5000 });
+      const seen: number[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const d of stream) seen.push(d.event.position);
+        })(),
+        (err: GaterError) => err.code === 'not_found',
+      );
+      assert.deepEqual(seen, [0, 1]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('never sends a call given up on while it waited in the outbox (channel full): not cancelled, not run', async () => {
+    const executed: string[] = [];
+    const recording: RpcHandler = {
+      call: async (call: StoreCall) => (executed.push((call.args as { streamId: string }).streamId), null),
+      open: echo.open,
+    };
+    let full = true;
+    let drain: (() => void) | undefined;
+    // The first write goes out but reports the buffer full: what follows waits in the outbox until `drain`.
+    const { client, socket } = await pair(recording, (c) => ({
+      ...c,
+      send: (bytes) => c.send(bytes) && !full,
+      onDrain: (listener) => {
+        drain = listener;
+        c.onDrain(() => {});
+      },
+    }));
+    try {
+      const call = (streamId: string, options: { timeoutMs: number; signal?: AbortSignal }) =>
+        client.call({ store: 'x', op: 'streamVersion', args: { streamId } }, options);
+      await call('first', { timeoutMs: 5000 });
+      const controller = new AbortController();
+      const cancelled = call('cancelled', { timeoutMs: 5000, signal: controller.signal });
+      const timedOut = call('timed-out', { timeoutMs: 30 });
+      await new Promise((r) => setImmediate(r));
+      controller.abort();
+      await assert.rejects(cancelled, (err: GaterError) => err.code === 'unavailable' && err.data['delivered'] === false);
+      await assert.rejects(timedOut, (err: GaterError) => err.code === 'timeout');
+      full = false;
+      drain!();
+      await call('after', { timeoutMs: 5000 });
+      assert.deepEqual(executed, ['first', 'after']);
+      assert.equal(client.inFlight, 0);
+    } finally {
+      socket.destroy();
+    }
+  });
 });
+
+/** A subscription that yields `deliveries`, then ends, or fails with `error`. */
+function listSubscription(deliveries: Delivery[], error?: Error): EventSubscription {
+  let resolveEnded!: (r: string) => void;
+  const ended = new Promise<string>((r) => (resolveEnded = r));
+  return {
+    id: 'list',
+    ended,
+    close(reason = 'closed') {
+      resolveEnded(reason);
+    },
+    async *[Symbol.asyncIterator]() {
+      for (const d of deliveries) yield d;
+      if (error !== undefined) {
+        resolveEnded('error');
+        throw error;
+      }
+      resolveEnded('finished');
+    },
+  };
+}
