@@ -15,6 +15,15 @@ import { routeLabel } from './route-label.ts';
 /** Interval of the keep-alive comment that stops proxies and clients from timing an idle stream out. */
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 
+/**
+ * How long a stream may wait for a client that reads nothing (its socket buffer full) before it is cut: such a client
+ * holds a subscription and a socket for nothing. A client that reads slowly but reads is never cut.
+ */
+export const STALL_TIMEOUT_MS = 60_000;
+
+/** How long closing the server lets open streams finish writing before their connections are cut. */
+export const CLOSE_GRACE_MS = 1_000;
+
 export interface EventStreamsComponents {
   logger?: Logger;
   metrics?: GaterMetrics;
@@ -23,6 +32,16 @@ export interface EventStreamsComponents {
 export interface EventStreamsInit {
   /** Milliseconds between keep-alive comments on an idle stream. @default 15000 */
   heartbeatIntervalMs?: number;
+  /** Milliseconds a stream waits for a client that reads nothing before cutting it. @default 60000 */
+  stallTimeoutMs?: number;
+  /** Milliseconds `closeAll` lets streams end by themselves before cutting their connections. @default 1000 */
+  closeGraceMs?: number;
+}
+
+interface OpenStream {
+  res: ServerResponse;
+  /** Settles when the stream is over. */
+  done: Promise<void>;
 }
 
 /** The open event streams of one HTTP server, so that closing the server can end them. */
@@ -30,14 +49,20 @@ export class EventStreams {
   private readonly logger: Logger;
   private readonly metrics: GaterMetrics | undefined;
   private readonly heartbeatIntervalMs: number;
-  /** Open streams: each subscription with the promise of its stream's end. */
-  private readonly open = new Map<EventSubscription, Promise<void>>();
+  private readonly stallTimeoutMs: number;
+  private readonly closeGraceMs: number;
+  /** Open streams, by subscription. */
+  private readonly open = new Map<EventSubscription, OpenStream>();
+  /** Aborted by `closeAll`: a stream waiting for its client to drain stops waiting. */
+  private readonly closing = new AbortController();
   private readonly streaming = new WeakSet<FastifyRequest>();
 
   constructor(components: EventStreamsComponents = {}, init: EventStreamsInit = {}) {
     this.logger = components.logger ?? pino({ level: 'silent' });
     this.metrics = components.metrics;
     this.heartbeatIntervalMs = init.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+    this.stallTimeoutMs = init.stallTimeoutMs ?? STALL_TIMEOUT_MS;
+    this.closeGraceMs = init.closeGraceMs ?? CLOSE_GRACE_MS;
   }
 
   get size(): number {
@@ -56,15 +81,27 @@ export class EventStreams {
   serve(request: FastifyRequest, reply: FastifyReply, subscription: EventSubscription): Promise<void> {
     this.streaming.add(request);
     const done = this.pump(request, reply, subscription);
-    this.open.set(subscription, done);
+    this.open.set(subscription, { res: reply.raw, done });
     return done;
   }
 
-  /** Ends every open stream (their subscriptions end, so do the responses); resolves once all have ended. */
+  /**
+   * Ends every open stream (their subscriptions end, so do the responses); resolves once all have ended. A stream
+   * whose client reads nothing cannot flush its end: after the grace its connection is cut, so that closing the
+   * server never waits on a client.
+   */
   async closeAll(reason: string): Promise<void> {
-    const ending = [...this.open];
+    const ending = [...this.open.entries()];
+    this.closing.abort();
     for (const [subscription] of ending) subscription.close(reason);
-    await Promise.all(ending.map(([, done]) => done));
+    const all = Promise.all(ending.map(([, stream]) => stream.done));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, this.closeGraceMs, 'late')));
+    const outcome = await Promise.race([all, grace]);
+    clearTimeout(timer);
+    if (outcome !== 'late') return;
+    for (const [, stream] of ending) if (!stream.res.destroyed) stream.res.destroy();
+    await all;
   }
 
   private async pump(request: FastifyRequest, reply: FastifyReply, subscription: EventSubscription): Promise<void> {
@@ -95,7 +132,7 @@ export class EventStreams {
     try {
       for await (const delivery of subscription) {
         if (res.destroyed) break;
-        if (!res.write(formatDelivery(delivery)) && !(await drained(res))) break;
+        if (!res.write(formatDelivery(delivery)) && !(await this.drained(res, log))) break;
       }
     } catch (err) {
       const { body, error } = errorReply(err);
@@ -112,6 +149,38 @@ export class EventStreams {
       log.debug('event stream closed');
     }
   }
+
+  /**
+   * Resolves true once the response can take more; false if it closes first, the server is closing, or the client
+   * has read nothing for the stall timeout (the response is then cut).
+   */
+  private drained(res: ServerResponse, log: Logger): Promise<boolean> {
+    if (this.closing.signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (ok: boolean): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        res.off('drain', onDrain);
+        res.off('close', onClose);
+        this.closing.signal.removeEventListener('abort', onClosing);
+        resolve(ok);
+      };
+      const onDrain = (): void => done(true);
+      const onClose = (): void => done(false);
+      const onClosing = (): void => done(false);
+      const timer = setTimeout(() => {
+        log.warn({ stallTimeoutMs: this.stallTimeoutMs }, 'event stream client reads nothing; cutting it');
+        res.destroy();
+        done(false);
+      }, this.stallTimeoutMs);
+      timer.unref();
+      res.on('drain', onDrain);
+      res.on('close', onClose);
+      this.closing.signal.addEventListener('abort', onClosing, { once: true });
+    });
+  }
 }
 
 /** One SSE message: `id` is the global position, `data` the JSON of `{ event, attempt }`. */
@@ -119,20 +188,7 @@ export function formatDelivery(delivery: Delivery): string {
   return `id: ${delivery.event.position}\nevent: event\ndata: ${JSON.stringify({ event: delivery.event, attempt: delivery.attempt })}\n\n`;
 }
 
-/** Resolves true once the response can take more, false if it closes first. */
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = (): void => done(true);
-    const onClose = (): void => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
-}
+
 
 /** Ends the response; resolves once it is flushed or the connection is gone. */
 function endResponse(res: ServerResponse): Promise<void> {

@@ -52,6 +52,8 @@ export interface HttpInit {
   bodyLimitBytes?: number;
   /** Milliseconds between keep-alive comments on an idle event stream. @default 15000 */
   heartbeatIntervalMs?: number;
+  /** Milliseconds an event stream waits for a client that reads nothing before cutting it. @default 60000 */
+  eventStreamStallTimeoutMs?: number;
 }
 
 export interface HttpServer {
@@ -78,7 +80,10 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
   });
   const eventStreams = new EventStreams(
     { logger, metrics },
-    init.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: init.heartbeatIntervalMs },
+    {
+      ...(init.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: init.heartbeatIntervalMs }),
+      ...(init.eventStreamStallTimeoutMs === undefined ? {} : { stallTimeoutMs: init.eventStreamStallTimeoutMs }),
+    },
   );
 
   app.setValidatorCompiler(createValidatorCompiler());

@@ -94,3 +94,73 @@ describe('SSE backpressure', () => {
     assert.ok(sub.pulled < TOTAL);
   });
 });
+
+describe('SSE and clients that read nothing', () => {
+  /** A server whose streams carry 4,000 large events, and a client that asks for one and never reads. */
+  async function stalledStream(init: { eventStreamStallTimeoutMs?: number }) {
+    const subscriptions: CountingSubscription[] = [];
+    const api = stubApi({
+      async observe() {
+        const sub = new CountingSubscription(TOTAL, { blob: BLOB });
+        subscriptions.push(sub);
+        return sub;
+      },
+    });
+    const server = createHttpServer(
+      { api, metrics: new GaterMetrics({ collectDefaultMetrics: false }), health: () => ({ live: true, ready: true, checks: {} }), cluster: () => ({}) },
+      { host: '127.0.0.1', port: 0, ...init },
+    );
+    const port = Number(new URL(await server.listen()).port);
+    const socket = connect(port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET /v1/stores/s/observe?type=by_stream&selector=%24all HTTP/1.1\r\nHost: test\r\n\r\n');
+    socket.on('error', () => {});
+    assert.ok(await eventually(() => subscriptions.length === 1 && subscriptions[0]!.pulled > 0), 'the stream started');
+    let last = -1;
+    assert.ok(
+      await eventually(async () => {
+        const settled = subscriptions[0]!.pulled === last;
+        last = subscriptions[0]!.pulled;
+        return settled;
+      }, 10_000, 100),
+      'the writer waits for the client to drain',
+    );
+    return { server, socket, sub: subscriptions[0]! };
+  }
+
+  test('closing the server does not wait on a stalled client: its connection is cut after a short grace', async () => {
+    const { server, socket, sub } = await stalledStream({});
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        server.close().then(() => 'closed'),
+        new Promise((resolve) => (timer = setTimeout(resolve, 15_000, 'still waiting'))),
+      ]);
+      clearTimeout(timer);
+      assert.equal(outcome, 'closed', 'server.close() used to wait for the client forever');
+      assert.notEqual(sub.closedWith, undefined);
+      assert.ok(sub.pulled < TOTAL);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test('a client that reads nothing for the stall timeout is cut, and its subscription closed', async () => {
+    const { server, socket, sub } = await stalledStream({ eventStreamStallTimeoutMs: 300 });
+    try {
+      assert.ok(await eventually(() => sub.closedWith !== undefined), 'the subscription was closed');
+      // The client, reading again, finds its stream cut short: no end of the chunked body.
+      const text: string[] = [];
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => text.push(chunk));
+      const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.resume();
+      await ended;
+      assert.ok(!text.join('').endsWith('\r\n0\r\n\r\n'), 'the response was cut, not ended');
+      assert.ok(sub.pulled < TOTAL);
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
+  });
+});
