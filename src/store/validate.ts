@@ -86,17 +86,25 @@ export function validateStreamId(value: unknown, field = 'streamId'): string {
     throw new InvalidArgumentError(field, `must be at most ${STREAM_ID_MAX_LENGTH} characters`);
   }
   if (value.charCodeAt(0) === 0x24 /* $ */) throw new InvalidArgumentError(field, "must not start with '$' (reserved)");
-  return wellFormed(value, field);
+  return storable(value, field);
 }
 
 /**
- * `value`, refused if it holds a UTF-16 surrogate without its pair. Both backends store text as UTF-8, where a lone
- * surrogate becomes U+FFFD: two different stream ids, event types or tags would be stored as one, and a name read
- * back would differ from the one written. (Event data and metadata are safe: JSON text escapes lone surrogates.)
+ * `value`, refused if a backend cannot store it as it is: a UTF-16 surrogate without its pair (stored as UTF-8 it
+ * becomes U+FFFD, so two different stream ids, event types or tags would be stored as one, and a name read back would
+ * differ from the one written), or U+0000 (PostgreSQL text cannot hold it; SQLite would keep it but end some reads of
+ * it there). Refused here, so that both backends answer alike, naming the field. Event data and metadata are safe:
+ * JSON text escapes both.
  */
-function wellFormed(value: string, field: string): string {
+function storable(value: string, field: string): string {
   if (!value.isWellFormed()) throw new InvalidArgumentError(field, 'must be valid Unicode (a lone surrogate)');
+  if (value.includes('\u0000')) throw new InvalidArgumentError(field, 'must not contain the character U+0000');
   return value;
+}
+
+/** Whether `value` passes `storable` (the cheap test on the paths every appended event takes). */
+function isStorable(value: string): boolean {
+  return value.isWellFormed() && !value.includes('\u0000');
 }
 
 /** Checks and serialises the events of one append; generates the missing event ids. */
@@ -131,7 +139,7 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
         `must be a non-empty string of at most ${NAME_MAX_LENGTH} characters`,
       );
     }
-    if (!eventType.isWellFormed()) wellFormed(eventType, `${field}[${i}].eventType`);
+    if (!isStorable(eventType)) storable(eventType, `${field}[${i}].eventType`);
     const data = event['data'];
     const metadata = event['metadata'];
     if (metadata !== undefined && !isRecord(metadata)) {
@@ -232,7 +240,7 @@ export function validateStreamPattern(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > STREAM_ID_MAX_LENGTH) {
     throw new InvalidArgumentError(field, `must be a non-empty string of at most ${STREAM_ID_MAX_LENGTH} characters`);
   }
-  return wellFormed(value, field);
+  return storable(value, field);
 }
 
 /** Global positions to read: an array of at most READ_COUNT_MAX integers >= 0. */
@@ -407,12 +415,12 @@ export function validateParkedEvent(parked: unknown, field = 'parked'): Omit<Par
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** A non-empty string of at most `maxLength` characters, well-formed Unicode. */
+/** A non-empty string of at most `maxLength` characters that both backends store exactly (see `storable`). */
 export function validateName(value: unknown, field: string, maxLength = NAME_MAX_LENGTH): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
     throw new InvalidArgumentError(field, `must be a non-empty string of at most ${maxLength} characters`);
   }
-  return wellFormed(value, field);
+  return storable(value, field);
 }
 
 /** A non-empty array of names (event types, tags): a copy, duplicates removed. */
@@ -424,7 +432,7 @@ function validateNames(value: unknown, field: string): string[] {
   for (let i = 0; i < value.length; i++) {
     const name: unknown = value[i];
     // The field name is built only on failure: this runs for every tag of every appended event.
-    if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX_LENGTH || !name.isWellFormed()) {
+    if (typeof name !== 'string' || name.length === 0 || name.length > NAME_MAX_LENGTH || !isStorable(name)) {
       validateName(name, `${field}[${i}]`);
     }
   }
@@ -437,7 +445,7 @@ function validateTags(value: unknown, field: string, index: number): readonly st
   if (value.length === 0) return NO_TAGS;
   const only: unknown = value[0];
   if (value.length === 1 && typeof only === 'string' && only.length > 0 && only.length <= NAME_MAX_LENGTH &&
-      only.isWellFormed()) {
+      isStorable(only)) {
     return [only];
   }
   return validateNames(value, `${field}[${index}].tags`);

@@ -9,6 +9,16 @@ export const POOL_SIZE = 10;
 export const STATEMENT_TIMEOUT_MS = 5_000;
 /** Milliseconds to wait for a connection (from the pool, or a new one) before the call fails with `unavailable`. */
 export const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Milliseconds past the statement timeout after which this process gives up on a query whose answer never comes (the
+ * network drops everything, so the server's cancellation cannot arrive either); the connection is then discarded.
+ */
+export const QUERY_TIMEOUT_MARGIN_MS = 2_000;
+/**
+ * Milliseconds a transaction may sit idle between its statements (a node that froze or lost its network in the
+ * middle of a stream's deletion) before the server ends it, releasing the store's lock for the other nodes.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 /** Milliseconds an unused pooled connection stays open. */
 export const IDLE_CONNECTION_MS = 30_000;
 /** Most events written by one append batch (one round trip, one commit). */
@@ -29,9 +39,9 @@ export const MIN_SPLIT_BATCH_EVENTS = 128;
 export const RECONNECT_MIN_DELAY_MS = 100;
 export const RECONNECT_MAX_DELAY_MS = 2_000;
 /**
- * Seconds of silence after which the server probes a lease connection, and probes before it gives up: a node that
- * vanished without closing its connection loses its subscription leases after about
- * LEASE_KEEPALIVE_IDLE_S + LEASE_KEEPALIVE_COUNT * LEASE_KEEPALIVE_INTERVAL_S seconds.
+ * Seconds of silence after which the server probes a connection, and probes before it gives up: a node that vanished
+ * without closing its connections loses its subscription leases, and any transaction it had open, after about
+ * LEASE_KEEPALIVE_IDLE_S + LEASE_KEEPALIVE_COUNT * LEASE_KEEPALIVE_INTERVAL_S seconds. Set on every connection.
  */
 export const LEASE_KEEPALIVE_IDLE_S = 5;
 export const LEASE_KEEPALIVE_INTERVAL_S = 2;

@@ -4,6 +4,13 @@
  */
 import pg from 'pg';
 import { GaterError, UnavailableError, toGaterError } from '../../errors/index.ts';
+import {
+  IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  LEASE_KEEPALIVE_COUNT,
+  LEASE_KEEPALIVE_IDLE_S,
+  LEASE_KEEPALIVE_INTERVAL_S,
+  QUERY_TIMEOUT_MARGIN_MS,
+} from './constants.ts';
 
 export interface PoolSettings {
   url: string;
@@ -33,12 +40,22 @@ export function clientConfig(settings: PoolSettings, types: pg.CustomTypesConfig
   return {
     connectionString: settings.url,
     statement_timeout: settings.statementTimeoutMs,
+    // The server cancels a statement at its timeout; this covers the answer that never arrives (a network dropping
+    // everything): the query fails and its connection is discarded, instead of the call hanging for good.
+    query_timeout: settings.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
     connectionTimeoutMillis: settings.connectTimeoutMs,
     keepAlive: true,
+    keepAliveInitialDelayMillis: LEASE_KEEPALIVE_IDLE_S * 1000,
     application_name: settings.applicationName,
     // JIT compilation pays off for long analytic queries, never for these: with a small table not yet analysed, a
     // cost estimate can cross jit_above_cost and a 1 ms read then spends 400 ms compiling.
-    options: '-c jit=off',
+    // The server probes a silent connection and ends it (with any transaction it holds open, and its locks) when
+    // the node behind it is gone; an idle transaction is ended too, so that the store's lock is never held for long
+    // by a node that stopped mid-transaction.
+    options:
+      `-c jit=off -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS} ` +
+      `-c tcp_keepalives_idle=${LEASE_KEEPALIVE_IDLE_S} -c tcp_keepalives_interval=${LEASE_KEEPALIVE_INTERVAL_S} ` +
+      `-c tcp_keepalives_count=${LEASE_KEEPALIVE_COUNT}`,
     types,
   };
 }
@@ -58,10 +75,32 @@ export function sqlState(err: unknown): string | undefined {
 }
 
 const QUERY_CANCELED = '57014';
+/** SQLSTATE class 22 (data exception: a value the server cannot take) and 54000 (a key too large for its index). */
+const DATA_EXCEPTION_CLASS = '22';
+const PROGRAM_LIMIT_EXCEEDED = '54000';
 
 /**
- * A failure as a GaterError. GaterErrors stay as they are; a statement cancelled by its timeout is `timeout`; every
- * other failure of the server or of the connection to it (refused, reset, terminated, shut down, out of resources)
+ * A connection checked out of `pool` for several statements. While checked out, the pool no longer listens for the
+ * connection's errors: one that dies then (a server restart, a reset) would emit an error nobody handles, which ends
+ * the process. The failing statement reports it; the listener only keeps the process alive. `release(err)` gives the
+ * connection back, or discards it after a failure.
+ */
+export async function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; release: (err?: Error) => void }> {
+  const client = await pool.connect();
+  const ignore = (): void => {};
+  client.on('error', ignore);
+  return {
+    client,
+    release(err) {
+      client.off('error', ignore);
+      client.release(err);
+    },
+  };
+}
+
+/**
+ * A failure as a GaterError. GaterErrors stay as they are; a statement cancelled by its timeout is `timeout`; a value
+ * the server refuses (class 22, 54000) is `invalid_argument`; every other failure of the server or of the connection to it (refused, reset, terminated, shut down, out of resources)
  * is `unavailable`: the call may succeed later or through another node. Anything else is `internal`.
  */
 export function storageError(err: unknown): GaterError {
@@ -70,6 +109,13 @@ export function storageError(err: unknown): GaterError {
   const message = err instanceof Error ? err.message : String(err);
   if (state === QUERY_CANCELED) {
     return new GaterError('timeout', `the database cancelled the statement: ${message}`, {}, { cause: err });
+  }
+  // Input the server refuses whatever node sends it: asking again cannot help (the validators refuse what they can
+  // foresee; this is what they cannot, such as a key longer in bytes than its index can hold).
+  if (state !== undefined && (state.startsWith(DATA_EXCEPTION_CLASS) || state === PROGRAM_LIMIT_EXCEEDED)) {
+    return new GaterError('invalid_argument', `the database refused a value: ${message}`, { sqlState: state }, {
+      cause: err,
+    });
   }
   if (state !== undefined || isConnectionFailure(err)) {
     return new UnavailableError(`database failure: ${message}`, state === undefined ? {} : { sqlState: state }, {
@@ -84,5 +130,7 @@ function isConnectionFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('E')) return true; // ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT...
-  return /connection|terminated|timeout exceeded|not queryable|Client was closed|Cannot use a pool/i.test(err.message);
+  return /connection|terminated|timeout exceeded|read timeout|not queryable|Client was closed|Cannot use a pool/i.test(
+    err.message,
+  );
 }

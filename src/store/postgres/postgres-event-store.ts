@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { pino, type Logger } from 'pino';
-import { InvalidArgumentError, StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
+import { StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
 import type {
   AppendListener,
   AppendOptions,
@@ -48,7 +48,6 @@ import {
   validateSubscriptionName,
   validateSubscriptionSpec,
   validateSubscriptionType,
-  type PreparedAppend,
 } from '../validate.ts';
 import { AppendBatcher } from './append-batcher.ts';
 import {
@@ -64,7 +63,7 @@ import {
   RECONNECT_MIN_DELAY_MS,
   STATEMENT_TIMEOUT_MS,
 } from './constants.ts';
-import { clientConfig, createPool, storageError, storeTypes, type PoolSettings } from './database.ts';
+import { checkOut, clientConfig, createPool, storageError, storeTypes, type PoolSettings } from './database.ts';
 import { EventDecoder, eventColumns } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { NotificationListener } from './notification-listener.ts';
@@ -189,11 +188,15 @@ export class PostgresEventStore implements EventStore {
       },
     );
     try {
-      const client = await pool.connect();
+      const { client, release } = await checkOut(pool);
+      let failed: Error | undefined;
       try {
         await migrate(client, this.schema, this.storeId);
+      } catch (err) {
+        failed = err as Error;
+        throw err;
       } finally {
-        client.release();
+        release(failed);
       }
       await listener.start();
     } catch (err) {
@@ -253,9 +256,7 @@ export class PostgresEventStore implements EventStore {
       const open = this.#requireOpen(true);
       // Validated and serialised here, before queueing: a bad append fails at once and never joins a batch.
       const streamIdOk = validateStreamId(streamId);
-      rejectNul(streamIdOk, 'streamId');
       const prepared = prepareEvents(events);
-      rejectNulInEvents(prepared);
       const expectedVersion = parseExpectedVersion(options?.expectedVersion);
       const anyIdSupplied = prepared.idsSupplied || events.some((e) => e.eventId !== undefined);
       const { promise, resolve, reject } = Promise.withResolvers<AppendResult>();
@@ -312,7 +313,7 @@ export class PostgresEventStore implements EventStore {
   async deleteStream(streamId: string): Promise<void> {
     return this.#call(async (open) => {
       validateStreamId(streamId);
-      const client = await open.pool.connect();
+      const { client, release } = await checkOut(open.pool);
       let failed: unknown;
       try {
         await client.query('BEGIN');
@@ -331,7 +332,7 @@ export class PostgresEventStore implements EventStore {
         throw err;
       } finally {
         // A connection that failed is not given back to the pool.
-        client.release(failed instanceof StreamNotFoundError ? undefined : (failed as Error | undefined));
+        release(failed instanceof StreamNotFoundError ? undefined : (failed as Error | undefined));
       }
     });
   }
@@ -513,22 +514,6 @@ function statements(s: string) {
     deleteEvents: `DELETE FROM ${s}.events WHERE sid = $1`,
     deleteStream: `DELETE FROM ${s}.streams WHERE sid = $1`,
   };
-}
-
-/** PostgreSQL text cannot hold U+0000: refuse it up front, naming the field, rather than fail the whole batch. */
-function rejectNul(value: string, field: string): void {
-  if (value.includes('\u0000')) throw new InvalidArgumentError(field, 'must not contain the character U+0000');
-}
-
-function rejectNulInEvents(prepared: PreparedAppend): void {
-  const events = prepared.events;
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    rejectNul(e.eventType, `events[${i}].eventType`);
-    rejectNul(e.dataContentType, `events[${i}].dataContentType`);
-    rejectNul(e.metadataContentType, `events[${i}].metadataContentType`);
-    for (let t = 0; t < e.tags.length; t++) rejectNul(e.tags[t]!, `events[${i}].tags[${t}]`);
-  }
 }
 
 function nowUs(): number {

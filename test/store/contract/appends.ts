@@ -81,6 +81,28 @@ export function appendContract(f: StoreFactory): void {
         assert.deepEqual((await store.readFiltered({ tags: ['late'] }, 0, 10)).events, []);
       }));
 
+    it('refuses U+0000 in every name, as both backends store them, naming the field; data may hold it', () =>
+      withStore(f, async (store) => {
+        await rejectsWith(store.append('a\u0000b', evs(1)), 'invalid_argument', 'streamId');
+        await rejectsWith(store.append('s', [ev('A'), ev('B\u0000')]), 'invalid_argument', 'events[1].eventType');
+        await rejectsWith(store.append('s', [ev('A', { tags: ['n\u0000'] })]), 'invalid_argument', 'events[0].tags[0]');
+        await rejectsWith(store.append('s', [ev('A', { tags: ['ok', 'n\u0000'] })]), 'invalid_argument', 'events[0].tags[1]');
+        await rejectsWith(store.readStream('a\u0000b', { count: 1 }), 'invalid_argument', 'streamId');
+        await rejectsWith(store.streamVersion('a\u0000b'), 'invalid_argument', 'streamId');
+        await rejectsWith(store.deleteStream('a\u0000b'), 'invalid_argument', 'streamId');
+        await rejectsWith(store.readFiltered({ types: ['A\u0000'] }, 0, 10), 'invalid_argument', 'filter.types[0]');
+        await rejectsWith(store.readFiltered({ tags: ['t\u0000'] }, 0, 10), 'invalid_argument', 'filter.tags[0]');
+        await rejectsWith(
+          store.recordSnapshot({ sourceUuid: 'a\u0000', streamUuid: 'b', version: 1, data: {} }),
+          'invalid_argument',
+          'snapshot.sourceUuid',
+        );
+        assert.equal(await store.streamVersion('s'), -1);
+        await store.append('s', [ev('A', { data: { text: 'nul \u0000 inside data is fine' } })]);
+        const [e] = await store.readStream('s', { count: 1 });
+        assert.deepEqual(e?.data, { text: 'nul \u0000 inside data is fine' });
+      }));
+
     it('keeps names outside the Basic Multilingual Plane (surrogate pairs) exactly, and finds events by them', () =>
       withStore(f, async (store) => {
         const stream = 'plant-\u{1F331}';
