@@ -215,10 +215,20 @@ describe('RpcConnection', () => {
     };
     const small = (client: RpcConnection) =>
       client.call({ store: 'x', op: 'streamVersion', args: { streamId: 'ok' } }, { timeoutMs: 5000 });
-
-    it('an answer over the limit is an invalid_argument error for its call only', async () => {
+    /** Runs `check` on a client whose frames are limited to LIMIT, then proves the connection still serves calls. */
+    const onSizedPair = async (check: (client: RpcConnection) => Promise<void>) => {
       const { client, socket } = await pair(sized, undefined, { maxFrameBytes: LIMIT });
       try {
+        await check(client);
+        assert.equal(client.isClosed, false);
+        assert.deepEqual(await small(client), { echoed: { streamId: 'ok' } });
+      } finally {
+        socket.destroy();
+      }
+    };
+
+    it('an answer over the limit is an invalid_argument error for its call only', () =>
+      onSizedPair(async (client) => {
         const [tooBig, other] = await Promise.allSettled([
           client.call({ store: 'x', op: 'readStream', args: { streamId: 's' } }, { timeoutMs: 5000 }),
           small(client),
@@ -227,16 +237,10 @@ describe('RpcConnection', () => {
         assert.equal((tooBig.reason as GaterError).code, 'invalid_argument');
         assert.match((tooBig.reason as GaterError).message, /over the limit of 65536 bytes/);
         assert.deepEqual(other, { status: 'fulfilled', value: { echoed: { streamId: 'ok' } } });
-        assert.equal(client.isClosed, false);
-        assert.deepEqual(await small(client), { echoed: { streamId: 'ok' } });
-      } finally {
-        socket.destroy();
-      }
-    });
+      }));
 
-    it('a call over the limit, or nested too deep to encode, is refused before it is registered', async () => {
-      const { client, socket } = await pair(sized, undefined, { maxFrameBytes: LIMIT });
-      try {
+    it('a call over the limit, or nested too deep to encode, is refused before it is registered', () =>
+      onSizedPair(async (client) => {
         const deep: Record<string, unknown> = {};
         let at = deep;
         for (let i = 0; i < 100_000; i++) at = (at['a'] = {}) as Record<string, unknown>;
@@ -247,16 +251,10 @@ describe('RpcConnection', () => {
           );
           assert.equal(client.inFlight, 0);
         }
-        assert.equal(client.isClosed, false);
-        assert.deepEqual(await small(client), { echoed: { streamId: 'ok' } });
-      } finally {
-        socket.destroy();
-      }
-    });
+      }));
 
-    it('a delivery over the limit ends its stream with an error the consumer sees, after the deliveries before it', async () => {
-      const { client, socket } = await pair(sized, undefined, { maxFrameBytes: LIMIT });
-      try {
+    it('a delivery over the limit ends its stream with an error the consumer sees, after the deliveries before it', () =>
+      onSizedPair(async (client) => {
         const stream = await client.open({ store: 'x', op: 'observe', spec: {} } as never, { timeoutMs: 5000 });
         const seen: number[] = [];
         await assert.rejects(
@@ -266,12 +264,7 @@ describe('RpcConnection', () => {
           (err: GaterError) => err.code === 'invalid_argument' && /position 1/.test(err.message),
         );
         assert.deepEqual(seen, [0]);
-        assert.equal(client.isClosed, false);
-        assert.deepEqual(await small(client), { echoed: { streamId: 'ok' } });
-      } finally {
-        socket.destroy();
-      }
-    });
+      }));
   });
 
   it("throws a stream's error at the consumer, as a local subscription would", async () => {
