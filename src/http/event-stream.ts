@@ -188,8 +188,6 @@ export function formatDelivery(delivery: Delivery): string {
   return `id: ${delivery.event.position}\nevent: event\ndata: ${JSON.stringify({ event: delivery.event, attempt: delivery.attempt })}\n\n`;
 }
 
-
-
 /** Ends the response; resolves once it is flushed or the connection is gone. */
 function endResponse(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {

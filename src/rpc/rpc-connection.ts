@@ -297,7 +297,10 @@ export class RpcConnection {
     this.enqueueFrame(frame);
   }
 
-  /** Queues a message of this side's own making (small and plain, except what `answer` and `deliver` check). */
+  /**
+   * Queues a message of this side's own making: small and plain. Requests, answers and deliveries, which carry the
+   * caller's data, are encoded and checked by `requestFrame`, `answer` and `serveStream` instead.
+   */
   private enqueue(message: RpcMessage): void {
     if (this.closed) return;
     this.enqueueFrame(encodeMessage(message));

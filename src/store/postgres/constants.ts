@@ -39,12 +39,12 @@ export const MIN_SPLIT_BATCH_EVENTS = 128;
 export const RECONNECT_MIN_DELAY_MS = 100;
 export const RECONNECT_MAX_DELAY_MS = 2_000;
 /**
- * Seconds of silence after which the server probes a connection, and probes before it gives up: a node that vanished
- * without closing its connections loses its subscription leases, and any transaction it had open, after about
- * LEASE_KEEPALIVE_IDLE_S + LEASE_KEEPALIVE_COUNT * LEASE_KEEPALIVE_INTERVAL_S seconds. Set on every connection.
+ * Seconds of silence after which the server probes a connection, and probes before it gives up, set on every
+ * connection: a node that vanished without closing its connections loses its subscription leases, and any transaction
+ * it had open, after about IDLE_S + COUNT * INTERVAL_S seconds.
  */
-export const LEASE_KEEPALIVE_IDLE_S = 5;
-export const LEASE_KEEPALIVE_INTERVAL_S = 2;
-export const LEASE_KEEPALIVE_COUNT = 3;
+export const CONNECTION_KEEPALIVE_IDLE_S = 5;
+export const CONNECTION_KEEPALIVE_INTERVAL_S = 2;
+export const CONNECTION_KEEPALIVE_COUNT = 3;
 /** Distinct filter shapes whose SQL text is kept (the driver prepares each once per connection). */
 export const FILTER_SQL_CACHE_SIZE = 64;

@@ -6,9 +6,9 @@ import pg from 'pg';
 import { GaterError, UnavailableError, toGaterError } from '../../errors/index.ts';
 import {
   IDLE_IN_TRANSACTION_TIMEOUT_MS,
-  LEASE_KEEPALIVE_COUNT,
-  LEASE_KEEPALIVE_IDLE_S,
-  LEASE_KEEPALIVE_INTERVAL_S,
+  CONNECTION_KEEPALIVE_COUNT,
+  CONNECTION_KEEPALIVE_IDLE_S,
+  CONNECTION_KEEPALIVE_INTERVAL_S,
   QUERY_TIMEOUT_MARGIN_MS,
 } from './constants.ts';
 
@@ -45,7 +45,7 @@ export function clientConfig(settings: PoolSettings, types: pg.CustomTypesConfig
     query_timeout: settings.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
     connectionTimeoutMillis: settings.connectTimeoutMs,
     keepAlive: true,
-    keepAliveInitialDelayMillis: LEASE_KEEPALIVE_IDLE_S * 1000,
+    keepAliveInitialDelayMillis: CONNECTION_KEEPALIVE_IDLE_S * 1000,
     application_name: settings.applicationName,
     // JIT compilation pays off for long analytic queries, never for these: with a small table not yet analysed, a
     // cost estimate can cross jit_above_cost and a 1 ms read then spends 400 ms compiling.
@@ -54,8 +54,9 @@ export function clientConfig(settings: PoolSettings, types: pg.CustomTypesConfig
     // by a node that stopped mid-transaction.
     options:
       `-c jit=off -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS} ` +
-      `-c tcp_keepalives_idle=${LEASE_KEEPALIVE_IDLE_S} -c tcp_keepalives_interval=${LEASE_KEEPALIVE_INTERVAL_S} ` +
-      `-c tcp_keepalives_count=${LEASE_KEEPALIVE_COUNT}`,
+      `-c tcp_keepalives_idle=${CONNECTION_KEEPALIVE_IDLE_S} ` +
+      `-c tcp_keepalives_interval=${CONNECTION_KEEPALIVE_INTERVAL_S} ` +
+      `-c tcp_keepalives_count=${CONNECTION_KEEPALIVE_COUNT}`,
     types,
   };
 }
@@ -100,8 +101,9 @@ export async function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; 
 
 /**
  * A failure as a GaterError. GaterErrors stay as they are; a statement cancelled by its timeout is `timeout`; a value
- * the server refuses (class 22, 54000) is `invalid_argument`; every other failure of the server or of the connection to it (refused, reset, terminated, shut down, out of resources)
- * is `unavailable`: the call may succeed later or through another node. Anything else is `internal`.
+ * the server refuses (class 22, 54000) is `invalid_argument`; every other failure of the server or of the connection
+ * to it (refused, reset, terminated, shut down, out of resources) is `unavailable`: the call may succeed later or
+ * through another node. Anything else is `internal`.
  */
 export function storageError(err: unknown): GaterError {
   if (err instanceof GaterError) return err;

@@ -53,9 +53,6 @@ import { AppendBatcher } from './append-batcher.ts';
 import {
   CONNECT_TIMEOUT_MS,
   IDLE_CONNECTION_MS,
-  LEASE_KEEPALIVE_COUNT,
-  LEASE_KEEPALIVE_IDLE_S,
-  LEASE_KEEPALIVE_INTERVAL_S,
   MAX_BATCH_EVENTS,
   MAX_CONCURRENT_BATCHES,
   POOL_SIZE,
@@ -182,9 +179,6 @@ export class PostgresEventStore implements EventStore {
         schemaName: this.schema,
         minDelayMs: RECONNECT_MIN_DELAY_MS,
         maxDelayMs: RECONNECT_MAX_DELAY_MS,
-        keepaliveIdleS: LEASE_KEEPALIVE_IDLE_S,
-        keepaliveIntervalS: LEASE_KEEPALIVE_INTERVAL_S,
-        keepaliveCount: LEASE_KEEPALIVE_COUNT,
       },
     );
     try {

@@ -15,9 +15,6 @@ export interface SubscriptionLeasesInit {
   schemaName: string;
   minDelayMs: number;
   maxDelayMs: number;
-  keepaliveIdleS: number;
-  keepaliveIntervalS: number;
-  keepaliveCount: number;
 }
 
 interface HeldLease {
@@ -34,19 +31,13 @@ export class SubscriptionLeases {
   constructor(components: { logger: Logger }, init: SubscriptionLeasesInit) {
     this.#logger = components.logger;
     this.#schemaName = init.schemaName;
-    const keepalive = [init.keepaliveIdleS, init.keepaliveIntervalS, init.keepaliveCount].map((n) => Math.trunc(n));
     this.#client = new ReconnectingClient(components, {
       config: init.config,
       purpose: 'subscription leases',
       minDelayMs: init.minDelayMs,
       maxDelayMs: init.maxDelayMs,
-      // The server notices a vanished node by these probes, and then ends its session and its locks.
-      setup: async (client) => {
-        await client.query(
-          `SET tcp_keepalives_idle = ${keepalive[0]}; SET tcp_keepalives_interval = ${keepalive[1]}; ` +
-            `SET tcp_keepalives_count = ${keepalive[2]}`,
-        );
-      },
+      // The server notices a vanished node by the keepalive probes every connection asks for (clientConfig), and
+      // then ends its session and its locks.
       onLost: () => this.#loseAll(),
     });
   }
