@@ -12,6 +12,7 @@ import { PostgresEventStore } from '../../src/store/postgres/index.ts';
 import { SubscriptionHub } from '../../src/store/subscriptions/index.ts';
 import type { RecordedEvent } from '../../src/store/types.ts';
 import { startTestPostgres } from '../support/postgres.ts';
+import { TcpRelay } from '../support/tcp-relay.ts';
 import { readAll, rejectsWith } from './contract/support.ts';
 import { Reader, eventually, positionsOf } from './subscriptions/support/reader.ts';
 
@@ -31,12 +32,18 @@ if ('skip' in server) {
     await server.stop();
   });
   let stores = 0;
-  /** Two nodes of a fresh store; hubs poll no head, so live delivery across nodes rests on notifications alone. */
-  const twoNodes = async () => {
+  /**
+   * Two nodes of a fresh store; hubs poll no head, so live delivery across nodes rests on notifications alone. Node a
+   * reaches the server at `urlOfA` when given (through a relay).
+   */
+  const twoNodes = async (urlOfA = url) => {
     const storeId = `nodes-${stores++}`;
     const nodes = [];
     for (const name of ['a', 'b']) {
-      const store = new PostgresEventStore({}, { storeId, url, poolSize: 6, applicationName: `gater-test:${storeId}:${name}` });
+      const store = new PostgresEventStore(
+        {},
+        { storeId, url: name === 'a' ? urlOfA : url, poolSize: 6, applicationName: `gater-test:${storeId}:${name}` },
+      );
       await store.open();
       const hub = new SubscriptionHub({ store }, { headPollIntervalMs: 0 });
       open.push({ store, hub });
@@ -139,6 +146,36 @@ if ('skip' in server) {
       assert.equal(await b.hub.ack('sub', positionsOf(again)), total - 1);
       await rejectsWith(a.hub.connect('sub'), 'unavailable');
       sessionB.close();
+    });
+
+    it('a node cut off from the server without being told drops its lease itself, before the server frees it', async () => {
+      const relay = await TcpRelay.start(server.port);
+      try {
+        const [a, b] = await twoNodes(url.replace(`:${server.port}/`, `:${relay.port}/`));
+        await b.store.append('s', Array.from({ length: 10 }, (_, n) => ({ eventType: 'E', data: { n } })));
+        await b.store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'sub' });
+        const sessionA = await a.hub.connect('sub');
+        const first = await new Reader(sessionA).take(10);
+        assert.equal(await a.hub.ack('sub', positionsOf(first).slice(0, 5)), 4);
+
+        // Every packet between a and the server is dropped from now on; no connection closes. The server still holds
+        // a's session and its lock (here until the relay is cut; in a real network until its keepalive probes fail).
+        relay.silence();
+        const ended = await Promise.race([
+          sessionA.ended,
+          new Promise((resolve) => setTimeout(resolve, 30_000, 'still delivering after 30 s').unref()),
+        ]);
+        assert.equal(ended, 'lease_lost', 'a stops delivering by itself: its heartbeat went unanswered');
+        await rejectsWith(b.hub.connect('sub'), 'unavailable');
+
+        relay.cut(); // the server ends a's sessions, and the lease is free
+        const sessionB = await eventually(() => b.hub.connect('sub'), 15_000);
+        const again = await new Reader(sessionB).take(5);
+        assert.deepEqual(positionsOf(again), [5, 6, 7, 8, 9], 'from the checkpoint a saved, no gap');
+        sessionB.close();
+      } finally {
+        await relay.close();
+      }
     });
 
     it('acknowledgements, redelivery after the ack timeout, and parking work against PostgreSQL', async () => {

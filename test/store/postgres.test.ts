@@ -11,6 +11,13 @@ import type { EventFilter } from '../../src/store/types.ts';
 import { MIGRATIONS, PostgresEventStore, schemaNameFor } from '../../src/store/postgres/index.ts';
 import { migrate, quoteIdent } from '../../src/store/postgres/schema.ts';
 import { clientConfig, storageError, storeTypes } from '../../src/store/postgres/database.ts';
+import {
+  CONNECTION_KEEPALIVE_COUNT,
+  CONNECTION_KEEPALIVE_IDLE_S,
+  CONNECTION_KEEPALIVE_INTERVAL_S,
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_TIMEOUT_MS,
+} from '../../src/store/postgres/constants.ts';
 import { scalarArrayLiteral, textArrayLiteral } from '../../src/store/postgres/array-literal.ts';
 import { startTestPostgres } from '../support/postgres.ts';
 import { runEventStoreContract } from './contract.ts';
@@ -89,6 +96,13 @@ if ('skip' in server) {
       } finally {
         await client.end().catch(() => {});
       }
+    });
+
+    it('drops a silent lease connection sooner than the server frees its leases', () => {
+      // Another node may take a lease once the server's probes give up on this node's connection: by then this node
+      // must have noticed the silence (an unanswered heartbeat) and stopped delivering, with time to spare.
+      const serverGivesUpMs = (CONNECTION_KEEPALIVE_IDLE_S + CONNECTION_KEEPALIVE_COUNT * CONNECTION_KEEPALIVE_INTERVAL_S) * 1000;
+      assert.ok(HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS <= serverGivesUpMs / 2, 'half the window at most');
     });
   });
 

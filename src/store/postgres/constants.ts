@@ -46,5 +46,13 @@ export const RECONNECT_MAX_DELAY_MS = 2_000;
 export const CONNECTION_KEEPALIVE_IDLE_S = 5;
 export const CONNECTION_KEEPALIVE_INTERVAL_S = 2;
 export const CONNECTION_KEEPALIVE_COUNT = 3;
+/**
+ * Milliseconds between heartbeat queries on the notification and lease connections, and how long one may wait for
+ * its answer before the connection counts as lost. A node cut off from the server must drop its subscription leases
+ * before the server's keepalive probes end its session (IDLE_S + COUNT * INTERVAL_S = 11 s after the last packet),
+ * since another node can take the leases over from then on: interval + timeout = 5 s leaves 6 s to stop delivering.
+ */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+export const HEARTBEAT_TIMEOUT_MS = 3_000;
 /** Distinct filter shapes whose SQL text is kept (the driver prepares each once per connection). */
 export const FILTER_SQL_CACHE_SIZE = 64;

@@ -6,15 +6,14 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { ReconnectingClient } from './reconnecting-client.ts';
+import { type ConnectionUpkeep, ReconnectingClient } from './reconnecting-client.ts';
 import { quoteIdent } from './schema.ts';
 
 export interface NotificationListenerInit {
   config: pg.ClientConfig;
   /** The channel: the store's schema name. */
   channel: string;
-  minDelayMs: number;
-  maxDelayMs: number;
+  upkeep: ConnectionUpkeep;
   /** A commit happened up to `lastPosition`, or (undefined) something may have been committed. */
   onHint: (lastPosition: number | undefined) => void;
 }
@@ -25,10 +24,9 @@ export class NotificationListener {
   constructor(components: { logger: Logger }, init: NotificationListenerInit) {
     const channel = init.channel;
     this.#client = new ReconnectingClient(components, {
+      ...init.upkeep,
       config: init.config,
       purpose: 'notifications',
-      minDelayMs: init.minDelayMs,
-      maxDelayMs: init.maxDelayMs,
       setup: async (client) => {
         client.on('notification', (message) => {
           if (message.channel !== channel) return;

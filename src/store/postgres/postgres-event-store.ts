@@ -52,6 +52,8 @@ import {
 import { AppendBatcher } from './append-batcher.ts';
 import {
   CONNECT_TIMEOUT_MS,
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_TIMEOUT_MS,
   IDLE_CONNECTION_MS,
   MAX_BATCH_EVENTS,
   MAX_CONCURRENT_BATCHES,
@@ -64,6 +66,7 @@ import { checkOut, clientConfig, createPool, storageError, storeTypes, type Pool
 import { EventDecoder, eventColumns } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { NotificationListener } from './notification-listener.ts';
+import type { ConnectionUpkeep } from './reconnecting-client.ts';
 import { migrate, quoteIdent, schemaNameFor } from './schema.ts';
 import { SnapshotTable } from './snapshots.ts';
 import { SqlRunner } from './sql-runner.ts';
@@ -162,13 +165,18 @@ export class PostgresEventStore implements EventStore {
     // Errors of idle pooled connections (the server restarted): the pool drops them and connects anew when needed.
     pool.on('error', (err) => this.#logger.warn({ err }, 'idle database connection failed'));
     const config = clientConfig(this.#settings, types);
+    const upkeep: ConnectionUpkeep = {
+      minDelayMs: RECONNECT_MIN_DELAY_MS,
+      maxDelayMs: RECONNECT_MAX_DELAY_MS,
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+    };
     const listener = new NotificationListener(
       { logger: this.#logger },
       {
         config,
         channel: this.schema,
-        minDelayMs: RECONNECT_MIN_DELAY_MS,
-        maxDelayMs: RECONNECT_MAX_DELAY_MS,
+        upkeep,
         onHint: (lastPosition) => this.#hint(lastPosition),
       },
     );
@@ -177,8 +185,7 @@ export class PostgresEventStore implements EventStore {
       {
         config,
         schemaName: this.schema,
-        minDelayMs: RECONNECT_MIN_DELAY_MS,
-        maxDelayMs: RECONNECT_MAX_DELAY_MS,
+        upkeep,
       },
     );
     try {

@@ -2,16 +2,30 @@
  * One dedicated connection that comes back by itself: connected at start, reconnected with exponential backoff
  * whenever it fails or the server restarts, until stopped. The notification listener and the lease holder each keep
  * one, because what they hold (a LISTEN, session advisory locks) lives on a single connection.
+ *
+ * A connection can also die silently: a firewall or a broken route drops its packets and neither end is told. The
+ * server finds out by its keepalive probes and ends the session (releasing its locks); this side finds out by a
+ * heartbeat query that gets no answer in time, and then drops the connection as lost. The heartbeat must be the
+ * quicker of the two, so that a node has stopped delivering a subscription before another node can take its lease.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
 
-export interface ReconnectingClientInit {
+/** How a dedicated connection is kept up. */
+export interface ConnectionUpkeep {
+  /** First delay before reconnecting; doubles up to `maxDelayMs`. */
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** Milliseconds between heartbeat queries while connected. */
+  heartbeatIntervalMs: number;
+  /** Milliseconds a heartbeat may wait for its answer before the connection counts as lost. */
+  heartbeatTimeoutMs: number;
+}
+
+export interface ReconnectingClientInit extends ConnectionUpkeep {
   config: pg.ClientConfig;
   /** What the connection is for, in log lines. */
   purpose: string;
-  minDelayMs: number;
-  maxDelayMs: number;
   /** Runs on every new connection before it is handed out (LISTEN, session settings). */
   setup?: (client: pg.Client) => Promise<void>;
   /** Called when a connection that was up is lost. */
@@ -26,6 +40,7 @@ export class ReconnectingClient {
   #client: pg.Client | undefined;
   #connecting: Promise<pg.Client> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #delayMs: number;
   #everConnected = false;
   #stopped = false;
@@ -64,6 +79,7 @@ export class ReconnectingClient {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#stopHeartbeat();
     const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
     this.#client = undefined;
     await client?.end().catch(() => {});
@@ -87,6 +103,7 @@ export class ReconnectingClient {
     client.once('end', () => this.#lost(client));
     this.#client = client;
     this.#delayMs = this.#init.minDelayMs;
+    this.#startHeartbeat(client);
     if (this.#everConnected) {
       this.#logger.info({ purpose: this.#init.purpose }, 'database connection restored');
       this.#init.onRestored?.();
@@ -95,9 +112,40 @@ export class ReconnectingClient {
     return client;
   }
 
+  #startHeartbeat(client: pg.Client): void {
+    this.#stopHeartbeat();
+    let inFlight = false;
+    this.#heartbeat = setInterval(() => {
+      if (inFlight) return;
+      inFlight = true;
+      // The driver reads `query_timeout` per query, though its types know it only per connection.
+      const heartbeat = { text: 'SELECT 1', query_timeout: this.#init.heartbeatTimeoutMs } as pg.QueryConfig;
+      client
+        .query(heartbeat)
+        .catch((err: unknown) => {
+          if (this.#client !== client) return;
+          this.#logger.warn({ err, purpose: this.#init.purpose }, 'database connection silent; dropping it');
+          this.#lost(client);
+          // The unanswered heartbeat is still the active query, so end() destroys the socket rather than waiting
+          // for a goodbye that cannot arrive.
+          client.end().catch(() => {});
+        })
+        .finally(() => {
+          inFlight = false;
+        });
+    }, this.#init.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  #stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
   #lost(client: pg.Client): void {
     if (this.#client !== client) return;
     this.#client = undefined;
+    this.#stopHeartbeat();
     if (this.#stopped) return;
     this.#logger.warn({ purpose: this.#init.purpose }, 'database connection lost');
     this.#init.onLost?.();

@@ -2,19 +2,20 @@
  * Leases of persistent subscriptions across nodes: a node delivers a subscription only while it holds that
  * subscription's session-level advisory lock, on a connection dedicated to leases. PostgreSQL releases the lock when
  * the connection ends, so a node that dies (its connection closes, or the server's keepalive probes go unanswered)
- * loses its leases and another node can take over, from the durable checkpoint.
+ * loses its leases and another node can take over, from the durable checkpoint. A node cut off from the server
+ * without being told drops its leases itself when the connection's heartbeat goes unanswered, before the server's
+ * probes give up on it (HEARTBEAT_* against CONNECTION_KEEPALIVE_* in constants.ts).
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { SubscriptionLease } from '../event-store.ts';
-import { ReconnectingClient } from './reconnecting-client.ts';
+import { type ConnectionUpkeep, ReconnectingClient } from './reconnecting-client.ts';
 
 export interface SubscriptionLeasesInit {
   config: pg.ClientConfig;
   /** The store's schema name: leases of different stores never meet. */
   schemaName: string;
-  minDelayMs: number;
-  maxDelayMs: number;
+  upkeep: ConnectionUpkeep;
 }
 
 interface HeldLease {
@@ -32,12 +33,11 @@ export class SubscriptionLeases {
     this.#logger = components.logger;
     this.#schemaName = init.schemaName;
     this.#client = new ReconnectingClient(components, {
+      ...init.upkeep,
       config: init.config,
       purpose: 'subscription leases',
-      minDelayMs: init.minDelayMs,
-      maxDelayMs: init.maxDelayMs,
       // The server notices a vanished node by the keepalive probes every connection asks for (clientConfig), and
-      // then ends its session and its locks.
+      // then ends its session and its locks; this node notices a silent connection by its heartbeat, sooner.
       onLost: () => this.#loseAll(),
     });
   }
