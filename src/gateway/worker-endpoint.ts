@@ -45,8 +45,8 @@ export class LocalWorkerEndpoint implements WorkerEndpoint {
     return this.worker.inFlight;
   }
 
-  call(call: StoreCall): Promise<unknown> {
-    return this.worker.call(call);
+  call(call: StoreCall, context: EndpointCallContext): Promise<unknown> {
+    return this.worker.call(call, context);
   }
 
   open(call: StoreStreamCall): Promise<EventSubscription> {

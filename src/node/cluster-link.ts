@@ -111,7 +111,15 @@ export class ClusterLink {
       logger: components.logger.child({ component: 'rpc' }),
     });
     const handler = {
-      call: (call: Parameters<LocalWorkers['call']>[0]) => components.localWorkers.call(call),
+      // The caller's deadline and cancellation reach the worker: a call arriving late is not run, and an append
+      // still waiting for its batch when the caller gives up is not written. The signal is made only if read.
+      call: (call: Parameters<LocalWorkers['call']>[0], served: { timeoutMs: number; readonly signal: AbortSignal }) =>
+        components.localWorkers.call(call, {
+          deadlineAt: Date.now() + served.timeoutMs,
+          get signal() {
+            return served.signal;
+          },
+        }),
       open: (call: Parameters<LocalWorkers['open']>[0]) => components.localWorkers.open(call),
     };
     void this.mesh.handle(RPC_PROTOCOL, (stream, from) => {

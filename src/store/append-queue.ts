@@ -1,11 +1,22 @@
 /**
  * The queue behind group commit: appends wait here and leave in batches bounded by their event count. An index
- * into the array stands for the queue's head, so taking a batch costs a slice, never a shift of the whole queue;
- * passing streams over costs one pass over what waits.
+ * into the array stands for the queue's head, so taking a batch costs a pass over what it takes, never a shift of the
+ * whole queue; passing streams over costs one pass over what waits.
+ *
+ * An append whose caller stopped waiting before it was taken (its deadline passed, or its signal aborted) is never
+ * written: the queue fails it when it reaches it, and it takes no room in the batch. Once taken, an append is written
+ * whatever happens to its caller, and its outcome stands.
  */
+import { GaterError, UnavailableError } from '../errors/index.ts';
+
 export interface QueuedAppend {
   streamId: string;
   prepared: { events: readonly unknown[] };
+  /** When the caller stops waiting, in ms since the epoch. */
+  deadlineAt?: number | undefined;
+  /** Aborted when the caller stops waiting early. */
+  signal?: AbortSignal | undefined;
+  reject(error: unknown): void;
 }
 
 export class AppendQueue<T extends QueuedAppend> {
@@ -36,19 +47,27 @@ export class AppendQueue<T extends QueuedAppend> {
    * passed over.
    */
   takeBatch(maxEvents: number, busyStreams?: ReadonlySet<string>, onlyWhatFits = false): T[] {
+    const now = Date.now();
     if (busyStreams !== undefined && busyStreams.size > 0) {
-      return this.#takeAvoiding(maxEvents, busyStreams, onlyWhatFits);
+      return this.#takeAvoiding(maxEvents, busyStreams, onlyWhatFits, now);
     }
     const items = this.items;
+    const batch: T[] = [];
     let end = this.head;
     let events = 0;
     while (end < items.length) {
-      const size = items[end]!.prepared.events.length;
-      if ((end > this.head || onlyWhatFits) && events + size > maxEvents) break;
+      const item = items[end]!;
+      const size = item.prepared.events.length;
+      if (abandoned(item, now)) {
+        this.queuedEvents -= size;
+        end++;
+        continue;
+      }
+      if ((batch.length > 0 || onlyWhatFits) && events + size > maxEvents) break;
       events += size;
+      batch.push(item);
       end++;
     }
-    const batch = items.slice(this.head, end);
     if (end === items.length) {
       this.items = [];
       this.head = 0;
@@ -68,11 +87,12 @@ export class AppendQueue<T extends QueuedAppend> {
     return false;
   }
 
-  #takeAvoiding(maxEvents: number, busyStreams: ReadonlySet<string>, onlyWhatFits: boolean): T[] {
+  #takeAvoiding(maxEvents: number, busyStreams: ReadonlySet<string>, onlyWhatFits: boolean, now: number): T[] {
     const items = this.items;
     const batch: T[] = [];
     const passedOver: T[] = [];
     let events = 0;
+    let abandonedEvents = 0;
     let next = this.head;
     for (; next < items.length; next++) {
       const item = items[next]!;
@@ -81,14 +101,40 @@ export class AppendQueue<T extends QueuedAppend> {
         continue;
       }
       const size = item.prepared.events.length;
+      if (abandoned(item, now)) {
+        abandonedEvents += size;
+        continue;
+      }
       if ((batch.length > 0 || onlyWhatFits) && events + size > maxEvents) break;
       events += size;
       batch.push(item);
     }
-    if (batch.length === 0) return batch;
+    if (batch.length === 0 && abandonedEvents === 0) return batch;
     this.items = next === items.length ? passedOver : passedOver.concat(items.slice(next));
     this.head = 0;
-    this.queuedEvents -= events;
+    this.queuedEvents -= events + abandonedEvents;
     return batch;
   }
+}
+
+/** Whether the append's caller has stopped waiting; if so, fails it (it was not written). */
+function abandoned(append: QueuedAppend, now: number): boolean {
+  if (append.signal?.aborted === true) {
+    append.reject(
+      new UnavailableError(`the append to '${append.streamId}' was cancelled by its caller before it was written`, {
+        streamId: append.streamId,
+        delivered: false,
+      }),
+    );
+    return true;
+  }
+  if (append.deadlineAt !== undefined && now >= append.deadlineAt) {
+    append.reject(
+      new GaterError('timeout', `the append to '${append.streamId}' was not written: its deadline passed while it waited`, {
+        streamId: append.streamId,
+      }),
+    );
+    return true;
+  }
+  return false;
 }

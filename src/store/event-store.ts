@@ -42,6 +42,13 @@ export interface AppendOptions {
    * Default -2 (any).
    */
   expectedVersion?: number;
+  /**
+   * When the caller stops waiting, in ms since the epoch. An append still waiting for its batch then is not written
+   * and fails with `timeout`; one already being written completes, and its outcome stands. Default: none.
+   */
+  deadlineAt?: number;
+  /** Aborted when the caller stops waiting early: an append still waiting is then not written (`unavailable`). */
+  signal?: AbortSignal;
 }
 
 export interface ReadStreamOptions {

@@ -4,8 +4,8 @@
  * (`gatewayPoolSize`); they share the store, so the pool spreads the gateway's bookkeeping, not the disk.
  */
 import type { Logger } from 'pino';
-import { InvalidArgumentError, UnavailableError } from '../errors/index.ts';
-import type { EventStore, StoreBackendName } from '../store/event-store.ts';
+import { GaterError, InvalidArgumentError, UnavailableError } from '../errors/index.ts';
+import type { AppendOptions, EventStore, StoreBackendName } from '../store/event-store.ts';
 import type { EventSubscription } from '../store/subscriptions/types.ts';
 import type { SubscriptionHub } from '../store/subscriptions/index.ts';
 import { decodeCallArgs } from './decode-call.ts';
@@ -15,6 +15,17 @@ export interface GatewayWorkerComponents {
   store: EventStore;
   hub: SubscriptionHub;
   logger?: Logger;
+}
+
+/** What a worker knows of the caller waiting for a call. */
+export interface WorkerCallContext {
+  /** When the caller stops waiting, in ms since the epoch. */
+  readonly deadlineAt: number;
+  /**
+   * Aborted when the caller gives up early (cancels, or its connection drops). Read only where it is used: a relayed
+   * call's signal is made on first read.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface GatewayWorkerInit {
@@ -46,15 +57,24 @@ export class GatewayWorker {
     return this.inFlightCount;
   }
 
-  /** Executes one call. Arguments are checked here because they may come from the wire. */
-  async call<Op extends StoreOp>(call: StoreCall<Op>): Promise<StoreCallResult<Op>> {
+  /**
+   * Executes one call. Arguments are checked here because they may come from the wire. A call that arrives after its
+   * caller's deadline is not executed (`timeout`); an append waiting for its batch when the caller stops waiting is
+   * not written (see `AppendOptions`).
+   */
+  async call<Op extends StoreOp>(call: StoreCall<Op>, context?: WorkerCallContext): Promise<StoreCallResult<Op>> {
     if (this.stopped) throw new UnavailableError(`worker ${this.workerId} is stopped`, { workerId: this.workerId });
     if (call.store !== this.storeId) {
       throw new InvalidArgumentError('store', `worker ${this.workerId} serves '${this.storeId}', not '${call.store}'`);
     }
+    if (context !== undefined && Date.now() >= context.deadlineAt) {
+      throw new GaterError('timeout', `${String(call.op)} reached worker ${this.workerId} after its deadline; not run`, {
+        workerId: this.workerId,
+      });
+    }
     this.inFlightCount++;
     try {
-      return (await this.execute(call as StoreCall)) as StoreCallResult<Op>;
+      return (await this.execute(call as StoreCall, context)) as StoreCallResult<Op>;
     } finally {
       this.inFlightCount--;
     }
@@ -71,15 +91,20 @@ export class GatewayWorker {
     this.stopped = true;
   }
 
-  private async execute(call: StoreCall): Promise<unknown> {
+  private async execute(call: StoreCall, context: WorkerCallContext | undefined): Promise<unknown> {
     const s = this.store;
     const decoded = decodeCallArgs(call);
     switch (decoded.op) {
       case 'append': {
         const a = decoded.args;
-        return a.expectedVersion === undefined
-          ? s.append(a.streamId, a.events)
-          : s.append(a.streamId, a.events, { expectedVersion: a.expectedVersion });
+        const options: AppendOptions = {};
+        if (a.expectedVersion !== undefined) options.expectedVersion = a.expectedVersion;
+        if (context !== undefined) {
+          options.deadlineAt = context.deadlineAt;
+          const signal = context.signal;
+          if (signal !== undefined) options.signal = signal;
+        }
+        return s.append(a.streamId, a.events, options);
       }
       case 'readStream': {
         const { streamId, ...options } = decoded.args;

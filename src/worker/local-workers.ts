@@ -4,7 +4,7 @@
  */
 import { UnavailableError } from '../errors/index.ts';
 import type { EventSubscription } from '../store/subscriptions/types.ts';
-import type { GatewayWorker } from './gateway-worker.ts';
+import type { GatewayWorker, WorkerCallContext } from './gateway-worker.ts';
 import type { StoreCall, StoreStreamCall } from './protocol.ts';
 
 export class LocalWorkers {
@@ -22,8 +22,8 @@ export class LocalWorkers {
     else this.byStore.set(worker.storeId, list);
   }
 
-  async call(call: StoreCall): Promise<unknown> {
-    return this.pick(call.store).call(call);
+  async call(call: StoreCall, context?: WorkerCallContext): Promise<unknown> {
+    return this.pick(call.store).call(call, context);
   }
 
   async open(call: StoreStreamCall): Promise<EventSubscription> {

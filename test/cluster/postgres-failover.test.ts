@@ -117,5 +117,48 @@ if ('skip' in server) {
       }
       assert.equal(stored.length, acknowledged.size, 'nothing stored that was not acknowledged');
     });
+
+    it('a relayed append still waiting for its batch when its caller times out is never written', async () => {
+      // The store's lock held here: node b's two batch slots fill with blockers, and what comes next waits in its queue.
+      const { body } = await nodes.b.json<{ self: { nodeId: string } }>('/v1/cluster');
+      const app = `gater:shared@${body.self.nodeId}`.slice(0, 63);
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      const append = (stream: string, headers: Record<string, string> = {}) =>
+        gateway.json(`/v1/stores/shared/streams/${stream}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ events: [{ eventType: 'E', data: {} }] }),
+        });
+      try {
+        await db.query('BEGIN');
+        await db.query('SELECT next_position FROM gater_shared.store_head FOR UPDATE');
+        const blockers = [];
+        for (let i = 0; i < 2; i++) {
+          blockers.push(append(`blocker-${i}`, { 'x-gater-deadline-ms': '20000' }));
+          await waitFor(`batch ${i + 1} of b to wait for the lock`, async () => {
+            const { rows } = await db.query<{ n: number }>(
+              "SELECT count(*)::integer AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+              [app],
+            );
+            return rows[0]!.n === i + 1;
+          }, 10_000, 20);
+        }
+        const late = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => append(`timed-out-${i}`, { 'x-gater-deadline-ms': '300' })),
+        );
+        assert.deepEqual(late.map((r) => r.status), Array(6).fill(504), 'every caller was told timeout');
+        await db.query('COMMIT');
+        assert.deepEqual((await Promise.all(blockers)).map((r) => r.status), [200, 200]);
+      } finally {
+        await db.end();
+      }
+      // b writes what its queue holds as soon as a slot frees: a new append after them proves they are gone.
+      assert.equal((await append('after')).status, 200);
+      for (let i = 0; i < 6; i++) {
+        const { body: version } = await nodes.b.json<{ version: number }>(`/v1/stores/shared/streams/timed-out-${i}/version`);
+        assert.equal(version.version, -1, `timed-out-${i} was not written`);
+      }
+    });
   });
 }

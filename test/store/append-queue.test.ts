@@ -9,10 +9,23 @@ interface Item {
   streamId: string;
   prepared: { events: readonly unknown[] };
   name: string;
+  deadlineAt?: number;
+  signal?: AbortSignal;
+  failure?: { code: string };
+  reject(error: unknown): void;
 }
 
-function item(name: string, streamId: string, events: number): Item {
-  return { name, streamId, prepared: { events: new Array(events).fill(0) } };
+function item(name: string, streamId: string, events: number, waiting: Pick<Item, 'deadlineAt' | 'signal'> = {}): Item {
+  const it: Item = {
+    name,
+    streamId,
+    prepared: { events: new Array(events).fill(0) },
+    ...waiting,
+    reject: (error) => {
+      it.failure = error as { code: string };
+    },
+  };
+  return it;
 }
 
 function filled(...items: Item[]): AppendQueue<Item> {
@@ -66,6 +79,36 @@ describe('AppendQueue', () => {
     const busy = filled(item('s1', 's', 1), item('t1', 't', 3));
     assert.deepEqual(busy.takeBatch(2, new Set(['s']), true), []);
     assert.equal(busy.events, 4);
+  });
+
+  it('fails appends whose callers stopped waiting as it reaches them, without taking or counting them', () => {
+    const aborted = AbortSignal.abort();
+    const past = Date.now() - 1;
+    const gone = [item('late', 's', 2, { deadlineAt: past }), item('cancelled', 't', 3, { signal: aborted })];
+    const queue = filled(gone[0]!, item('a', 'u', 1, { deadlineAt: Date.now() + 60_000 }), gone[1]!, item('b', 'v', 2));
+    assert.deepEqual(names(queue.takeBatch(3)), ['a', 'b'], 'the gone ones take no room');
+    assert.equal(queue.length, 0);
+    assert.equal(queue.events, 0);
+    assert.deepEqual(gone.map((g) => g.failure?.code), ['timeout', 'unavailable']);
+
+    // Passing busy streams over: only the appends reached are looked at; a passed-over one waits, even if gone.
+    const late = item('s2', 's', 1, { deadlineAt: past });
+    const other = item('t1', 't', 1, { deadlineAt: past });
+    const busy = filled(late, other, item('u1', 'u', 1));
+    assert.deepEqual(names(busy.takeBatch(100, new Set(['s']))), ['u1']);
+    assert.equal(other.failure?.code, 'timeout');
+    assert.equal(late.failure?.code, undefined);
+    assert.equal(busy.length, 1);
+    assert.equal(busy.events, 1);
+    assert.deepEqual(busy.takeBatch(100), [], 'all that waited was gone');
+    assert.equal(late.failure?.code, 'timeout');
+    assert.equal(busy.events, 0);
+
+    // Only gone appends beside busy ones: nothing taken, but the gone ones leave.
+    const onlyGone = filled(item('s3', 's', 1), item('x', 'x', 4, { signal: aborted }));
+    assert.deepEqual(onlyGone.takeBatch(100, new Set(['s'])), []);
+    assert.equal(onlyGone.length, 1);
+    assert.equal(onlyGone.events, 1);
   });
 
   it('tells whether some waiting append is to a stream outside the given sets', () => {

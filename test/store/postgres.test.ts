@@ -324,6 +324,34 @@ if ('skip' in server) {
       }
     });
 
+    it('does not write an append whose deadline passed while it waited behind a batch held up by the lock', async () => {
+      const store = new PostgresEventStore({}, { storeId: `s${stores++}`, url, poolSize: 4, maxConcurrentBatches: 1 });
+      await store.open();
+      const holder = await admin.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT next_position FROM ${quoteIdent(store.schema)}.store_head FOR UPDATE`);
+        const first = store.append('first', evs(1)); // taken at once: its batch waits for the lock
+        await new Promise((r) => setTimeout(r, 50));
+        const late = rejectsWith(store.append('late', evs(1), { deadlineAt: Date.now() + 200 }), 'timeout');
+        const cancelled = new AbortController();
+        const gone = rejectsWith(store.append('gone', evs(1), { signal: cancelled.signal }), 'unavailable');
+        const patient = store.append('patient', evs(1), { deadlineAt: Date.now() + 60_000 });
+        cancelled.abort();
+        await new Promise((r) => setTimeout(r, 400));
+        await holder.query('COMMIT');
+        assert.deepEqual(await first, { version: 0, position: 0 });
+        await late;
+        await gone;
+        assert.deepEqual(await patient, { version: 0, position: 1 });
+        assert.equal(await store.streamVersion('late'), -1);
+        assert.equal(await store.streamVersion('gone'), -1);
+      } finally {
+        holder.release();
+        await dropStore(store);
+      }
+    });
+
     it('writes a stream\'s appends in the order they were made, though batches in flight commit in either order', async () => {
       const store = new PostgresEventStore({}, { storeId: `s${stores++}`, url, poolSize: 6, maxConcurrentBatches: 4 });
       await store.open();

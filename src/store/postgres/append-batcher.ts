@@ -10,7 +10,7 @@
  * is unreachable fails every append with `unavailable`; whether it committed is then unknown, which is why only
  * appends carrying event ids are retried by the gateway (a repeat of a committed append writes nothing).
  */
-import { AppendQueue } from '../append-queue.ts';
+import { AppendQueue, type QueuedAppend } from '../append-queue.ts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../errors/index.ts';
@@ -23,14 +23,12 @@ import { scalarArrayLiteral, textArrayLiteral } from './array-literal.ts';
 import { MIN_SPLIT_BATCH_EVENTS } from './constants.ts';
 
 /** An append waiting for its batch. */
-export interface PendingAppend {
-  streamId: string;
+export interface PendingAppend extends QueuedAppend {
   prepared: PreparedAppend;
   expectedVersion: number;
   /** Whether the caller supplied any event id (which may have been recorded before, or be in another append). */
   anyIdSupplied: boolean;
   resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
 }
 
 export interface AppendBatcherComponents {
@@ -149,13 +147,18 @@ export class AppendBatcher {
         this.#runningBatches--;
         this.#runningAppends -= batch.length;
         if (this.#queue.length > 0) this.#schedule();
-        else if (this.#runningAppends === 0) {
-          this.#idle?.resolve();
-          this.#idle = undefined;
-        }
+        else this.#resolveIdle();
       });
     }
+    // What waited may all have been given up by its callers, leaving nothing to write.
+    if (this.#queue.length === 0) this.#resolveIdle();
   };
+
+  #resolveIdle(): void {
+    if (this.#runningAppends > 0) return;
+    this.#idle?.resolve();
+    this.#idle = undefined;
+  }
 
   /**
    * The next batch. What waits is spread over the free slots, so that batches overlap: while one holds the store's

@@ -261,7 +261,16 @@ export class PostgresEventStore implements EventStore {
       const expectedVersion = parseExpectedVersion(options?.expectedVersion);
       const anyIdSupplied = prepared.idsSupplied || events.some((e) => e.eventId !== undefined);
       const { promise, resolve, reject } = Promise.withResolvers<AppendResult>();
-      open.batcher.enqueue({ streamId: streamIdOk, prepared, expectedVersion, anyIdSupplied, resolve, reject });
+      open.batcher.enqueue({
+        streamId: streamIdOk,
+        prepared,
+        expectedVersion,
+        anyIdSupplied,
+        deadlineAt: options?.deadlineAt,
+        signal: options?.signal,
+        resolve,
+        reject,
+      });
       return promise;
     } catch (err) {
       return Promise.reject(storageError(err));

@@ -6,17 +6,16 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { GaterError, InvalidArgumentError, UnavailableError, toGaterError } from '../../errors/index.ts';
 import { checkExpectedVersion } from '../expected-version.ts';
 import type { AppendResult } from '../types.ts';
+import type { QueuedAppend } from '../append-queue.ts';
 import { DEFAULT_CONTENT_TYPE, type PreparedAppend, type PreparedEvent } from '../validate.ts';
 import { sqliteErrorCode } from './database.ts';
 import type { StreamIndex } from './stream-index.ts';
 
 /** An append waiting for its batch. */
-export interface PendingAppend {
-  streamId: string;
+export interface PendingAppend extends QueuedAppend {
   prepared: PreparedAppend;
   expectedVersion: number;
   resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
 }
 
 /** What the open batch has assigned so far. */

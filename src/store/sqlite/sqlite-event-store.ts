@@ -167,7 +167,15 @@ export class SqliteEventStore implements EventStore {
       const prepared = prepareEvents(events);
       const expectedVersion = parseExpectedVersion(options?.expectedVersion);
       const { promise, resolve, reject } = Promise.withResolvers<AppendResult>();
-      open.commits.enqueue({ streamId: streamIdOk, prepared, expectedVersion, resolve, reject });
+      open.commits.enqueue({
+        streamId: streamIdOk,
+        prepared,
+        expectedVersion,
+        deadlineAt: options?.deadlineAt,
+        signal: options?.signal,
+        resolve,
+        reject,
+      });
       return promise;
     } catch (err) {
       return Promise.reject(storageError(err));

@@ -307,6 +307,29 @@ export function appendContract(f: StoreFactory): void {
     }
   });
 
+  describe('appends whose callers stopped waiting', () => {
+    it('are not written when their deadline passed or their signal aborted before they were taken', () =>
+      withStore(f, async (store) => {
+        const late = await rejectsWith(store.append('late', evs(2), { deadlineAt: Date.now() - 1 }), 'timeout');
+        assert.match(late.message, /not written/);
+        await rejectsWith(store.append('cancelled', evs(1), { signal: AbortSignal.abort() }), 'unavailable');
+        // Made together with others that still wait: those are written, in their batch.
+        const controller = new AbortController();
+        const together = Promise.allSettled([
+          store.append('kept', evs(1), { deadlineAt: Date.now() + 60_000 }),
+          store.append('cancelled', evs(1), { signal: controller.signal, expectedVersion: -1 }),
+          store.append('kept', evs(1), { signal: new AbortController().signal }),
+        ]);
+        controller.abort();
+        const outcomes = await together;
+        assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+        assert.equal(await store.streamVersion('late'), -1);
+        assert.equal(await store.streamVersion('cancelled'), -1);
+        assert.equal(await store.streamVersion('kept'), 1);
+        assert.deepEqual((await readAll(store)).map((e) => e.position), [0, 1], 'no position spent on them');
+      }));
+  });
+
   describe('concurrent appends', () => {
     it('50 appenders racing on one stream with expected versions: one wins each version, nothing lost or doubled', () =>
       withStore(f, async (store) => {
