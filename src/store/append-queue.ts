@@ -1,5 +1,6 @@
 /**
- * The queue behind group commit: appends wait here and leave in batches bounded by their event count. An index
+ * The queue behind group commit: appends wait here and leave in batches bounded by their event count and by the
+ * characters of their JSON texts (a few large appends make a batch as heavy as thousands of small ones). An index
  * into the array stands for the queue's head, so taking a batch costs a pass over what it takes, never a shift of the
  * whole queue; passing streams over costs one pass over what waits.
  *
@@ -9,9 +10,16 @@
  */
 import { GaterError, UnavailableError } from '../errors/index.ts';
 
+/**
+ * Most characters of JSON text (data, metadata, tags) in one batch, unless one append alone is larger. Past a few
+ * MiB a batch gains nothing more from sharing a commit, while its statement text grows towards the limits of a
+ * JavaScript string (512 Mi characters) and of the statement timeout.
+ */
+export const BATCH_CHARS_MAX = 8 * 1024 * 1024;
+
 export interface QueuedAppend {
   streamId: string;
-  prepared: { events: readonly unknown[] };
+  prepared: { events: readonly unknown[]; chars: number };
   /** When the caller stops waiting, in ms since the epoch. */
   deadlineAt?: number | undefined;
   /** Aborted when the caller stops waiting early. */
@@ -40,21 +48,22 @@ export class AppendQueue<T extends QueuedAppend> {
   }
 
   /**
-   * Takes the oldest appends while their events stay within `maxEvents`; always at least one unless `onlyWhatFits`,
-   * so an append larger than the bound still goes (alone). Appends to a stream in `busyStreams` (one being written by
+   * Takes the oldest appends while their events stay within `maxEvents` and their characters within `maxChars`;
+   * always at least one unless `onlyWhatFits`, so an append larger than a bound still goes (alone). Appends to a stream in `busyStreams` (one being written by
    * a batch in flight) are passed over and stay queued in their order, so that two batches in flight never hold the
    * same stream and a stream's appends are written in the order they were made. Empty when every waiting append is
    * passed over.
    */
-  takeBatch(maxEvents: number, busyStreams?: ReadonlySet<string>, onlyWhatFits = false): T[] {
+  takeBatch(maxEvents: number, busyStreams?: ReadonlySet<string>, onlyWhatFits = false, maxChars = BATCH_CHARS_MAX): T[] {
     const now = Date.now();
     if (busyStreams !== undefined && busyStreams.size > 0) {
-      return this.#takeAvoiding(maxEvents, busyStreams, onlyWhatFits, now);
+      return this.#takeAvoiding(maxEvents, maxChars, busyStreams, onlyWhatFits, now);
     }
     const items = this.items;
     const batch: T[] = [];
     let end = this.head;
     let events = 0;
+    let chars = 0;
     while (end < items.length) {
       const item = items[end]!;
       const size = item.prepared.events.length;
@@ -63,8 +72,10 @@ export class AppendQueue<T extends QueuedAppend> {
         end++;
         continue;
       }
-      if ((batch.length > 0 || onlyWhatFits) && events + size > maxEvents) break;
+      const weight = item.prepared.chars;
+      if ((batch.length > 0 || onlyWhatFits) && (events + size > maxEvents || chars + weight > maxChars)) break;
       events += size;
+      chars += weight;
       batch.push(item);
       end++;
     }
@@ -87,11 +98,18 @@ export class AppendQueue<T extends QueuedAppend> {
     return false;
   }
 
-  #takeAvoiding(maxEvents: number, busyStreams: ReadonlySet<string>, onlyWhatFits: boolean, now: number): T[] {
+  #takeAvoiding(
+    maxEvents: number,
+    maxChars: number,
+    busyStreams: ReadonlySet<string>,
+    onlyWhatFits: boolean,
+    now: number,
+  ): T[] {
     const items = this.items;
     const batch: T[] = [];
     const passedOver: T[] = [];
     let events = 0;
+    let chars = 0;
     let abandonedEvents = 0;
     let next = this.head;
     for (; next < items.length; next++) {
@@ -105,8 +123,10 @@ export class AppendQueue<T extends QueuedAppend> {
         abandonedEvents += size;
         continue;
       }
-      if ((batch.length > 0 || onlyWhatFits) && events + size > maxEvents) break;
+      const weight = item.prepared.chars;
+      if ((batch.length > 0 || onlyWhatFits) && (events + size > maxEvents || chars + weight > maxChars)) break;
       events += size;
+      chars += weight;
       batch.push(item);
     }
     if (batch.length === 0 && abandonedEvents === 0) return batch;

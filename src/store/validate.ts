@@ -23,6 +23,12 @@ import { ACK_TIMEOUT_MS, MAX_DELIVERIES, MAX_IN_FLIGHT, TAG_MATCH } from './subs
 export const STREAM_ID_MAX_LENGTH = 512;
 /** Most events in one append. */
 export const EVENTS_PER_APPEND_MAX = 10_000;
+/**
+ * Most characters (UTF-16 code units) of JSON text in one append: its events' data, metadata and tags together. The
+ * HTTP API and the relay already stop at 16 MiB a message; this bounds in-process callers, so that no append can
+ * outgrow what one statement or one JavaScript string can carry.
+ */
+export const APPEND_TEXT_MAX_CHARS = 64 * 1024 * 1024;
 /** Longest event type, tag, content type or subscription name, in UTF-16 code units. */
 export const NAME_MAX_LENGTH = 256;
 /** Most tags on one event. */
@@ -61,6 +67,8 @@ export interface PreparedEvent {
 
 export interface PreparedAppend {
   events: PreparedEvent[];
+  /** Characters of the events' JSON texts (data, metadata, tags): what the append weighs in a batch. */
+  chars: number;
   /** Whether the caller supplied every event id, the condition for an append to be a retry of an earlier one. */
   idsSupplied: boolean;
 }
@@ -115,6 +123,7 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
   }
   const prepared: PreparedEvent[] = new Array(events.length);
   let idsSupplied = true;
+  let chars = 0;
   const ids = events.length > 1 ? new Set<string>() : undefined;
   for (let i = 0; i < events.length; i++) {
     const event: unknown = events[i];
@@ -148,13 +157,23 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
     const tags = event['tags'] === undefined ? NO_TAGS : validateTags(event['tags'], field, i);
     const dataContentType = event['dataContentType'];
     const metadataContentType = event['metadataContentType'];
+    const dataJson = data === undefined ? null : toJson(data, field, i, 'data');
+    const metadataJson = metadata === undefined ? null : toJson(metadata, field, i, 'metadata');
+    const tagsJson = tags.length === 0 ? null : JSON.stringify(tags);
+    chars += (dataJson?.length ?? 0) + (metadataJson?.length ?? 0) + (tagsJson?.length ?? 0);
+    if (chars > APPEND_TEXT_MAX_CHARS) {
+      throw new InvalidArgumentError(
+        field,
+        `data, metadata and tags of one append must total at most ${APPEND_TEXT_MAX_CHARS} characters of JSON`,
+      );
+    }
     prepared[i] = {
       eventId,
       eventType,
-      data: data === undefined ? null : toJson(data, field, i, 'data'),
-      metadata: metadata === undefined ? null : toJson(metadata, field, i, 'metadata'),
+      data: dataJson,
+      metadata: metadataJson,
       tags,
-      tagsJson: tags.length === 0 ? null : JSON.stringify(tags),
+      tagsJson,
       dataContentType:
         dataContentType === undefined
           ? DEFAULT_CONTENT_TYPE
@@ -165,7 +184,7 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
           : validateName(metadataContentType, `${field}[${i}].metadataContentType`),
     };
   }
-  return { events: prepared, idsSupplied };
+  return { events: prepared, chars, idsSupplied };
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);

@@ -7,7 +7,7 @@ import { AppendQueue } from '../../src/store/append-queue.ts';
 
 interface Item {
   streamId: string;
-  prepared: { events: readonly unknown[] };
+  prepared: { events: readonly unknown[]; chars: number };
   name: string;
   deadlineAt?: number;
   signal?: AbortSignal;
@@ -15,11 +15,17 @@ interface Item {
   reject(error: unknown): void;
 }
 
-function item(name: string, streamId: string, events: number, waiting: Pick<Item, 'deadlineAt' | 'signal'> = {}): Item {
+function item(
+  name: string,
+  streamId: string,
+  events: number,
+  waiting: Pick<Item, 'deadlineAt' | 'signal'> = {},
+  chars = events * 100,
+): Item {
   const it: Item = {
     name,
     streamId,
-    prepared: { events: new Array(events).fill(0) },
+    prepared: { events: new Array(events).fill(0), chars },
     ...waiting,
     reject: (error) => {
       it.failure = error as { code: string };
@@ -79,6 +85,18 @@ describe('AppendQueue', () => {
     const busy = filled(item('s1', 's', 1), item('t1', 't', 3));
     assert.deepEqual(busy.takeBatch(2, new Set(['s']), true), []);
     assert.equal(busy.events, 4);
+  });
+
+  it('bounds a batch by its characters too, an append heavier than the bound going alone', () => {
+    const heavy = (name: string, streamId: string, chars: number) => item(name, streamId, 1, {}, chars);
+    const queue = filled(heavy('a', 's', 400), heavy('b', 't', 500), heavy('c', 'u', 2_000), heavy('d', 'v', 10));
+    assert.deepEqual(names(queue.takeBatch(100, undefined, false, 1_000)), ['a', 'b']);
+    assert.deepEqual(names(queue.takeBatch(100, undefined, false, 1_000)), ['c'], 'too heavy alone, still taken');
+    assert.deepEqual(names(queue.takeBatch(100, undefined, true, 5)), [], 'only what fits: nothing');
+    assert.deepEqual(names(queue.takeBatch(100, new Set(['x']), false, 1_000)), ['d']);
+    const avoiding = filled(heavy('s1', 's', 1), heavy('t1', 't', 600), heavy('u1', 'u', 600));
+    assert.deepEqual(names(avoiding.takeBatch(100, new Set(['s']), false, 1_000)), ['t1']);
+    assert.deepEqual(names(avoiding.takeBatch(100)), ['s1', 'u1'], 'the default bound is far above these');
   });
 
   it('fails appends whose callers stopped waiting as it reaches them, without taking or counting them', () => {

@@ -324,6 +324,23 @@ if ('skip' in server) {
       }
     });
 
+    it('spreads heavy appends made together over batches bounded in characters, and writes them all', async () => {
+      const store = await openStore();
+      try {
+        const text = 'y'.repeat(3 * 1024 * 1024);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) => store.append(`heavy-${i}`, [ev('Heavy', { data: { i, text } })])),
+        );
+        assert.deepEqual(results.map((r) => r.version), [0, 0, 0, 0, 0]);
+        // 8 MiB of text per batch at most: two of these appends each, so at least three batches.
+        assert.ok(store.commitCounters.batches >= 3, `${store.commitCounters.batches} batches`);
+        const [read] = await store.readStream('heavy-4', { count: 1 });
+        assert.equal((read!.data as { text: string }).text.length, text.length);
+      } finally {
+        await dropStore(store);
+      }
+    });
+
     it('does not write an append whose deadline passed while it waited behind a batch held up by the lock', async () => {
       const store = new PostgresEventStore({}, { storeId: `s${stores++}`, url, poolSize: 4, maxConcurrentBatches: 1 });
       await store.open();

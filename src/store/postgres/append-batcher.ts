@@ -10,7 +10,7 @@
  * is unreachable fails every append with `unavailable`; whether it committed is then unknown, which is why only
  * appends carrying event ids are retried by the gateway (a repeat of a committed append writes nothing).
  */
-import { AppendQueue, type QueuedAppend } from '../append-queue.ts';
+import { AppendQueue, BATCH_CHARS_MAX, type QueuedAppend } from '../append-queue.ts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../errors/index.ts';
@@ -177,7 +177,8 @@ export class AppendBatcher {
       // What is left is all to streams being written or just taken (a few hot streams): no other batch could take
       // any of it now, so this one takes what fits rather than leave it to a batch after it.
       const room = this.#maxBatchEvents - eventsOf(batch);
-      return batch.concat(this.#queue.takeBatch(room, this.#busyStreams, true));
+      const charsRoom = BATCH_CHARS_MAX - charsOf(batch);
+      return batch.concat(this.#queue.takeBatch(room, this.#busyStreams, true, charsRoom));
     }
     return batch;
   }
@@ -350,6 +351,12 @@ function eventsOf(batch: readonly PendingAppend[]): number {
   let events = 0;
   for (const append of batch) events += append.prepared.events.length;
   return events;
+}
+
+function charsOf(batch: readonly PendingAppend[]): number {
+  let chars = 0;
+  for (const append of batch) chars += append.prepared.chars;
+  return chars;
 }
 
 /**

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { WrongExpectedVersionError } from '../../../src/errors/index.ts';
 import type { AppendOptions } from '../../../src/store/event-store.ts';
 import { isUuid } from '../../../src/util/uuid.ts';
+import { APPEND_TEXT_MAX_CHARS } from '../../../src/store/validate.ts';
 import { ev, evs, readAll, rejectsWith, snapshotOf, withStore, type StoreFactory } from './support.ts';
 
 /** A name where the interface wants a number, as untyped callers (JSON over RPC) may send it. */
@@ -305,6 +306,22 @@ export function appendContract(f: StoreFactory): void {
           assert.deepEqual(await snapshotOf(store), before);
         }));
     }
+  });
+
+  describe('heavy appends', () => {
+    it('refuses an append whose JSON texts total more than APPEND_TEXT_MAX_CHARS, writing nothing', () =>
+      withStore(f, async (store) => {
+        const half = 'x'.repeat(APPEND_TEXT_MAX_CHARS / 2); // each event's data is that plus two quotes
+        const err = await rejectsWith(
+          store.append('heavy', [ev('A', { data: half }), ev('B', { data: half })]),
+          'invalid_argument',
+          'events',
+        );
+        assert.match(err.message, /at most/);
+        assert.equal(await store.streamVersion('heavy'), -1);
+        await store.append('heavy', [ev('A', { data: half.slice(10) }), ev('B', { data: half.slice(10) })]);
+        assert.equal(await store.streamVersion('heavy'), 1, 'just under the bound is written');
+      }));
   });
 
   describe('appends whose callers stopped waiting', () => {
