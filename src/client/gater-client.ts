@@ -13,7 +13,7 @@
  * ```
  */
 import type { Logger } from 'pino';
-import { NotFoundError } from '../errors/index.ts';
+import { NotFoundError, TimeoutError } from '../errors/index.ts';
 import type {
   AppendOptions,
   CallOptions,
@@ -200,12 +200,13 @@ export class GaterClient implements GaterApi {
     options?: CallOptions,
   ): Promise<void> {
     // The HTTP API removes by name (unique in a store); the gateway's contract keys by (type, selector, name), so a
-    // name saved with another type or selector is not the one asked for.
-    const record = await this.getSubscription(store, name, options);
+    // name saved with another type or selector is not the one asked for. Both calls share the one deadline.
+    const within = { ...options, deadlineAt: this.transport.deadlineAt(options) };
+    const record = await this.getSubscription(store, name, within);
     if (record.type !== type || JSON.stringify(record.selector) !== JSON.stringify(selector)) {
       throw new NotFoundError(`subscription '${name}' of type ${type} with that selector`, { subscription: name });
     }
-    await this.call({ method: 'DELETE', path: subscriptionPath(store, name), idempotent: false }, options);
+    await this.call({ method: 'DELETE', path: subscriptionPath(store, name), idempotent: false }, within);
   }
 
   async getSubscriptions(store: string, options?: CallOptions): Promise<SubscriptionRecord[]> {
@@ -254,7 +255,12 @@ export class GaterClient implements GaterApi {
    * it first), so that a reconnect before the first event still knows where to resume.
    */
   async observe(store: string, spec: ObserveSpec, options: SubscribeOptions = {}): Promise<HttpSubscription> {
-    const startFrom = spec.startFrom ?? (await this.getStore(store, options)).lastPosition + 1;
+    // Asking for the head and opening the stream share the call's one deadline.
+    const started = Date.now();
+    const deadlineAt = this.transport.deadlineAt(options);
+    const startFrom = spec.startFrom ?? (await this.getStore(store, { ...options, deadlineAt })).lastPosition + 1;
+    const openWithinMs = Math.floor(deadlineAt - Date.now());
+    if (openWithinMs < 1) throw new TimeoutError(`observing store '${store}'`, deadlineAt - started);
     const query = {
       type: spec.type,
       selector: selectorText(spec.type, spec.selector),
@@ -264,6 +270,7 @@ export class GaterClient implements GaterApi {
       HttpSubscription.open(
         { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
         { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
+        openWithinMs,
       ),
       options.signal,
     );

@@ -98,10 +98,18 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
   }
 
-  /** Opens the first connection; rejects with the node's error when the subscription cannot be opened. */
-  static async open(components: HttpSubscriptionComponents, init: HttpSubscriptionInit): Promise<HttpSubscription> {
+  /**
+   * Opens the first connection; rejects with the node's error when the subscription cannot be opened.
+   * `firstOpenDeadlineMs` bounds this first opening alone (what is left of a caller's deadline); reconnects get
+   * `openDeadlineMs` each.
+   */
+  static async open(
+    components: HttpSubscriptionComponents,
+    init: HttpSubscriptionInit,
+    firstOpenDeadlineMs?: number,
+  ): Promise<HttpSubscription> {
     const subscription = new HttpSubscription(components, init);
-    await subscription.connect();
+    await subscription.connect(firstOpenDeadlineMs);
     return subscription;
   }
 
@@ -251,7 +259,7 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
     }
   }
 
-  private async connect(): Promise<void> {
+  private async connect(deadlineMs = this.init.openDeadlineMs): Promise<void> {
     const query: Query = { ...this.init.query };
     // The node takes `from` as where to start; after a break that is one past the last position delivered.
     if (this.kind === 'transient' && this.last >= 0) query['from'] = this.last + 1;
@@ -260,7 +268,7 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
     const onClose = (): void => controller.abort();
     this.closing.signal.addEventListener('abort', onClose, { once: true });
     try {
-      const response = await this.transport.openStream(this.init.path, query, controller.signal, this.init.openDeadlineMs);
+      const response = await this.transport.openStream(this.init.path, query, controller.signal, deadlineMs);
       const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
       controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
       this.connection = { reader, controller, unlink: () => this.closing.signal.removeEventListener('abort', onClose) };

@@ -66,9 +66,18 @@ export class HttpTransport {
   }
 
   /** Sends one call and returns its JSON body (undefined for 204), or throws the GaterError the node answered. */
-  async request<T>(spec: RequestSpec, options: CallOptions = {}): Promise<T> {
+  /** The instant (ms since the epoch) a call made now with `options` must be done by. */
+  deadlineAt(options: CallOptions = {}): number {
     const deadlineMs = validDeadline(options.deadlineMs ?? this.deadlineMs, 'deadlineMs');
-    const deadlineAt = Date.now() + deadlineMs;
+    if (options.deadlineAt !== undefined && !Number.isFinite(options.deadlineAt)) {
+      throw new InvalidArgumentError('deadlineAt', 'must be a time in milliseconds since the epoch');
+    }
+    return Math.min(options.deadlineAt ?? Infinity, Date.now() + deadlineMs);
+  }
+
+  async request<T>(spec: RequestSpec, options: CallOptions = {}): Promise<T> {
+    const deadlineAt = this.deadlineAt(options);
+    const deadlineMs = Math.max(0, deadlineAt - Date.now());
     const what = `${spec.method} ${spec.path}`;
     const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
     let body: string | undefined;

@@ -4,10 +4,12 @@
  * safe, and reports every outcome as a typed error with a stable code. It never reports success for something it did
  * not do: a call that was not answered in time is `timeout`, even if it may still complete at the worker.
  */
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import {
   GaterError,
+  InvalidArgumentError,
   NoWorkersError,
   TimeoutError,
   toGaterError,
@@ -240,14 +242,19 @@ export class Gateway implements GaterApi {
     discardLate?: (late: T) => void,
   ): Promise<T> {
     const started = this.now();
-    const budgetMs = options.deadlineMs ?? this.callTimeoutMs;
-    const deadlineAt = started + budgetMs;
+    if (options.deadlineAt !== undefined && !Number.isFinite(options.deadlineAt)) {
+      throw new InvalidArgumentError('deadlineAt', 'must be a time in milliseconds since the epoch');
+    }
+    const deadlineAt = Math.min(options.deadlineAt ?? Infinity, started + (options.deadlineMs ?? this.callTimeoutMs));
+    const budgetMs = deadlineAt - started;
     const timedOut = (): GaterError => new TimeoutError(`${op} on store '${store}'`, budgetMs);
     let tried: Set<string> | undefined;
     let attempt = 0;
     try {
       for (;;) {
         options.signal?.throwIfAborted();
+        // A shared deadline (`deadlineAt`) may be spent before this call starts: nothing is sent then.
+        if (this.now() >= deadlineAt) throw timedOut();
         const conflict = this.directory.conflictFor(store);
         if (conflict !== undefined) {
           throw new GaterError(
@@ -280,7 +287,7 @@ export class Gateway implements GaterApi {
           (tried ??= new Set()).add(endpoint.info.workerId);
           const delayMs = Math.min(retryDelayMs(attempt, this.random), remainingMs);
           this.logger.debug({ op, store, attempt, code: error.code, delayMs, workerId: endpoint.info.workerId }, 'retrying call');
-          await sleep(delayMs);
+          await sleep(delayMs, options.signal);
           if (this.now() >= deadlineAt) throw timedOut();
         }
       }
@@ -297,8 +304,9 @@ function withSignal(deadlineAt: number, signal: AbortSignal | undefined): { dead
   return signal === undefined ? { deadlineAt } : { deadlineAt, signal };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return setTimeoutPromise(ms, undefined, signal === undefined ? {} : { signal });
 }
 
 function isAbort(err: unknown): boolean {

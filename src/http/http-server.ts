@@ -6,6 +6,7 @@
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { GaterApi } from '../gateway/gater-api.ts';
+import { CALL_TIMEOUT_MS } from '../gateway/index.ts';
 import type { GaterMetrics } from '../metrics/index.ts';
 import { STREAM_ID_MAX_LENGTH } from '../store/validate.ts';
 import { errorReply } from './error-reply.ts';
@@ -54,6 +55,11 @@ export interface HttpInit {
   heartbeatIntervalMs?: number;
   /** Milliseconds an event stream waits for a client that reads nothing before cutting it. @default 60000 */
   eventStreamStallTimeoutMs?: number;
+  /**
+   * Deadline of a request that sets none, for routes that make several calls under one deadline (single calls
+   * leave it to the gateway). The node passes the gateway's. @default 5000 (CALL_TIMEOUT_MS)
+   */
+  callTimeoutMs?: number;
 }
 
 export interface HttpServer {
@@ -111,7 +117,7 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
   app.register(streamRoutes, { api });
   app.register(storeRoutes, { api });
   app.register(snapshotRoutes, { api });
-  app.register(subscriptionRoutes, { api, eventStreams });
+  app.register(subscriptionRoutes, { api, eventStreams, callTimeoutMs: init.callTimeoutMs ?? CALL_TIMEOUT_MS });
   app.register(observeRoutes, { api, eventStreams });
   app.register(clusterRoutes, { cluster: components.cluster });
   app.register(healthRoutes, { health: components.health });

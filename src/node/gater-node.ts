@@ -134,7 +134,7 @@ export class GaterNode implements RunningNode {
           health: () => this.health(),
           cluster: () => this.clusterView(),
         },
-        { host: s.httpHost, port: s.httpPort },
+        { host: s.httpHost, port: s.httpPort, callTimeoutMs: s.callTimeoutMs },
       );
       this.url = await this.http.listen();
       await cluster.start();

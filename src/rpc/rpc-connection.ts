@@ -188,8 +188,9 @@ export class RpcConnection {
   /** Runs a call at the peer. `timeoutMs` travels with it so the worker knows the caller's deadline. */
   call(call: StoreCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<unknown> {
     if (this.closed) return Promise.reject(this.lostError(false));
-    const id = this.nextId++;
     const { timeoutMs, signal } = options;
+    if (signal?.aborted === true) return Promise.reject(cancelled(false));
+    const id = this.nextId++;
     let frame: Uint8Array;
     try {
       frame = this.requestFrame({ k: RpcKind.Call, id, call, timeoutMs });
@@ -203,8 +204,7 @@ export class RpcConnection {
       this.unsent.push(entry);
       entry.timer = setTimeout(this.callTimedOut, timeoutMs, id, call.op, timeoutMs);
       if (signal !== undefined) {
-        const onAbort = (): void =>
-          this.giveUp(id, new UnavailableError('the call was cancelled', { delivered: entry.sent ? undefined : false }));
+        const onAbort = (): void => this.giveUp(id, cancelled(entry.sent));
         signal.addEventListener('abort', onAbort, { once: true });
         entry.detach = () => signal.removeEventListener('abort', onAbort);
       }
@@ -215,6 +215,8 @@ export class RpcConnection {
   /** Opens a subscription stream at the peer; resolves once the peer has opened it. */
   open(call: StoreStreamCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<EventSubscription> {
     if (this.closed) return Promise.reject(this.lostError(false));
+    const { timeoutMs, signal } = options;
+    if (signal?.aborted === true) return Promise.reject(cancelled(false));
     const id = this.nextId++;
     let frame: Uint8Array;
     try {
@@ -233,12 +235,19 @@ export class RpcConnection {
       entry.frame = frame;
       this.pending.set(id, entry);
       this.unsent.push(entry);
-      entry.timer = setTimeout(() => {
+      const abandon = (error: GaterError): void => {
+        if (this.pending.get(id) !== entry) return;
         const sent = entry.sent;
-        this.giveUp(id, new TimeoutError(`opening ${call.op} at ${this.peer}`, options.timeoutMs));
+        this.giveUp(id, error);
         // An Open taken back out of the outbox never reached the peer: nothing to close there.
         if (sent) this.enqueue({ k: RpcKind.Close, id });
-      }, options.timeoutMs);
+      };
+      entry.timer = setTimeout(() => abandon(new TimeoutError(`opening ${call.op} at ${this.peer}`, timeoutMs)), timeoutMs);
+      if (signal !== undefined) {
+        const onAbort = (): void => abandon(cancelled(entry.sent));
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.detach = () => signal.removeEventListener('abort', onAbort);
+      }
       this.enqueueFrame(frame);
     });
   }
@@ -551,4 +560,9 @@ export class RpcConnection {
     this.outbox = [];
     for (const listener of this.closeListeners.splice(0)) listener(err);
   }
+}
+
+/** The error of a call its caller cancelled; `delivered: false` when the request never left this node. */
+function cancelled(sent: boolean): GaterError {
+  return new UnavailableError('the call was cancelled', sent ? {} : { delivered: false });
 }

@@ -150,6 +150,39 @@ describe('GaterClient over HTTP', () => {
     assert.equal(await client.getVersion(STORE, 'doomed'), -1);
   });
 
+  it('spends one deadline on the two calls of removeSubscription and of observe', async () => {
+    // Real requests to the real node, each first one held back 300 ms on its way: what is left is what the next gets.
+    const deadlines: { method: string; path: string; deadlineMs: number }[] = [];
+    const slowFirst: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      const deadlineMs = Number(new Headers(init?.headers).get('x-gater-deadline-ms'));
+      deadlines.push({ method: init?.method ?? 'GET', path: url.pathname, deadlineMs });
+      if (deadlines.length === 1) await new Promise((r) => setTimeout(r, 300));
+      return fetch(input, init);
+    };
+    const timed = new GaterClient({ fetch: slowFirst }, { url: node.url });
+    try {
+      await client.saveSubscription(STORE, { type: 'by_stream', selector: '$all', name: 'short-lived' });
+      await timed.removeSubscription(STORE, 'by_stream', '$all', 'short-lived', { deadlineMs: 2_000 });
+      assert.deepEqual(deadlines.map((d) => d.method), ['GET', 'DELETE']);
+      assert.equal(deadlines[0]!.deadlineMs, 2_000);
+      assert.ok(deadlines[1]!.deadlineMs <= 1_700, `the removal got ${deadlines[1]!.deadlineMs} ms, not a fresh 2,000`);
+
+      deadlines.length = 0;
+      const observed = await timed.observe(STORE, { type: 'by_stream', selector: '$all' }, { deadlineMs: 2_000 });
+      observed.close();
+      assert.equal(deadlines.length, 2);
+      assert.ok(deadlines[1]!.path.endsWith('/observe'));
+      assert.ok(deadlines[1]!.deadlineMs <= 1_700, `the stream got ${deadlines[1]!.deadlineMs} ms to open`);
+      await assert.rejects(
+        timed.observe(STORE, { type: 'by_stream', selector: '$all' }, { deadlineMs: 2_000, deadlineAt: Date.now() - 1 }),
+        { code: 'timeout' },
+      );
+    } finally {
+      timed.close();
+    }
+  });
+
   it('ends a call at its AbortSignal', async () => {
     const controller = new AbortController();
     controller.abort();

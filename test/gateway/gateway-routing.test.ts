@@ -8,23 +8,25 @@ import { GaterError, TimeoutError, WrongExpectedVersionError } from '../../src/e
 import { Gateway } from '../../src/gateway/gateway.ts';
 import { RegistryDirectory, type WorkerDirectory } from '../../src/gateway/worker-directory.ts';
 import { WorkerRegistry } from '../../src/registry/index.ts';
-import type { WorkerEndpoint } from '../../src/gateway/worker-endpoint.ts';
+import type { EndpointCallContext, WorkerEndpoint } from '../../src/gateway/worker-endpoint.ts';
 import type { StoreCall } from '../../src/worker/protocol.ts';
 
 type Script = (call: StoreCall) => Promise<unknown>;
 
 function scripted(workerId: string, script: Script, local = false) {
   const calls: StoreCall[] = [];
+  const contexts: EndpointCallContext[] = [];
   const endpoint: WorkerEndpoint = {
     info: { store: 's', workerId, nodeId: workerId, backend: 'sqlite', local },
     inFlight: 0,
-    call: (call) => {
+    call: (call, context) => {
       calls.push(call);
+      contexts.push(context);
       return script(call);
     },
     open: () => Promise.reject(new GaterError('unavailable', 'down')),
   };
-  return { endpoint, calls };
+  return { endpoint, calls, contexts };
 }
 
 function directory(...endpoints: WorkerEndpoint[]): WorkerDirectory {
@@ -113,6 +115,19 @@ describe('gateway routing', () => {
     const gw = new Gateway({ directory: directory(a.endpoint) });
     await assert.rejects(gw.getVersion('s', 'x', { deadlineMs: 60_000 }), { code: 'unavailable' });
     assert.equal(a.calls.length, 3);
+  });
+
+  it('shares a deadline given as an instant: the earlier one applies, reaches the worker, and a spent one sends nothing', async () => {
+    const a = scripted('a', ok, true);
+    const gw = new Gateway({ directory: directory(a.endpoint) });
+    const deadlineAt = Date.now() + 2_000;
+    assert.equal(await gw.getVersion('s', 'x', { deadlineMs: 60_000, deadlineAt }), 7);
+    assert.equal(a.contexts[0]!.deadlineAt, deadlineAt);
+    await gw.getVersion('s', 'x', { deadlineMs: 50, deadlineAt: Date.now() + 60_000 });
+    assert.ok(a.contexts[1]!.deadlineAt < deadlineAt, 'deadlineMs was the earlier');
+    await assert.rejects(gw.getVersion('s', 'x', { deadlineAt: Date.now() - 1 }), { code: 'timeout' });
+    await assert.rejects(gw.getVersion('s', 'x', { deadlineAt: Number.NaN }), { code: 'invalid_argument' });
+    assert.equal(a.calls.length, 2, 'nothing sent once the deadline was spent');
   });
 
   it('stops retrying at the deadline', async () => {

@@ -129,6 +129,49 @@ describe('errors to HTTP answers', () => {
     await server.close();
   });
 
+  test('removing a subscription by name makes two calls under the request\'s one deadline', async () => {
+    const seen: Array<CallOptions | undefined> = [];
+    const api: Partial<GaterApi> = {
+      async getSubscription(_store, name, options) {
+        seen.push(options);
+        await new Promise((r) => setTimeout(r, 100)); // the first call takes some of the deadline
+        return { name, type: 'by_stream', selector: '$all', createdAt: '', startFrom: 0, options: {} } as never;
+      },
+      async removeSubscription(_store, _type, _selector, _name, options) {
+        seen.push(options);
+      },
+    };
+    const server = serverWith(api);
+    const started = Date.now();
+    const res = await server.app.inject({
+      method: 'DELETE',
+      url: '/v1/stores/default/subscriptions/orders',
+      headers: { 'x-gater-deadline-ms': '3000' },
+    });
+    assert.equal(res.statusCode, 204);
+    const [lookup, removal] = seen;
+    assert.equal(typeof lookup?.deadlineAt, 'number');
+    assert.equal(removal?.deadlineAt, lookup?.deadlineAt, 'the removal gets what is left, not a deadline of its own');
+    assert.ok(lookup!.deadlineAt! >= started + 3000 && lookup!.deadlineAt! <= Date.now() + 3000);
+    await server.close();
+
+    // Without the header, the node's call timeout is the shared deadline.
+    seen.length = 0;
+    const withDefault = createHttpServer(
+      {
+        api: stubApi(api),
+        metrics: new GaterMetrics({ collectDefaultMetrics: false }),
+        health: () => ({ live: true, ready: true, checks: {} }),
+        cluster: () => ({}),
+      },
+      { callTimeoutMs: 1234 },
+    );
+    const before = Date.now();
+    assert.equal((await withDefault.app.inject({ method: 'DELETE', url: '/v1/stores/default/subscriptions/o' })).statusCode, 204);
+    assert.ok(seen[1]!.deadlineAt! >= before + 1234 && seen[1]!.deadlineAt! <= Date.now() + 1234);
+    await withDefault.close();
+  });
+
   test('an append passes events and expected version through unchanged', async () => {
     const calls: unknown[] = [];
     const server = serverWith({

@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { RpcConnection, socketChannel, type RpcHandler } from '../../src/rpc/index.ts';
-import type { StoreCall } from '../../src/worker/protocol.ts';
+import type { GaterError } from '../../src/errors/index.ts';
+import type { StoreCall, StoreStreamCall } from '../../src/worker/protocol.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -90,5 +91,38 @@ describe('RpcConnection cancellation', () => {
     socket.destroy();
     await assert.rejects(pending, { code: 'unavailable' });
     await within(aborted);
+  });
+
+  it('gives up opening a stream when the caller cancels, and closes the stream the peer opens after that', async () => {
+    const closedWith = Promise.withResolvers<string | undefined>();
+    const asked = Promise.withResolvers<void>();
+    const finishOpening = Promise.withResolvers<void>();
+    const { client } = await pair({
+      call: () => Promise.reject(new Error('unused')),
+      open: async () => {
+        asked.resolve();
+        await finishOpening.promise;
+        return {
+          id: 'late',
+          ended: new Promise<string>(() => {}),
+          close: (reason?: string) => closedWith.resolve(reason),
+          async *[Symbol.asyncIterator]() {},
+        };
+      },
+    });
+    const controller = new AbortController();
+    const observe: StoreStreamCall = { store: 's', op: 'observe', spec: { type: 'by_stream', selector: '$all' } };
+    const opening = client.open(observe, { timeoutMs: 60_000, signal: controller.signal });
+    await within(asked.promise);
+    controller.abort();
+    // Before: the signal was ignored, and the caller waited for the peer (or the 60 s timeout).
+    await within(assert.rejects(opening, { code: 'unavailable', message: /cancelled/ }), 2_000);
+    finishOpening.resolve();
+    assert.equal(await within(closedWith.promise), 'closed', 'the peer closes what nobody will read');
+    await assert.rejects(client.open(observe, { timeoutMs: 60_000, signal: controller.signal }), (err: GaterError) => {
+      assert.equal(err.code, 'unavailable');
+      assert.equal(err.data['delivered'], false, 'an already cancelled call is never sent');
+      return true;
+    });
   });
 });

@@ -13,6 +13,8 @@ import * as s from '../schemas.ts';
 export interface SubscriptionRoutesOptions {
   api: GaterApi;
   eventStreams: EventStreams;
+  /** Deadline of a request that sets none, shared by the calls of a route that makes several. */
+  callTimeoutMs: number;
 }
 
 interface SubscriptionParams {
@@ -30,7 +32,7 @@ interface SaveBody {
 const SUBSCRIPTION = '/v1/stores/:store/subscriptions/:name';
 const noQuery = s.object({});
 
-export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> = async (app, { api, eventStreams }) => {
+export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> = async (app, { api, eventStreams, callTimeoutMs }) => {
   app.get<{ Params: { store: string } }>(
     '/v1/stores/:store/subscriptions',
     { schema: { params: s.storeParams, querystring: noQuery } },
@@ -78,6 +80,8 @@ export const subscriptionRoutes: FastifyPluginAsync<SubscriptionRoutesOptions> =
     async (request, reply) => {
       const { store, name } = request.params;
       const options = callOptions(request);
+      // Both calls share the request's one deadline.
+      options.deadlineAt = Date.now() + (options.deadlineMs ?? callTimeoutMs);
       // Subscriptions are keyed by (type, selector, name); the URL names only the name, which is unique in a store.
       const { type, selector } = await api.getSubscription(store, name, options);
       await api.removeSubscription(store, type, selector, name, options);
