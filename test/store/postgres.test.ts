@@ -11,10 +11,14 @@ import type { EventFilter } from '../../src/store/types.ts';
 import { MIGRATIONS, PostgresEventStore, schemaNameFor } from '../../src/store/postgres/index.ts';
 import { migrate, quoteIdent } from '../../src/store/postgres/schema.ts';
 import { clientConfig, storageError, storeTypes } from '../../src/store/postgres/database.ts';
+import { FilterReader } from '../../src/store/postgres/filter-reader.ts';
+import { SqlRunner } from '../../src/store/postgres/sql-runner.ts';
+import { EventDecoder } from '../../src/store/event-rows.ts';
 import {
   CONNECTION_KEEPALIVE_COUNT,
   CONNECTION_KEEPALIVE_IDLE_S,
   CONNECTION_KEEPALIVE_INTERVAL_S,
+  FILTER_PREPARED_SHAPES,
   HEARTBEAT_INTERVAL_MS,
   HEARTBEAT_TIMEOUT_MS,
 } from '../../src/store/postgres/constants.ts';
@@ -103,6 +107,35 @@ if ('skip' in server) {
       // must have noticed the silence (an unanswered heartbeat) and stopped delivering, with time to spare.
       const serverGivesUpMs = (CONNECTION_KEEPALIVE_IDLE_S + CONNECTION_KEEPALIVE_COUNT * CONNECTION_KEEPALIVE_INTERVAL_S) * 1000;
       assert.ok(HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS <= serverGivesUpMs / 2, 'half the window at most');
+    });
+  });
+
+  describe('filter statements', () => {
+    it('prepares the first FILTER_PREPARED_SHAPES shapes on a connection and runs the rest unprepared', async () => {
+      const store = await openStore();
+      const client = new pg.Client({ connectionString: url, types: storeTypes() });
+      await client.connect();
+      try {
+        await store.append('s', [ev('T0', { tags: ['g0'] })]);
+        const reader = new FilterReader(quoteIdent(store.schema), new SqlRunner(), new EventDecoder(), FILTER_PREPARED_SHAPES);
+        const names = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+        // 64 type counts and 40 tag counts: 104 shapes, each read twice.
+        const filters = [
+          ...Array.from({ length: 64 }, (_, i) => ({ types: names(i + 1, 'T') })),
+          ...Array.from({ length: 40 }, (_, i) => ({ tags: names(i + 1, 'g') })),
+        ];
+        for (let round = 0; round < 2; round++) {
+          for (const filter of filters) {
+            const read = await reader.read(client, filter, 0, 10);
+            assert.equal(read.events.length, 1, 'each shape finds the one event');
+          }
+        }
+        const { rows } = await client.query<{ n: number }>('SELECT count(*)::integer AS n FROM pg_prepared_statements');
+        assert.equal(rows[0]!.n, FILTER_PREPARED_SHAPES, 'a bounded number kept on the connection');
+      } finally {
+        await client.end();
+        await dropStore(store);
+      }
     });
   });
 

@@ -54,5 +54,8 @@ export const CONNECTION_KEEPALIVE_COUNT = 3;
  */
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 export const HEARTBEAT_TIMEOUT_MS = 3_000;
-/** Distinct filter shapes whose SQL text is kept (the driver prepares each once per connection). */
-export const FILTER_SQL_CACHE_SIZE = 64;
+/**
+ * Distinct filter shapes (criteria, numbers of types or tags) that run as prepared statements, each prepared once per
+ * pool connection and kept as long as it lives; further shapes run unprepared, parsed on every call.
+ */
+export const FILTER_PREPARED_SHAPES = 64;

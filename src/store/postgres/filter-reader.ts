@@ -11,12 +11,15 @@
  * - otherwise (`streamPattern` or nothing): the positions themselves (the primary key).
  * The events of a tag are two ordered scans merged: `events_by_first_tag` for events whose first tag it is, and
  * `event_extra_tags` for those that carry it further down their list (each tag of an event is in one place only).
+ *
+ * The SQL text depends on the filter's shape (which criteria, how many types or tags), so callers can make thousands
+ * of texts. The first `preparedShapes` run as prepared statements; later ones run unprepared, so that what every pool
+ * connection keeps stays bounded.
  */
 import { planFilter } from '../filter-plan.ts';
-import type pg from 'pg';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
 import { EventDecoder, eventColumns } from '../event-rows.ts';
-import type { SqlRunner } from './sql-runner.ts';
+import type { Queryable, SqlRunner } from './sql-runner.ts';
 
 interface Query {
   sql: string;
@@ -37,29 +40,40 @@ export class FilterReader {
   readonly #runner: SqlRunner;
   readonly #decoder: EventDecoder;
   readonly #byPositions: string;
+  readonly #preparedShapes: number;
+  /** SQL texts of the shapes that run prepared. */
+  readonly #prepared = new Set<string>();
 
   /** `schema`: the store's quoted schema name. */
-  constructor(schema: string, runner: SqlRunner, decoder: EventDecoder) {
+  constructor(schema: string, runner: SqlRunner, decoder: EventDecoder, preparedShapes: number) {
     this.#s = schema;
     this.#runner = runner;
     this.#decoder = decoder;
+    this.#preparedShapes = preparedShapes;
     this.#byPositions =
       `SELECT ${eventColumns('s.stream_id')} FROM ${schema}.events e JOIN ${schema}.streams s ON s.sid = e.sid ` +
       'WHERE e.position = ANY($1::bigint[]) ORDER BY e.position';
   }
 
   /** Events matching `filter` (validated) from `fromPosition`, at most `limit`. */
-  async read(db: pg.Pool, filter: EventFilter, fromPosition: number, limit: number): Promise<FilteredRead> {
+  async read(db: Queryable, filter: EventFilter, fromPosition: number, limit: number): Promise<FilteredRead> {
     const query = this.build(filter, fromPosition, limit);
-    const rows = await this.#runner.rows(db, query.sql, query.values);
+    const rows = await this.#runner.rows(db, query.sql, query.values, this.#prepares(query.sql));
     const head = (rows[0]?.[0] as number | undefined) ?? -1;
     const events: RecordedEvent[] = [];
     for (const row of rows) if (row[1] !== null) events.push(this.#decoder.decode(row, 1));
     return { events, scannedTo: events.length === limit ? events[events.length - 1]!.position : head };
   }
 
+  #prepares(sql: string): boolean {
+    if (this.#prepared.has(sql)) return true;
+    if (this.#prepared.size >= this.#preparedShapes) return false;
+    this.#prepared.add(sql);
+    return true;
+  }
+
   /** Events at the given positions (those that still exist), by position. */
-  async readPositions(db: pg.Pool, positions: readonly number[]): Promise<RecordedEvent[]> {
+  async readPositions(db: Queryable, positions: readonly number[]): Promise<RecordedEvent[]> {
     if (positions.length === 0) return [];
     return this.#decoder.decodeAll(await this.#runner.rows(db, this.#byPositions, [positions]));
   }

@@ -52,6 +52,7 @@ import {
 import { AppendBatcher } from './append-batcher.ts';
 import {
   CONNECT_TIMEOUT_MS,
+  FILTER_PREPARED_SHAPES,
   HEARTBEAT_INTERVAL_MS,
   HEARTBEAT_TIMEOUT_MS,
   IDLE_CONNECTION_MS,
@@ -221,7 +222,7 @@ export class PostgresEventStore implements EventStore {
         },
         { schema: s, maxBatchEvents: this.#maxBatchEvents, maxConcurrentBatches: this.#maxConcurrentBatches },
       ),
-      filters: new FilterReader(s, this.#runner, this.#decoder),
+      filters: new FilterReader(s, this.#runner, this.#decoder, FILTER_PREPARED_SHAPES),
       snapshots: new SnapshotTable(s, this.#runner),
       subscriptions: new SubscriptionRecords(s, this.#runner),
       listener,

@@ -1,6 +1,8 @@
 /**
  * Runs statements on a pool as named prepared statements (parsed once per connection) with rows as arrays, the
  * cheapest form to decode. Statement names are derived from the SQL text, so a name always means one statement.
+ * A prepared statement lives as long as its connection, on the server and in the driver: statements whose text
+ * varies without bound must run unprepared (`prepare: false`), parsed on every call and kept nowhere.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -11,9 +13,11 @@ export class SqlRunner {
   readonly #names = new Map<string, string>();
 
   /** Rows of `sql` with `values`, each row an array in SELECT order. */
-  async rows(db: Queryable, sql: string, values: readonly unknown[] = []): Promise<unknown[][]> {
-    const result = await db.query<unknown[]>({ name: this.#name(sql), text: sql, values: values as unknown[], rowMode: 'array' });
-    return result.rows;
+  async rows(db: Queryable, sql: string, values: readonly unknown[] = [], prepare = true): Promise<unknown[][]> {
+    const query: pg.QueryArrayConfig = { text: sql, values: values as unknown[], rowMode: 'array' };
+    if (prepare) query.name = this.#name(sql);
+    const result = await db.query(query);
+    return result.rows as unknown[][];
   }
 
   /** The first row, or undefined. */
