@@ -140,6 +140,27 @@ if ('skip' in server) {
   });
 
   describe('server errors as GaterErrors', () => {
+    it('parking for a subscription another node removes at that moment is not_found', async () => {
+      const store = await openStore();
+      const remover = await admin.connect();
+      try {
+        await store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'p' });
+        // The removal holds the row until it commits: the park sees the subscription, then its foreign key does not.
+        await remover.query('BEGIN');
+        await remover.query(`DELETE FROM ${quoteIdent(store.schema)}.subscriptions WHERE name = 'p'`);
+        const parking = rejectsWith(
+          store.parkEvent({ subscription: 'p', position: 0, eventId: randomUUID(), streamId: 's', deliveries: 5, reason: 'r' }),
+          'not_found',
+        );
+        await new Promise((r) => setTimeout(r, 200));
+        await remover.query('COMMIT');
+        await parking;
+      } finally {
+        remover.release();
+        await dropStore(store);
+      }
+    });
+
     it('a value the server refuses is invalid_argument (not retried), a lost answer unavailable', async () => {
       const store = await openStore();
       try {

@@ -13,7 +13,11 @@ import {
 import { subscriptionConflict, subscriptionNotFound } from '../store-errors.ts';
 import type { ParkedEvent, SubscriptionRecord, SubscriptionSelector, SubscriptionType } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
+import { sqlState } from './database.ts';
 import type { SqlRunner } from './sql-runner.ts';
+
+/** SQLSTATE of a row whose foreign key points at nothing. */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 export class SubscriptionRecords {
   readonly #runner: SqlRunner;
@@ -97,15 +101,22 @@ export class SubscriptionRecords {
 
   /** Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription. */
   async park(db: pg.Pool, parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number): Promise<void> {
-    const changed = await this.#runner.run(db, this.#park, [
-      parked.subscription,
-      parked.position,
-      parked.eventId,
-      parked.streamId,
-      parked.deliveries,
-      parked.reason,
-      epochUs,
-    ]);
+    let changed: number;
+    try {
+      changed = await this.#runner.run(db, this.#park, [
+        parked.subscription,
+        parked.position,
+        parked.eventId,
+        parked.streamId,
+        parked.deliveries,
+        parked.reason,
+        epochUs,
+      ]);
+    } catch (err) {
+      // Removed by another node between the existence check and the insert's foreign key check.
+      if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw subscriptionNotFound(parked.subscription);
+      throw err;
+    }
     if (changed === 0) throw subscriptionNotFound(parked.subscription);
   }
 
