@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it, test } from 'node:test';
 import pg from 'pg';
+import { pino } from 'pino';
 import type { EventStore } from '../../src/store/event-store.ts';
 import type { EventFilter } from '../../src/store/types.ts';
 import { MIGRATIONS, PostgresEventStore, schemaNameFor } from '../../src/store/postgres/index.ts';
@@ -140,6 +141,36 @@ if ('skip' in server) {
   });
 
   describe('server errors as GaterErrors', () => {
+    it('a server that cannot write fails a batch at once, without writing its appends one by one', async () => {
+      const readOnlyUrl = await server.createDatabase();
+      const database = new URL(readOnlyUrl).pathname.slice(1);
+      const logLines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
+      const store = new PostgresEventStore({ logger }, { storeId: 'ro', url: readOnlyUrl, poolSize: 2, applicationName: 'ro' });
+      await store.open();
+      try {
+        await store.append('s', evs(1));
+        // As on a standby: every new session is read-only; the store's sessions are ended, so its pool reconnects.
+        await admin.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = on`);
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ro'");
+        await new Promise((r) => setTimeout(r, 200));
+        await store.append('s', evs(1)).catch(() => {}); // may meet a connection the pool has not dropped yet
+        logLines.length = 0;
+        const batchesBefore = store.commitCounters.batches;
+        const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => store.append(`r-${i}`, evs(1))));
+        for (const outcome of outcomes) {
+          assert.equal(outcome.status, 'rejected');
+          assert.equal((outcome as PromiseRejectedResult).reason.code, 'unavailable');
+          assert.equal((outcome as PromiseRejectedResult).reason.data.sqlState, '25006');
+        }
+        assert.equal(store.commitCounters.batches - batchesBefore, 1, 'the five appends shared one batch');
+        assert.deepEqual(logLines.filter((l) => l.includes('one by one')), []);
+      } finally {
+        await store.close();
+        await admin.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
+      }
+    });
+
     it('parking for a subscription another node removes at that moment is not_found', async () => {
       const store = await openStore();
       const remover = await admin.connect();

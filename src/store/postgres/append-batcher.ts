@@ -197,7 +197,7 @@ export class AppendBatcher {
         await this.#run(batch, true);
         return;
       }
-      if (batch.length > 1 && sqlState(err) !== undefined && !isServerUnavailable(err)) {
+      if (batch.length > 1 && isDataError(err)) {
         // One append's data broke the whole call (a server error such as a generated event id colliding): write
         // each alone, so that only it fails.
         this.#c.logger.warn({ err, appends: batch.length }, 'append batch failed; writing its appends one by one');
@@ -385,8 +385,13 @@ function runBreaksOf(batch: readonly PendingAppend[]): boolean[] {
   return breaks;
 }
 
-/** Server errors that say the server cannot work now (shutting down, out of connections), not that data is bad. */
-function isServerUnavailable(err: unknown): boolean {
+/**
+ * Server errors caused by the data of the statement (class 22 data exception, 23 integrity constraint, 54 program
+ * limit): one append's may break the whole batch. Every other failure (a read-only or shutting-down server, a lost
+ * connection, a timeout, missing privileges) would fail each append alike, so writing them one by one would only
+ * multiply the load on a server that cannot write.
+ */
+function isDataError(err: unknown): boolean {
   const state = sqlState(err) ?? '';
-  return state.startsWith('08') || state.startsWith('53') || state.startsWith('57') || state.startsWith('40');
+  return state.startsWith('22') || state.startsWith('23') || state.startsWith('54');
 }
