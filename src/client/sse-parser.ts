@@ -13,32 +13,40 @@ export interface SseMessage {
   id?: string;
 }
 
+const LF = 0x0a;
+/** An end of line: CRLF, CR or LF. */
+const EOL = /\r\n|\r|\n/g;
+
 export class SseParser {
-  private buffer = '';
+  /** Pieces of the line not yet ended, kept apart so that a long line arriving in many chunks is copied once. */
+  private partial: string[] = [];
   private event = '';
   private data: string[] = [];
   private id: string | undefined;
   /** A chunk that ended with `\r` may be the first half of `\r\n`. */
   private pendingCr = false;
 
-  /** Parses a chunk; returns the messages it completed, in order. */
+  /** Parses a chunk; returns the messages it completed, in order. Each character is scanned once. */
   push(chunk: string): SseMessage[] {
     // Nothing to do, and a pending `\r` must stay pending (a streaming decoder yields '' for a split character).
     if (chunk.length === 0) return [];
-    let text = chunk;
-    if (this.pendingCr && text.startsWith('\n')) text = text.slice(1);
-    this.pendingCr = text.endsWith('\r');
-    this.buffer += text;
+    let start = this.pendingCr && chunk.charCodeAt(0) === LF ? 1 : 0;
+    this.pendingCr = false;
     const messages: SseMessage[] = [];
-    for (;;) {
-      const end = this.buffer.search(/\r\n|\r|\n/);
-      if (end < 0) break;
-      const line = this.buffer.slice(0, end);
-      const eolLength = this.buffer.startsWith('\r\n', end) ? 2 : 1;
-      this.buffer = this.buffer.slice(end + eolLength);
+    EOL.lastIndex = start;
+    for (let match = EOL.exec(chunk); match !== null; match = EOL.exec(chunk)) {
+      let line = chunk.slice(start, match.index);
+      if (this.partial.length > 0) {
+        this.partial.push(line);
+        line = this.partial.join('');
+        this.partial = [];
+      }
+      start = EOL.lastIndex;
+      if (start === chunk.length && match[0] === '\r') this.pendingCr = true;
       const message = this.line(line);
       if (message !== undefined) messages.push(message);
     }
+    if (start < chunk.length) this.partial.push(chunk.slice(start));
     return messages;
   }
 

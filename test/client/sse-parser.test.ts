@@ -32,6 +32,18 @@ describe('SseParser', () => {
     assert.deepEqual(parser.push('\ndata: b\r\n\r\n'), [{ event: 'message', data: 'a\nb' }]);
   });
 
+  it('reads a line of megabytes that arrives in many small chunks, and what follows it', () => {
+    const data = JSON.stringify({ blob: 'x'.repeat(4 * 1024 * 1024) });
+    const text = `id: 1\r\ndata: ${data}\r\n\r\ndata: after\n\n`;
+    const parser = new SseParser();
+    const out: SseMessage[] = [];
+    for (let at = 0; at < text.length; at += 1000) out.push(...parser.push(text.slice(at, at + 1000)));
+    assert.equal(out.length, 2);
+    assert.equal(out[0]!.id, '1');
+    assert.equal(out[0]!.data, data);
+    assert.deepEqual(out[1], { event: 'message', data: 'after' });
+  });
+
   it('gives the same messages for any chunking and any line ending', () => {
     const message = fc.record({
       id: fc.option(fc.integer({ min: 0, max: 1e9 }).map(String), { nil: undefined }),
