@@ -68,10 +68,11 @@ export class HttpTransport {
   /** Sends one call and returns its JSON body (undefined for 204), or throws the GaterError the node answered. */
   /** The instant (ms since the epoch) a call made now with `options` must be done by. */
   deadlineAt(options: CallOptions = {}): number {
-    const deadlineMs = validDeadline(options.deadlineMs ?? this.deadlineMs, 'deadlineMs');
     if (options.deadlineAt !== undefined && !Number.isFinite(options.deadlineAt)) {
       throw new InvalidArgumentError('deadlineAt', 'must be a time in milliseconds since the epoch');
     }
+    if (options.deadlineAt !== undefined && options.deadlineMs === undefined) return options.deadlineAt;
+    const deadlineMs = validDeadline(options.deadlineMs ?? this.deadlineMs, 'deadlineMs');
     return Math.min(options.deadlineAt ?? Infinity, Date.now() + deadlineMs);
   }
 

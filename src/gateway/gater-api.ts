@@ -26,8 +26,8 @@ export interface CallOptions {
   /** Overall deadline of the call in milliseconds, retries included. Default: the gateway's (5,000). */
   deadlineMs?: number;
   /**
-   * The same deadline as an instant (ms since the epoch), for an operation made of several calls that share one
-   * deadline. When both are given, the earlier applies. Default: none.
+   * The deadline as an instant (ms since the epoch), for an operation made of several calls that share one deadline.
+   * Given alone, it is the deadline; with `deadlineMs`, the earlier of the two applies. Default: none.
    */
   deadlineAt?: number;
   signal?: AbortSignal;

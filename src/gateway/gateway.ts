@@ -245,7 +245,13 @@ export class Gateway implements GaterApi {
     if (options.deadlineAt !== undefined && !Number.isFinite(options.deadlineAt)) {
       throw new InvalidArgumentError('deadlineAt', 'must be a time in milliseconds since the epoch');
     }
-    const deadlineAt = Math.min(options.deadlineAt ?? Infinity, started + (options.deadlineMs ?? this.callTimeoutMs));
+    // On this gateway's clock (injectable in tests); `deadlineAt` and what endpoints get are epoch milliseconds.
+    const deadlineAt = Math.min(
+      options.deadlineAt === undefined ? Infinity : started + (options.deadlineAt - Date.now()),
+      options.deadlineMs === undefined && options.deadlineAt !== undefined
+        ? Infinity
+        : started + (options.deadlineMs ?? this.callTimeoutMs),
+    );
     const budgetMs = deadlineAt - started;
     const timedOut = (): GaterError => new TimeoutError(`${op} on store '${store}'`, budgetMs);
     let tried: Set<string> | undefined;
@@ -267,7 +273,7 @@ export class Gateway implements GaterApi {
         const endpoint = pickWorker(endpoints, tried, this.rotation++);
         if (endpoint === undefined) throw new NoWorkersError(store);
         try {
-          const work = run(endpoint, deadlineAt);
+          const work = run(endpoint, Date.now() + (deadlineAt - this.now()));
           // Remote endpoints settle by the deadline themselves (the RPC's own timer): no second timer per call.
           const result = await (endpoint.settlesByDeadline === true ? work : raceDeadline(work, deadlineAt, timedOut, this.now, discardLate));
           this.metrics?.recordCall(op, store, 'ok', this.now() - started);

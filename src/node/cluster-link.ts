@@ -111,8 +111,9 @@ export class ClusterLink {
       logger: components.logger.child({ component: 'rpc' }),
     });
     const handler = {
-      // The caller's deadline and cancellation reach the worker: a call arriving late is not run, and an append
-      // still waiting for its batch when the caller gives up is not written. The signal is made only if read.
+      // The caller's deadline and cancellation reach the worker: an append still waiting for its batch when the
+      // caller gives up (its Cancel follows the call on this stream) is not written. The signal is made only when
+      // read, which appends do and other calls do not.
       call: (call: Parameters<LocalWorkers['call']>[0], served: { timeoutMs: number; readonly signal: AbortSignal }) =>
         components.localWorkers.call(call, {
           deadlineAt: Date.now() + served.timeoutMs,

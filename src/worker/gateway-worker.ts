@@ -58,9 +58,9 @@ export class GatewayWorker {
   }
 
   /**
-   * Executes one call. Arguments are checked here because they may come from the wire. A call that arrives after its
-   * caller's deadline is not executed (`timeout`); an append waiting for its batch when the caller stops waiting is
-   * not written (see `AppendOptions`).
+   * Executes one call. Arguments are checked here because they may come from the wire. A call whose deadline has
+   * passed before it starts is not executed (`timeout`); an append waiting for its batch when the caller stops
+   * waiting is not written (see `AppendOptions`).
    */
   async call<Op extends StoreOp>(call: StoreCall<Op>, context?: WorkerCallContext): Promise<StoreCallResult<Op>> {
     if (this.stopped) throw new UnavailableError(`worker ${this.workerId} is stopped`, { workerId: this.workerId });

@@ -178,6 +178,9 @@ describe('GaterClient over HTTP', () => {
         timed.observe(STORE, { type: 'by_stream', selector: '$all' }, { deadlineMs: 2_000, deadlineAt: Date.now() - 1 }),
         { code: 'timeout' },
       );
+      deadlines.length = 0;
+      await timed.getVersion(STORE, 'x', { deadlineAt: Date.now() + 20_000 });
+      assert.ok(deadlines[0]!.deadlineMs > 19_000, 'a deadlineAt given alone is the deadline, not cut to the default');
     } finally {
       timed.close();
     }

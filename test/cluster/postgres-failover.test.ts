@@ -119,11 +119,20 @@ if ('skip' in server) {
     });
 
     it('a relayed append still waiting for its batch when its caller times out is never written', async () => {
-      // The store's lock held here: node b's two batch slots fill with blockers, and what comes next waits in its queue.
+      // Node b alone serves the store (a is gone, killed by the test before; killed here when this test runs alone).
+      if (nodes.a.running) await nodes.a.kill('SIGKILL');
       const { body } = await nodes.b.json<{ self: { nodeId: string } }>('/v1/cluster');
+      await waitFor('the gateway to see only node b serve the store', async () => {
+        const { body: stores } = await gateway.json<{ stores: { store: string; workers: { nodeId: string }[] }[] }>('/v1/stores');
+        const workers = stores.stores.find((s) => s.store === 'shared')?.workers ?? [];
+        return workers.length > 0 && workers.every((w) => w.nodeId === body.self.nodeId);
+      }, 20_000, 50);
+      // The store's lock held here: node b's two batch slots fill with blockers, and what comes next waits in its queue.
       const app = `gater:shared@${body.self.nodeId}`.slice(0, 63);
       const db = new pg.Client({ connectionString: url });
+      const watcher = new pg.Client({ connectionString: url });
       await db.connect();
+      await watcher.connect();
       const append = (stream: string, headers: Record<string, string> = {}) =>
         gateway.json(`/v1/stores/shared/streams/${stream}/events`, {
           method: 'POST',
@@ -137,7 +146,8 @@ if ('skip' in server) {
         for (let i = 0; i < 2; i++) {
           blockers.push(append(`blocker-${i}`, { 'x-gater-deadline-ms': '20000' }));
           await waitFor(`batch ${i + 1} of b to wait for the lock`, async () => {
-            const { rows } = await db.query<{ n: number }>(
+            // Asked outside the lock's transaction: inside it, pg_stat_activity is a snapshot of its first read.
+            const { rows } = await watcher.query<{ n: number }>(
               "SELECT count(*)::integer AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
               [app],
             );
@@ -152,6 +162,7 @@ if ('skip' in server) {
         assert.deepEqual((await Promise.all(blockers)).map((r) => r.status), [200, 200]);
       } finally {
         await db.end();
+        await watcher.end();
       }
       // b writes what its queue holds as soon as a slot frees: a new append after them proves they are gone.
       assert.equal((await append('after')).status, 200);

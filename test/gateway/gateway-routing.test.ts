@@ -128,6 +128,21 @@ describe('gateway routing', () => {
     await assert.rejects(gw.getVersion('s', 'x', { deadlineAt: Date.now() - 1 }), { code: 'timeout' });
     await assert.rejects(gw.getVersion('s', 'x', { deadlineAt: Number.NaN }), { code: 'invalid_argument' });
     assert.equal(a.calls.length, 2, 'nothing sent once the deadline was spent');
+    const later = Date.now() + 20_000;
+    await gw.getVersion('s', 'x', { deadlineAt: later });
+    assert.equal(a.contexts[2]!.deadlineAt, later, 'given alone, it is the deadline (not cut to the default 5 s)');
+  });
+
+  it('hands endpoints an epoch deadline whatever clock the gateway runs on', async () => {
+    const a = scripted('a', ok, true);
+    const gw = new Gateway({ directory: directory(a.endpoint), clock: { now: () => 1_000, random: Math.random } }, { callTimeoutMs: 3_000 });
+    const before = Date.now();
+    await gw.getVersion('s', 'x');
+    const deadlineAt = a.contexts[0]!.deadlineAt;
+    assert.ok(deadlineAt >= before + 3_000 && deadlineAt <= Date.now() + 3_000, `${deadlineAt - before} ms from now`);
+    const shared = Date.now() + 1_500;
+    await gw.getVersion('s', 'x', { deadlineAt: shared });
+    assert.ok(Math.abs(a.contexts[1]!.deadlineAt - shared) <= 5, 'an epoch deadlineAt reaches the endpoint as given');
   });
 
   it('stops retrying at the deadline', async () => {

@@ -13,6 +13,8 @@ import { MIGRATIONS, PostgresEventStore, schemaNameFor } from '../../src/store/p
 import { migrate, quoteIdent } from '../../src/store/postgres/schema.ts';
 import { clientConfig, storageError, storeTypes } from '../../src/store/postgres/database.ts';
 import { FilterReader } from '../../src/store/postgres/filter-reader.ts';
+import { ReconnectingClient } from '../../src/store/postgres/reconnecting-client.ts';
+import { TcpRelay } from '../support/tcp-relay.ts';
 import { SqlRunner } from '../../src/store/postgres/sql-runner.ts';
 import { EventDecoder } from '../../src/store/event-rows.ts';
 import {
@@ -103,7 +105,49 @@ if ('skip' in server) {
       }
     });
 
-    it('drops a silent lease connection sooner than the server frees its leases', () => {
+    it('keeps a dedicated connection whose heartbeat answer arrived while this process was stalled', async () => {
+      // Answers take 50 ms to come back; while the first heartbeat's is on its way, this process stalls past the
+      // heartbeat's timeout. When it wakes, the answer is in the socket, unread, and the timeout has expired too.
+      const relay = await TcpRelay.start(server.port, { replyDelayMs: 50 });
+      let lost = 0;
+      const connection = new ReconnectingClient(
+        { logger: pino({ level: 'silent' }) },
+        {
+          config: { connectionString: url.replace(`:${server.port}/`, `:${relay.port}/`) },
+          purpose: 'test',
+          minDelayMs: 100,
+          maxDelayMs: 100,
+          heartbeatIntervalMs: 100,
+          heartbeatTimeoutMs: 300,
+          onLost: () => lost++,
+        },
+      );
+      try {
+        const client = await connection.connection();
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        let stalled = false;
+        (client as { query: unknown }).query = (...args: unknown[]) => {
+          const result = query(...args);
+          if (!stalled) {
+            stalled = true;
+            setTimeout(() => {
+              const until = Date.now() + 600;
+              while (Date.now() < until); // a synchronous stall (a long collection, a long computation)
+            }, 10);
+          }
+          return result;
+        };
+        await new Promise((r) => setTimeout(r, 1_500));
+        assert.equal(stalled, true);
+        assert.equal(lost, 0, 'not dropped: its answer had come');
+        assert.equal(connection.current, client);
+      } finally {
+        await connection.stop();
+        await relay.close();
+      }
+    });
+
+    it('has the heartbeat give up on a connection within half the time the server takes', () => {
       // Another node may take a lease once the server's probes give up on this node's connection: by then this node
       // must have noticed the silence (an unanswered heartbeat) and stopped delivering, with time to spare.
       const serverGivesUpMs = (CONNECTION_KEEPALIVE_IDLE_S + CONNECTION_KEEPALIVE_COUNT * CONNECTION_KEEPALIVE_INTERVAL_S) * 1000;

@@ -3,22 +3,25 @@
  * anyone. `silence()` drops every byte both ways from then on while both connections stay open, as a firewall
  * dropping packets does: neither end hears a close, and the relay's kernel still answers TCP keepalive probes, so
  * only an end that expects answers can notice. `cut()` closes everything, as the far end finally giving up would.
+ * `replyDelayMs` holds back what the server sends by that long, as a slow network would.
  */
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
 
 export class TcpRelay {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
+  readonly #replyDelayMs: number;
   #silent = false;
 
-  private constructor(server: Server) {
+  private constructor(server: Server, replyDelayMs: number) {
     this.#server = server;
+    this.#replyDelayMs = replyDelayMs;
   }
 
   /** A relay to `targetPort` on 127.0.0.1, listening on a free port of its own. */
-  static async start(targetPort: number): Promise<TcpRelay> {
+  static async start(targetPort: number, options: { replyDelayMs?: number } = {}): Promise<TcpRelay> {
     const server = createServer();
-    const relay = new TcpRelay(server);
+    const relay = new TcpRelay(server, options.replyDelayMs ?? 0);
     server.on('connection', (downstream) => relay.#relay(downstream, targetPort));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -56,8 +59,11 @@ export class TcpRelay {
       [upstream, downstream],
     ] as const) {
       this.#sockets.add(from);
+      const delayMs = from === upstream ? this.#replyDelayMs : 0;
       from.on('data', (chunk) => {
-        if (!this.#silent) to.write(chunk);
+        if (this.#silent) return;
+        if (delayMs === 0) to.write(chunk);
+        else setTimeout(() => to.write(chunk), delayMs);
       });
       from.on('error', () => {});
       from.on('close', () => {

@@ -118,23 +118,37 @@ export class ReconnectingClient {
     this.#heartbeat = setInterval(() => {
       if (inFlight) return;
       inFlight = true;
-      // The driver reads `query_timeout` per query, though its types know it only per connection.
-      const heartbeat = { text: 'SELECT 1', query_timeout: this.#init.heartbeatTimeoutMs } as pg.QueryConfig;
+      let answered = false;
+      // A timer of our own rather than the driver's query_timeout: after this process stalled (a long collection, a
+      // long synchronous task), expired timers run before the socket is read, so the answer may be waiting unread.
+      // Looking again after the socket's pending input is handled (setImmediate runs after the poll phase) tells a
+      // silent connection from a busy process.
+      const silence = setTimeout(() => {
+        setImmediate(() => {
+          if (!answered) this.#silent(client);
+        });
+      }, this.#init.heartbeatTimeoutMs);
+      silence.unref();
       client
-        .query(heartbeat)
-        .catch((err: unknown) => {
-          if (this.#client !== client) return;
-          this.#logger.warn({ err, purpose: this.#init.purpose }, 'database connection silent; dropping it');
-          this.#lost(client);
-          // The unanswered heartbeat is still the active query, so end() destroys the socket rather than waiting
-          // for a goodbye that cannot arrive.
-          client.end().catch(() => {});
-        })
+        .query('SELECT 1')
+        .catch(() => {}) // a failed connection ends, and 'end' reports it
         .finally(() => {
+          answered = true;
           inFlight = false;
+          clearTimeout(silence);
         });
     }, this.#init.heartbeatIntervalMs);
     this.#heartbeat.unref();
+  }
+
+  /** The heartbeat went unanswered: the connection is dropped as lost. */
+  #silent(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#logger.warn({ purpose: this.#init.purpose }, 'database connection silent; dropping it');
+    this.#lost(client);
+    // The unanswered heartbeat is still the active query, so end() destroys the socket rather than waiting for a
+    // goodbye that cannot arrive.
+    client.end().catch(() => {});
   }
 
   #stopHeartbeat(): void {
