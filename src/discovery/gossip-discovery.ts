@@ -50,12 +50,20 @@ export interface DiscoveryComponents {
   clock?: DiscoveryClock;
   /** Resolves seeds given as host names to all their IPv4 addresses. @default the system resolver (getaddrinfo) */
   resolveHost?: ResolveHost;
+  /**
+   * Whether a sender's node id is one this node can use (a full node: a libp2p peer id). Packets of other ids are
+   * dropped as malformed before they reach the peer table. @default every id the packet format allows
+   */
+  acceptsNodeId?: (nodeId: string) => boolean;
 }
 
 /** Where one datagram goes: the group, or one endpoint. */
 type Target = { readonly group: true } | { readonly group: false; readonly host: string; readonly port: number };
 
 type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** Accepted node ids remembered at most; the set starts over when full (a cluster has far fewer nodes). */
+const ACCEPTED_NODE_IDS_MAX = 4096;
 
 const KIND_NAMES = new Map<number, MessageKindName>(
   Object.entries(MESSAGE_KIND).map(([name, kind]) => [kind, name as MessageKindName]),
@@ -83,6 +91,9 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
   private readonly config: DiscoveryConfig;
   private readonly logger: Logger;
   private readonly clock: DiscoveryClock;
+  private readonly acceptsNodeId: ((nodeId: string) => boolean) | undefined;
+  /** Node ids `acceptsNodeId` accepted, so that it runs once per sender, not once per packet. */
+  private readonly acceptedNodeIds = new Set<string>();
   private readonly keyring: Keyring;
   private readonly codec: PacketCodec;
   private readonly table: PeerTable;
@@ -117,6 +128,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     this.config = resolveDiscoveryConfig(init);
     this.logger = components.logger ?? pino({ level: 'silent' });
     this.clock = components.clock ?? systemDiscoveryClock;
+    this.acceptsNodeId = components.acceptsNodeId;
     this.keyring = new Keyring(this.config.clusterName, this.config.secrets);
     this.codec = new PacketCodec(this.config.clusterName, this.keyring);
     this.table = new PeerTable(this.config);
@@ -396,6 +408,15 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     }
   }
 
+  /** Checks a node id with `acceptsNodeId`, remembering the ids accepted (a check may cost microseconds). */
+  private nodeIdAccepted(nodeId: string): boolean {
+    if (this.acceptsNodeId === undefined || this.acceptedNodeIds.has(nodeId)) return true;
+    if (!this.acceptsNodeId(nodeId)) return false;
+    if (this.acceptedNodeIds.size >= ACCEPTED_NODE_IDS_MAX) this.acceptedNodeIds.clear();
+    this.acceptedNodeIds.add(nodeId);
+    return true;
+  }
+
   private receive(data: Buffer, from: string): void {
     if (this.lifecycle !== 'running') return;
     const c = this.config;
@@ -412,6 +433,10 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
         this.warnOnce('twin', { from, incarnation: p.incarnation }, 'another node gossips with this node id');
       }
       this.drops.record('self', 'own packet', from, now);
+      return;
+    }
+    if (!this.nodeIdAccepted(p.nodeId)) {
+      this.drops.record('malformed', `node id '${p.nodeId}' is not acceptable`, from, now);
       return;
     }
     if (Math.abs(wallNow - p.timestamp) > c.maxClockSkewMs) {

@@ -4,6 +4,7 @@
  */
 export {
   Mesh,
+  isPeerIdText,
   type MeshComponents,
   type MeshInit,
   type MeshEvents,

@@ -571,6 +571,16 @@ function validateInit(init: MeshInit): void {
   });
 }
 
+/** Whether `text` is a libp2p peer id (what node ids are in a full node). */
+export function isPeerIdText(text: string): boolean {
+  try {
+    peerIdFromString(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parsePeerId(peerId: string): PeerId {
   try {
     return peerIdFromString(peerId);

@@ -10,7 +10,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import type { GaterConfig } from '../config/index.ts';
 import { ClusterMonitor, GossipDiscovery, type PeerInfo } from '../discovery/index.ts';
-import { Mesh } from '../mesh/index.ts';
+import { Mesh, isPeerIdText } from '../mesh/index.ts';
 import type { WorkerRegistry } from '../registry/index.ts';
 import { RegistrySync, type RegistryTransport } from '../registry/index.ts';
 import { RpcConnection, RpcPeers, streamChannel } from '../rpc/index.ts';
@@ -83,7 +83,8 @@ export class ClusterLink {
     const roles = init.stores.length > 0 ? ['store', 'gateway'] : ['gateway'];
     const broadcast = s.broadcastOnly;
     this.discovery = new GossipDiscovery(
-      { logger: components.logger.child({ component: 'discovery' }) },
+      // Node ids are peer ids: a packet naming anything else (a forged or foreign sender) never reaches the mesh.
+      { logger: components.logger.child({ component: 'discovery' }), acceptsNodeId: isPeerIdText },
       {
         clusterName: s.clusterName,
         nodeId: this.mesh.peerId,
@@ -168,7 +169,7 @@ export class ClusterLink {
   }
 
   private peerGone(peer: PeerInfo): void {
-    void this.mesh.forget(peer.nodeId);
+    this.mesh.forget(peer.nodeId).catch((err: unknown) => this.logger.warn({ err, nodeId: peer.nodeId }, 'forgetting a peer failed'));
     this.rpcPeers.drop(peer.nodeId);
     this.registrySync.peerDead(peer.nodeId, peer.incarnation);
   }

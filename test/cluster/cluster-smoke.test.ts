@@ -3,6 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Keyring } from '../../src/discovery/keyring.ts';
+import { PacketCodec } from '../../src/discovery/packet-codec.ts';
+import { MESSAGE_KIND } from '../../src/discovery/wire-format.ts';
+import { samplePayload } from '../discovery/support/payloads.ts';
+import { rawSocket } from '../discovery/support/udp.ts';
 import { TestCluster, waitFor } from '../support/gater-process.ts';
 
 describe('a three-process cluster on loopback', () => {
@@ -37,6 +42,38 @@ describe('a three-process cluster on loopback', () => {
     const conflict = await c.post('/v1/stores/alpha/streams/relay-1/events', { expectedVersion: 'no_stream', events: [{ eventType: 'x' }] });
     assert.equal(conflict.status, 409);
     assert.equal((conflict.body as { error: { currentVersion: number } }).error.currentVersion, 0);
+  });
+
+  it('drops sealed gossip from a sender whose node id is no peer id, and lives on', async () => {
+    // A holder of the secret (or, without one, any local process) gossips as 'not-a-peer-id', then leaves. Before,
+    // the leave reached the mesh, whose rejection went unhandled and ended the node.
+    const codec = new PacketCodec(cluster.identity.name, new Keyring(cluster.identity.name, { primary: cluster.identity.secret }));
+    const sender = await rawSocket();
+    try {
+      for (const [kind, sequence] of [[MESSAGE_KIND.beacon, 1], [MESSAGE_KIND.leave, 2]] as const) {
+        const payload = samplePayload({ clusterName: cluster.identity.name, nodeId: 'not-a-peer-id', sequence });
+        // Nodes share the port (multicast); each datagram reaches one of them: send one per node.
+        for (let n = 0; n < 3; n++) await sender.send(codec.seal(kind, { ...payload, sequence: sequence * 10 + n }).datagram, cluster.identity.gossipPort);
+      }
+    } finally {
+      await sender.close();
+    }
+    const malformed = async () => {
+      let total = 0;
+      for (const node of [a, b, c]) {
+        const text = await (await fetch(`${node.url}/metrics`)).text();
+        total += Number(/gater_gossip_dropped_total\{reason="malformed"\} (\d+)/.exec(text)?.[1] ?? 0);
+      }
+      return total;
+    };
+    await waitFor('the packets to be dropped as malformed', async () => (await malformed()) >= 2);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const node of [a, b, c]) {
+      assert.equal(node.running, true, `${node.name} runs`);
+      const { status, body } = await node.json<{ peers: { nodeId: string }[] }>('/v1/cluster');
+      assert.equal(status, 200);
+      assert.ok(!body.peers.some((p) => p.nodeId === 'not-a-peer-id'));
+    }
   });
 
   it('purges the workers of a killed node everywhere', async () => {

@@ -156,6 +156,32 @@ describe('gossip discovery in one process, real UDP on 127.0.0.1', () => {
     await a.stop();
   });
 
+  it('drops sealed packets from node ids the node cannot use, before they reach its table', async () => {
+    const port = await freeUdpPort();
+    const asked: string[] = [];
+    const a = node('node-a', { multicast: false, port, intervalMs: NEVER_MS }, {
+      acceptsNodeId: (id: string) => {
+        asked.push(id);
+        return id.startsWith('good-');
+      },
+    });
+    await a.start();
+    const codec = new PacketCodec('in-process', new Keyring('in-process', { primary: SECRET }));
+    const sender = await rawSocket();
+    const send = async (nodeId: string, sequence: number): Promise<void> => {
+      await sender.send(codec.seal(MESSAGE_KIND.beacon, samplePayload({ clusterName: 'in-process', nodeId, sequence })).datagram, port);
+    };
+    await send('not-a-peer-id', 1);
+    await waitFor('the packet dropped as malformed', () => a.stats().dropped.malformed === 1);
+    assert.deepEqual(a.peers(), []);
+    await send('good-1', 2);
+    await send('good-1', 3);
+    await waitFor('the good sender accepted', () => alive(a, 'good-1'));
+    assert.deepEqual(asked, ['not-a-peer-id', 'good-1'], 'each id checked once, not per packet');
+    await sender.close();
+    await a.stop();
+  });
+
   it('survives a throwing listener and a throwing advertise()', async () => {
     const { logger, lines } = captureLogger('warn');
     const shared = { port: randomPort(), group: randomGroup(), intervalMs: 50 };
