@@ -3,6 +3,7 @@
  * transient observations and persistent sessions are this, with different sources.
  */
 import { randomUUID } from 'node:crypto';
+import { Signal, type Listen } from './async-primitives.ts';
 import type { Delivery, EventSubscription } from './types.ts';
 
 /** Why a subscription ended. A consumer may close with a reason of its own. */
@@ -20,10 +21,10 @@ export const EndReason = {
 } as const;
 
 /**
- * Produces the next delivery, waiting as long as needed; undefined ends the iteration. `stop` resolves when the
+ * Produces the next delivery, waiting as long as needed; undefined ends the iteration. `onStop` wakes a wait when the
  * subscription ends, so a source can stop waiting.
  */
-export type DeliverySource = (stop: Promise<void>) => Promise<Delivery | undefined>;
+export type DeliverySource = (onStop: Listen) => Promise<Delivery | undefined>;
 
 export interface DeliveryStreamInit {
   source: DeliverySource;
@@ -36,7 +37,7 @@ export class DeliveryStream implements EventSubscription, AsyncIterator<Delivery
   readonly ended: Promise<string>;
   private readonly source: DeliverySource;
   private readonly onEnd: ((reason: string) => void) | undefined;
-  private readonly stop = Promise.withResolvers<void>();
+  private readonly stopped = new Signal();
   private readonly end = Promise.withResolvers<string>();
   private reason: string | undefined;
   /** Serialises `next()` calls so deliveries reach the consumer in order even if it does not await each one. */
@@ -55,7 +56,7 @@ export class DeliveryStream implements EventSubscription, AsyncIterator<Delivery
   close(reason: string = EndReason.Closed): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
-    this.stop.resolve();
+    this.stopped.notify();
     this.end.resolve(reason);
     this.onEnd?.(reason);
   }
@@ -75,11 +76,19 @@ export class DeliveryStream implements EventSubscription, AsyncIterator<Delivery
     return this;
   }
 
+  private readonly onStop: Listen = (wake) => {
+    if (this.reason !== undefined) {
+      wake();
+      return () => {};
+    }
+    return this.stopped.listen(wake);
+  };
+
   private async pull(): Promise<IteratorResult<Delivery>> {
     if (this.reason !== undefined) return { done: true, value: undefined };
     let delivery: Delivery | undefined;
     try {
-      delivery = await this.source(this.stop.promise);
+      delivery = await this.source(this.onStop);
     } catch (err) {
       this.close(EndReason.Error);
       throw err;

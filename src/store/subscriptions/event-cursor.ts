@@ -18,6 +18,7 @@
 import type { AppendListener, EventStore } from '../event-store.ts';
 import type { RecordedEvent } from '../types.ts';
 import { READ_BATCH_EVENTS } from './constants.ts';
+import { Signal, type Listen } from './async-primitives.ts';
 import type { EventMatcher } from './matcher.ts';
 
 /** Where commits are heard of: the store itself, or the hub's fan-out of the store's single listener. */
@@ -59,7 +60,7 @@ export class EventCursor {
   /** Bare hints heard, and how many of them a completed read has answered. */
   private hints = 0;
   private hintsAnswered = 0;
-  private waiter: PromiseWithResolvers<void> | undefined;
+  private readonly appended = new Signal();
   private reading = false;
   private closed = false;
 
@@ -95,14 +96,14 @@ export class EventCursor {
     }
   }
 
-  /** Resolves when `tryNext` may have something new: at once if it may already, else on the next notification. */
-  waitForAppend(): Promise<void> {
+  /** Wakes `wake` when `tryNext` may have something new: at once if it may already, else at the next notification. */
+  readonly listenForAppend: Listen = (wake) => {
     if (this.closed || this.bufferIndex < this.buffer.length || !this.caughtUp || this.mayHaveMore()) {
-      return Promise.resolve();
+      wake();
+      return () => {};
     }
-    this.waiter ??= Promise.withResolvers<void>();
-    return this.waiter.promise;
-  }
+    return this.appended.listen(wake);
+  };
 
   close(): void {
     if (this.closed) return;
@@ -168,8 +169,6 @@ export class EventCursor {
   }
 
   private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.resolve();
+    this.appended.notify();
   }
 }

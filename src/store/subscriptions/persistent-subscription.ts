@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../event-store.ts';
 import type { RecordedEvent, SubscriptionRecord } from '../types.ts';
-import { Mutex, Signal } from './async-primitives.ts';
+import { Mutex, Signal, Wait, type Listen } from './async-primitives.ts';
 import { CheckpointWriter } from './checkpoint-writer.ts';
 import type { Clock, Timer } from './clock.ts';
 import { DeliveryStream, EndReason } from './delivery-stream.ts';
@@ -89,7 +89,7 @@ export class PersistentSubscription {
   connect(): EventSubscription {
     if (this.closed) throw new Error(`subscription ${this.name} is closed`);
     const session: DeliveryStream = new DeliveryStream({
-      source: (stop) => this.pull(session, stop),
+      source: (onStop) => this.pull(session, onStop),
       onEnd: () => this.detach(session),
     });
     const previous = this.session;
@@ -171,17 +171,25 @@ export class PersistentSubscription {
     this.changed.notify();
   }
 
-  private async pull(session: DeliveryStream, stop: Promise<void>): Promise<Delivery | undefined> {
+  private async pull(session: DeliveryStream, onStop: Listen): Promise<Delivery | undefined> {
     for (;;) {
       if (this.session !== session) return undefined;
-      // Taken before looking, so a change made while looking still wakes the wait below.
-      const changed = this.changed.wait();
-      const taken = await this.takeLock.run(() => this.take(session));
-      if (typeof taken === 'object') return taken;
-      if (taken === 'ended') return undefined;
-      const wakeUps = [changed, stop];
-      if (taken === 'caught_up') wakeUps.push(this.cursor.waitForAppend());
-      await Promise.race(wakeUps);
+      // Listening before looking, so a change made while looking still wakes the wait below.
+      const wait = new Wait().on(this.changed.listen);
+      let taken: Delivery | Idle;
+      try {
+        taken = await this.takeLock.run(() => this.take(session));
+      } catch (err) {
+        wait.cancel();
+        throw err;
+      }
+      if (typeof taken === 'object' || taken === 'ended') {
+        wait.cancel();
+        return typeof taken === 'object' ? taken : undefined;
+      }
+      wait.on(onStop);
+      if (taken === 'caught_up') wait.on(this.cursor.listenForAppend);
+      await wait.promise;
     }
   }
 

@@ -12,6 +12,7 @@ import type {
   SubscriptionType,
 } from '../types.ts';
 import { AppendFanout } from './append-fanout.ts';
+import { Wait } from './async-primitives.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { HEAD_POLL_INTERVAL_MS, READ_BATCH_EVENTS } from './constants.ts';
 import { DeliveryStream, EndReason } from './delivery-stream.ts';
@@ -89,12 +90,12 @@ export class SubscriptionHub {
       { matcher, fromPosition, batchEvents: this.readBatchEvents },
     );
     const observation: DeliveryStream = new DeliveryStream({
-      source: async (stop) => {
+      source: async (onStop) => {
         for (;;) {
           const event = await cursor.tryNext();
           if (event !== undefined) return { event, attempt: 1 };
           if (!observation.isOpen) return undefined;
-          await Promise.race([cursor.waitForAppend(), stop]);
+          await new Wait().on(cursor.listenForAppend).on(onStop).promise;
         }
       },
       onEnd: (reason) => {

@@ -7,9 +7,13 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { EventCursor } from '../../../src/store/subscriptions/event-cursor.ts';
+import { Wait } from '../../../src/store/subscriptions/async-primitives.ts';
 import { compileMatcher } from '../../../src/store/subscriptions/matcher.ts';
 import type { RecordedEvent } from '../../../src/store/types.ts';
 import { MemoryLog, type ProposedEvent } from './support/memory-log.ts';
+
+/** A promise of the cursor's next wake-up (pull loops listen through a Wait the same way). */
+const appendHeard = (cursor: EventCursor): Promise<void> => new Wait().on(cursor.listenForAppend).promise;
 
 const typeA = compileMatcher('by_event_type', 'a');
 const everything = compileMatcher('by_stream', '$all');
@@ -40,7 +44,7 @@ describe('EventCursor', () => {
     assert.equal(log.reads, 2, 'two reads: a full page of 4, then a short page of 3');
     assert.equal(await cursor.tryNext(), undefined);
     assert.equal(log.reads, 2, 'caught up with no news: no read');
-    assert.equal(await resolvesSoon(cursor.waitForAppend()), false);
+    assert.equal(await resolvesSoon(appendHeard(cursor)), false);
   });
 
   it('takes live events from a notification that starts at its position, without reading the store', async () => {
@@ -49,7 +53,7 @@ describe('EventCursor', () => {
     const cursor = new EventCursor({ store: log, appends: log }, { matcher: typeA, fromPosition: 0 });
     assert.deepEqual(await drain(cursor), [0, 1]);
     const reads = log.reads;
-    const waiting = cursor.waitForAppend();
+    const waiting = appendHeard(cursor);
     log.commit([{ eventType: 'a' }, { eventType: 'b' }, { eventType: 'a' }]);
     await waiting;
     assert.deepEqual(await drain(cursor), [2, 4]);
@@ -73,7 +77,7 @@ describe('EventCursor', () => {
     await drain(cursor);
     log.commit(events(3), () => {});
     assert.deepEqual(await drain(cursor), [], 'nothing heard, nothing read');
-    const waiting = cursor.waitForAppend();
+    const waiting = appendHeard(cursor);
     log.hint();
     await waiting;
     assert.deepEqual(await drain(cursor), [0, 1, 2]);
@@ -93,7 +97,7 @@ describe('EventCursor', () => {
     const log = new MemoryLog();
     const cursor = new EventCursor({ store: log, appends: log }, { matcher: typeA, fromPosition: 0 });
     await drain(cursor);
-    const waiting = cursor.waitForAppend();
+    const waiting = appendHeard(cursor);
     assert.equal(log.listenerCount, 1);
     cursor.close();
     await waiting;
@@ -161,8 +165,8 @@ describe('EventCursor', () => {
           const expected = log.events.filter((e) => e.position >= fromPosition && e.eventType === 'a');
           assert.deepEqual(got, expected.map((e) => e.position));
           // Quiescent: nothing to wait for, until the next commit.
-          assert.equal(await resolvesSoon(cursor.waitForAppend()), false);
-          const waiting = cursor.waitForAppend();
+          assert.equal(await resolvesSoon(appendHeard(cursor)), false);
+          const waiting = appendHeard(cursor);
           log.commit([{ eventType: 'b' }]);
           assert.equal(await resolvesSoon(waiting), true);
           cursor.close();

@@ -87,4 +87,42 @@ describe('a slow consumer on SQLite', () => {
     );
     assert.ok(await slow.quietFor(20));
   });
+
+  it('keeps a live observer and a live session at the same memory however many commits wake them', async () => {
+    // Each commit wakes both from their wait for the next event. A wait that raced a promise living as long as the
+    // subscription left a reaction on it every time: about 330 bytes per wake-up, until the subscription ended.
+    const fast = await openStore(dir, { synchronous: 'NORMAL', storeId: 'wake-ups' });
+    const wakeHub = new SubscriptionHub({ store: fast });
+    try {
+      await fast.saveSubscription({ type: 'by_stream', selector: 'live', name: 'live' });
+      const observer = new Reader(await wakeHub.observe({ type: 'by_stream', selector: 'live' }));
+      const session = new Reader(await wakeHub.connect('live'));
+      const cycle = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          // Both wait for the next event before it is appended.
+          const observed = observer.next();
+          const delivered = session.next();
+          await new Promise((resolve) => setImmediate(resolve));
+          await fast.append('live', newEvents(1));
+          await observed;
+          await wakeHub.ack('live', [(await delivered)!.event.position]);
+        }
+      };
+      const heapAfterGc = async () => {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+        gc();
+        return process.memoryUsage().heapUsed;
+      };
+      await cycle(2_000);
+      const before = await heapAfterGc();
+      await cycle(20_000);
+      const grownMb = ((await heapAfterGc()) - before) / 2 ** 20;
+      console.log(`wake-ups: heap grew ${grownMb.toFixed(2)} MB over 20,000 commits (24 MB before waits stopped racing long-lived promises)`);
+      assert.ok(grownMb < 2, `heap grew ${grownMb.toFixed(2)} MB over 20,000 wake-ups of each`);
+    } finally {
+      await wakeHub.close();
+      await fast.close();
+    }
+  });
 });

@@ -15,8 +15,11 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-export async function openStore(dataDir: string): Promise<SqliteEventStore> {
-  const store = new SqliteEventStore({}, { storeId: STORE_ID, dataDir });
+export async function openStore(
+  dataDir: string,
+  options: { storeId?: string; synchronous?: 'FULL' | 'NORMAL' } = {},
+): Promise<SqliteEventStore> {
+  const store = new SqliteEventStore({}, { storeId: options.storeId ?? STORE_ID, dataDir, ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }) });
   await store.open();
   return store;
 }
