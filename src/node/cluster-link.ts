@@ -3,13 +3,14 @@
  * the mesh, and calls are relayed to remote workers over per-peer RPC connections. This is wiring only: each part
  * lives in its own module and knows nothing of the others.
  *
- *   discovery peer:up/updated → mesh.connect          mesh peer:connected → registry full exchange
+ *   discovery peer:up/updated → mesh.connect, registry peerAlive     mesh peer:connected → registry full exchange
  *   discovery peer:down       → mesh.forget, registry purge, RPC connection dropped (pending calls fail at once)
+ *   discovery's peer table    → registry membership: records of nodes it does not report alive are held, then dropped
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import type { GaterConfig } from '../config/index.ts';
-import { ClusterMonitor, GossipDiscovery, type PeerInfo } from '../discovery/index.ts';
+import { ClusterMonitor, GossipDiscovery, resolveDiscoveryConfig, type DiscoveryInit, type PeerInfo } from '../discovery/index.ts';
 import { Mesh, isPeerIdText } from '../mesh/index.ts';
 import type { WorkerRegistry } from '../registry/index.ts';
 import { RegistrySync, type RegistryTransport } from '../registry/index.ts';
@@ -82,31 +83,39 @@ export class ClusterLink {
     );
     const roles = init.stores.length > 0 ? ['store', 'gateway'] : ['gateway'];
     const broadcast = s.broadcastOnly;
+    const discoveryInit: DiscoveryInit = {
+      clusterName: s.clusterName,
+      nodeId: this.mesh.peerId,
+      nodeName: s.nodeName,
+      incarnation: init.incarnation,
+      ...(s.clusterSecret === undefined ? {} : { secrets }),
+      port: s.gossipPort,
+      bindAddress: s.gossipIf,
+      group: s.gossipAddr,
+      broadcastOnly: broadcast,
+      multicast: s.gossipMulticast,
+      seeds: s.seeds,
+      intervalMs: s.gossipIntervalMs,
+      advertise: () => ({ addrs: announcedAddrs(this.mesh.addrs(), s.gossipIf), roles, stores: [...init.stores] }),
+    };
     this.discovery = new GossipDiscovery(
       // Node ids are peer ids: a packet naming anything else (a forged or foreign sender) never reaches the mesh.
       { logger: components.logger.child({ component: 'discovery' }), acceptsNodeId: isPeerIdText },
-      {
-        clusterName: s.clusterName,
-        nodeId: this.mesh.peerId,
-        nodeName: s.nodeName,
-        incarnation: init.incarnation,
-        ...(s.clusterSecret === undefined ? {} : { secrets }),
-        port: s.gossipPort,
-        bindAddress: s.gossipIf,
-        group: s.gossipAddr,
-        broadcastOnly: broadcast,
-        multicast: s.gossipMulticast,
-        seeds: s.seeds,
-        intervalMs: s.gossipIntervalMs,
-        advertise: () => ({ addrs: announcedAddrs(this.mesh.addrs(), s.gossipIf), roles, stores: [...init.stores] }),
-      },
+      discoveryInit,
     );
+    // The registry believes what discovery reports alive, and holds a record of a node it does not hear for as long
+    // as discovery would take to declare a silent node dead.
+    const windows = resolveDiscoveryConfig(discoveryInit);
     this.monitor = new ClusterMonitor({ logger: components.logger.child({ component: 'cluster' }) }, { discovery: this.discovery });
-    this.registrySync = new RegistrySync({
-      registry: components.registry,
-      transport: this.registryTransport(),
-      logger: components.logger.child({ component: 'registry' }),
-    });
+    this.registrySync = new RegistrySync(
+      {
+        registry: components.registry,
+        transport: this.registryTransport(),
+        logger: components.logger.child({ component: 'registry' }),
+        membership: { liveIncarnation: (nodeId) => this.liveIncarnation(nodeId) },
+      },
+      { unconfirmedGraceMs: windows.deadAfterMs },
+    );
     this.rpcPeers = new RpcPeers({
       dial: async (peerId, signal) => streamChannel(await this.mesh.dialProtocol(peerId, RPC_PROTOCOL, { signal })),
       logger: components.logger.child({ component: 'rpc' }),
@@ -164,6 +173,7 @@ export class ClusterLink {
     if (peer.state !== 'alive') return;
     // Alive again after being declared dead (a healed partition): accept its record again and exchange at once.
     this.registry.readmit(peer.nodeId);
+    this.registrySync.peerAlive(peer.nodeId);
     if (peer.addrs.length > 0) this.mesh.connect(peer.nodeId, peer.addrs);
     if (this.mesh.isConnected(peer.nodeId)) void this.registrySync.exchangeWith(peer.nodeId);
   }
@@ -172,6 +182,11 @@ export class ClusterLink {
     this.mesh.forget(peer.nodeId).catch((err: unknown) => this.logger.warn({ err, nodeId: peer.nodeId }, 'forgetting a peer failed'));
     this.rpcPeers.drop(peer.nodeId);
     this.registrySync.peerDead(peer.nodeId, peer.incarnation);
+  }
+
+  private liveIncarnation(nodeId: string): number | undefined {
+    const peer = this.discovery.peer(nodeId);
+    return peer === undefined || peer.state === 'dead' ? undefined : peer.incarnation;
   }
 
   private registryTransport(): RegistryTransport {

@@ -9,8 +9,11 @@ export {
 export {
   RegistrySync,
   DIGEST_INTERVAL_MS,
+  UNCONFIRMED_GRACE_MS,
   type RegistryTransport,
   type RegistrySyncStats,
   type RegistrySyncInit,
 } from './registry-sync.ts';
+export { membershipOf, type Membership, type MembershipVerdict } from './membership.ts';
+export { UnconfirmedRecords, type HeldRecord } from './unconfirmed-records.ts';
 export { decodeRegistryMessage, encodeRegistryMessage, RegistryMessageKind, type RegistryMessage } from './record-codec.ts';

@@ -138,6 +138,17 @@ export class WorkerRegistry implements RegistryView {
     this.purged.delete(nodeId);
   }
 
+  /** Whether `apply` would refuse `record` because its node was purged at or after its incarnation. */
+  refuses(record: Pick<NodeRecord, 'nodeId' | 'incarnation'>): boolean {
+    const purgedAt = this.purged.get(record.nodeId);
+    return purgedAt !== undefined && record.incarnation <= purgedAt;
+  }
+
+  /** Whether a record of `nodeId` is held. */
+  has(nodeId: string): boolean {
+    return this.records.has(nodeId);
+  }
+
   /** Every record this node holds (its own included). */
   allRecords(): NodeRecord[] {
     return [...this.records.values()];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { membershipOf } from '../../src/registry/membership.ts';
 import { mergeRecords, mergeStates, type NodeRecord } from '../../src/registry/node-record.ts';
 import { WorkerRegistry } from '../../src/registry/worker-registry.ts';
 
@@ -147,6 +148,18 @@ describe('WorkerRegistry', () => {
     for (const r of a.newerThan(b.digest())) b.apply(r);
     assert.equal(b.behind(a.digest()), false);
     assert.deepEqual(b.workersFor('s').map((e) => e.nodeId), ['a']);
+  });
+});
+
+describe('membershipOf', () => {
+  it('believes a record only at the incarnation discovery reports live', () => {
+    const cases: [number, number | undefined, string][] = [
+      [1, undefined, 'unconfirmed'],
+      [1, 1, 'confirmed'],
+      [2, 1, 'unconfirmed'],
+      [1, 2, 'stale'],
+    ];
+    for (const [incarnation, live, verdict] of cases) assert.equal(membershipOf({ incarnation }, live), verdict, `${incarnation} vs ${live}`);
   });
 });
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeRegistryMessage, encodeRegistryMessage, RegistryMessageKind, type RegistryMessage } from '../../src/registry/record-codec.ts';
+import type { NodeRecord } from '../../src/registry/node-record.ts';
 import { RegistrySync, type RegistryTransport } from '../../src/registry/registry-sync.ts';
 import { WorkerRegistry } from '../../src/registry/worker-registry.ts';
 
@@ -90,6 +91,77 @@ describe('RegistrySync', () => {
     assert.equal(victim.entries().length, 0);
     assert.equal(sync.stats().dropped, 1);
     sync.stop();
+  });
+});
+
+describe('RegistrySync with a membership (records believed only for nodes discovery reports alive)', () => {
+  const record = (nodeId: string, incarnation = 1, version = 1): NodeRecord => ({
+    nodeId,
+    incarnation,
+    version,
+    entries: [{ store: `s-${nodeId}`, workerId: `w-${nodeId}`, nodeId, addrs: [], backend: 'sqlite', startedAt: 't' }],
+  });
+
+  function harness(graceMs = 1_000) {
+    const bus = new LossyBus();
+    const live = new Map<string, number>();
+    let now = 0;
+    const registry = new WorkerRegistry({}, { nodeId: 'me' });
+    const sync = new RegistrySync(
+      { registry, transport: bus.transportFor('me'), membership: { liveIncarnation: (id) => live.get(id) }, now: () => now },
+      { digestIntervalMs: 60_000, unconfirmedGraceMs: graceMs },
+    );
+    sync.start();
+    const deliver = (records: NodeRecord[]) =>
+      bus.subscribers.get('me')!(encodeRegistryMessage({ kind: RegistryMessageKind.Records, records }), 'peer');
+    return { registry, sync, live, deliver, advance: (ms: number) => (now += ms) };
+  }
+
+  it('holds a record of a node discovery does not report out of the view and the digest, releases it when it does', () => {
+    const h = harness();
+    h.deliver([record('n')]);
+    assert.deepEqual(h.registry.entries(), []);
+    assert.deepEqual(h.registry.digest().map((s) => s.nodeId), ['me'], 'not passed on');
+    assert.equal(h.sync.stats().held, 1);
+    h.live.set('n', 1);
+    h.sync.peerAlive('n');
+    assert.deepEqual(h.registry.entries().map((e) => e.nodeId), ['n']);
+    assert.equal(h.sync.stats().held, 0);
+    h.sync.stop();
+  });
+
+  it('drops a record held beyond the grace and refuses its copies; a later life is held afresh', () => {
+    const h = harness(1_000);
+    h.deliver([record('ghost')]);
+    h.advance(999);
+    h.sync.reconcile();
+    assert.equal(h.sync.stats().held, 1, 'within the grace');
+    h.advance(1);
+    h.sync.reconcile();
+    assert.deepEqual({ held: h.sync.stats().held, dropped: h.sync.stats().unconfirmedDropped }, { held: 0, dropped: 1 });
+    h.deliver([record('ghost', 1, 7)]);
+    assert.equal(h.sync.stats().held, 0, 'the dropped life is refused');
+    h.deliver([record('ghost', 2)]);
+    assert.equal(h.sync.stats().held, 1);
+    h.sync.stop();
+  });
+
+  it('believes a confirmed record at once, ignores a past life, and purges a believed record whose node discovery stops reporting', () => {
+    const h = harness(1_000);
+    h.live.set('n', 2);
+    h.deliver([record('n', 1)]);
+    assert.deepEqual({ entries: h.registry.entries().length, held: h.sync.stats().held }, { entries: 0, held: 0 });
+    h.deliver([record('n', 2)]);
+    assert.equal(h.registry.entries().length, 1);
+    h.live.delete('n');
+    h.sync.reconcile();
+    h.advance(999);
+    h.sync.reconcile();
+    assert.equal(h.registry.entries().length, 1, 'within the grace');
+    h.advance(1);
+    h.sync.reconcile();
+    assert.equal(h.registry.entries().length, 0);
+    h.sync.stop();
   });
 });
 
