@@ -108,9 +108,13 @@ export interface EventStore {
   removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void>;
   getSubscription(name: string): Promise<SubscriptionRecord | undefined>;
   listSubscriptions(): Promise<SubscriptionRecord[]>;
-  /** Moves the durable checkpoint forward (never backward). */
-  saveCheckpoint(name: string, position: number): Promise<void>;
-  parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>): Promise<void>;
+  /**
+   * Moves the durable checkpoint forward (never backward). With `createdAt` (the record's), only that subscription's:
+   * one removed and saved again under the same name meanwhile is another, and the call is `not_found`.
+   */
+  saveCheckpoint(name: string, position: number, createdAt?: string): Promise<void>;
+  /** Parks an event; `createdAt` as for `saveCheckpoint`. Throws `not_found` when there is no such subscription. */
+  parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>, createdAt?: string): Promise<void>;
   listParked(name: string): Promise<ParkedEvent[]>;
   /** Removes parked entries (all when `positions` is absent); returns those removed. */
   unparkEvents(name: string, positions?: readonly number[]): Promise<ParkedEvent[]>;

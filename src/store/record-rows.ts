@@ -44,8 +44,8 @@ export function subscriptionFromRow(row: readonly unknown[]): SubscriptionRecord
 }
 
 /** The stored type of a subscription row, and its selector as the canonical JSON it was saved as. */
-export function subscriptionDefinition(row: readonly unknown[]): { type: string; selector: string } {
-  return { type: row[1] as string, selector: row[2] as string };
+export function subscriptionDefinition(row: readonly unknown[]): { type: string; selector: string; createdEpochUs: number } {
+  return { type: row[1] as string, selector: row[2] as string, createdEpochUs: row[6] as number };
 }
 
 export function parkedFromRow(row: readonly unknown[]): ParkedEvent {

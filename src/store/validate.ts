@@ -367,6 +367,23 @@ export function validateSubscriptionName(value: unknown, field = 'name'): string
   return validateName(value, field, NAME_MAX_LENGTH);
 }
 
+/** A record's `createdAt` as stored: ISO 8601 in UTC with microseconds (`2026-01-02T03:04:05.678901Z`). */
+const CREATED_AT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})(\d{3})Z$/;
+
+/**
+ * The microseconds since the epoch of a subscription record's `createdAt`, which tells a subscription from another
+ * saved under the same name after it was removed. Undefined stays undefined (no such condition).
+ */
+export function validateCreatedAt(value: unknown, field = 'createdAt'): number | undefined {
+  if (value === undefined) return undefined;
+  const match = typeof value === 'string' ? CREATED_AT.exec(value) : null;
+  const ms = match === null ? NaN : Date.parse(`${match[1]}Z`);
+  if (Number.isNaN(ms)) {
+    throw new InvalidArgumentError(field, "must be a subscription record's createdAt (ISO 8601 with microseconds)");
+  }
+  return ms * 1000 + Number(match![2]);
+}
+
 /** The selector's shape depends on the subscription type (see SubscriptionSelector). */
 export function validateSelector(type: SubscriptionType, selector: unknown, field = 'selector'): SubscriptionSelector {
   switch (type) {

@@ -45,7 +45,7 @@ if ('skip' in server) {
         { storeId, url: name === 'a' ? urlOfA : url, poolSize: 6, applicationName: `gater-test:${storeId}:${name}` },
       );
       await store.open();
-      const hub = new SubscriptionHub({ store }, { headPollIntervalMs: 0 });
+      const hub = new SubscriptionHub({ store }, { headPollIntervalMs: 0, recordCheckIntervalMs: 300 });
       open.push({ store, hub });
       nodes.push({ store, hub, app: `gater-test:${storeId}:${name}` });
     }
@@ -176,6 +176,43 @@ if ('skip' in server) {
       } finally {
         await relay.close();
       }
+    });
+
+    it('a subscription removed and saved again through the other node ends its session here, and old acks touch nothing', async () => {
+      const [a, b] = await twoNodes();
+      await a.store.append('s', Array.from({ length: 6 }, (_, n) => ({ eventType: n % 2 === 0 ? 'Old' : 'New', data: { n } })));
+      await a.store.saveSubscription({ type: 'by_event_type', selector: 'Old', name: 'sub' });
+      const sessionA = await a.hub.connect('sub');
+      const delivered = await new Reader(sessionA).take(3);
+      assert.deepEqual(positionsOf(delivered), [0, 2, 4]);
+      assert.equal(await a.hub.ack('sub', [0]), 0);
+
+      // Node b removes it (no session of it there) and saves another subscription under the name.
+      await b.hub.removeSubscription('by_event_type', 'Old', 'sub');
+      const again = await b.store.saveSubscription({ type: 'by_event_type', selector: 'New', name: 'sub' });
+      // a's consumer acknowledges what the old one delivered: it must not move the new one's checkpoint.
+      await rejectsWith(a.hub.ack('sub', [2, 4]), 'not_found');
+      assert.equal((await b.store.getSubscription('sub'))?.checkpoint, -1);
+      // Before: the old session went on delivering the removed subscription, and kept the lease.
+      assert.equal(await sessionA.ended, 'removed');
+      const sessionB = await eventually(() => b.hub.connect('sub'), 15_000);
+      assert.deepEqual(positionsOf(await new Reader(sessionB).take(3)), [1, 3, 5], 'the new one from its start');
+      assert.equal((await b.store.getSubscription('sub'))?.createdAt, again.createdAt);
+      sessionB.close();
+    });
+
+    it('a session whose consumer never acknowledges ends too, once the record is read back', async () => {
+      const [a, b] = await twoNodes();
+      await a.store.append('s', [{ eventType: 'E', data: {} }]);
+      await a.store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'quiet' });
+      const sessionA = await a.hub.connect('quiet');
+      await new Reader(sessionA).take(1);
+      await b.hub.removeSubscription('by_stream', '$all', 'quiet');
+      const ended = await Promise.race([
+        sessionA.ended,
+        new Promise((resolve) => setTimeout(resolve, 10_000, 'still open after 10 s').unref()),
+      ]);
+      assert.equal(ended, 'removed');
     });
 
     it('acknowledgements, redelivery after the ack timeout, and parking work against PostgreSQL', async () => {

@@ -46,6 +46,7 @@ import {
   validateStoreId,
   validateStreamId,
   validateSubscriptionName,
+  validateCreatedAt,
   validateSubscriptionSpec,
   validateSubscriptionType,
 } from '../validate.ts';
@@ -410,18 +411,21 @@ export class PostgresEventStore implements EventStore {
     return this.#call((open) => open.subscriptions.list(open.pool));
   }
 
-  async saveCheckpoint(name: string, position: number): Promise<void> {
+  async saveCheckpoint(name: string, position: number, createdAt?: string): Promise<void> {
     return this.#call((open) =>
       open.subscriptions.saveCheckpoint(
         open.pool,
         validateSubscriptionName(name),
         validateNonNegativeInteger(position, 'position'),
+        validateCreatedAt(createdAt),
       ),
     );
   }
 
-  async parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>): Promise<void> {
-    return this.#call((open) => open.subscriptions.park(open.pool, validateParkedEvent(parked), nowUs()));
+  async parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>, createdAt?: string): Promise<void> {
+    return this.#call((open) =>
+      open.subscriptions.park(open.pool, validateParkedEvent(parked), nowUs(), validateCreatedAt(createdAt)),
+    );
   }
 
   async listParked(name: string): Promise<ParkedEvent[]> {

@@ -44,10 +44,13 @@ export class SubscriptionRecords {
       `ON CONFLICT (name) DO NOTHING RETURNING ${SUBSCRIPTION_COLUMNS}`;
     // Parked events go with it (ON DELETE CASCADE).
     this.#delete = `DELETE FROM ${subs} WHERE name = $1 AND type = $2 AND selector = $3`;
-    this.#checkpoint = `UPDATE ${subs} SET checkpoint = greatest(checkpoint, $2) WHERE name = $1`;
+    // With a creation time ($3, $8), only the subscription created then: not one saved again under its name.
+    this.#checkpoint =
+      `UPDATE ${subs} SET checkpoint = greatest(checkpoint, $2) ` +
+      'WHERE name = $1 AND ($3::bigint IS NULL OR created_epoch_us = $3)';
     this.#park =
       `INSERT INTO ${parked} (${PARKED_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7 ` +
-      `WHERE EXISTS (SELECT 1 FROM ${subs} WHERE name = $1) ` +
+      `WHERE EXISTS (SELECT 1 FROM ${subs} WHERE name = $1 AND ($8::bigint IS NULL OR created_epoch_us = $8)) ` +
       'ON CONFLICT (subscription, position) DO UPDATE SET deliveries = excluded.deliveries, ' +
       'reason = excluded.reason, parked_epoch_us = excluded.parked_epoch_us';
     this.#listParked = `SELECT ${PARKED_COLUMNS} FROM ${parked} WHERE subscription = $1 ORDER BY position`;
@@ -94,13 +97,20 @@ export class SubscriptionRecords {
     return (await this.#runner.rows(db, this.#list)).map(subscriptionFromRow);
   }
 
-  /** Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`. */
-  async saveCheckpoint(db: pg.Pool, name: string, position: number): Promise<void> {
-    if ((await this.#runner.run(db, this.#checkpoint, [name, position])) === 0) throw subscriptionNotFound(name);
+  /**
+   * Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`, also when the
+   * subscription of that name was created at another time than `createdEpochUs`.
+   */
+  async saveCheckpoint(db: pg.Pool, name: string, position: number, createdEpochUs?: number): Promise<void> {
+    const changed = await this.#runner.run(db, this.#checkpoint, [name, position, createdEpochUs ?? null]);
+    if (changed === 0) throw subscriptionNotFound(name);
   }
 
-  /** Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription. */
-  async park(db: pg.Pool, parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number): Promise<void> {
+  /**
+   * Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription, or one
+   * created at another time than `createdEpochUs`.
+   */
+  async park(db: pg.Pool, parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number, createdEpochUs?: number): Promise<void> {
     let changed: number;
     try {
       changed = await this.#runner.run(db, this.#park, [
@@ -111,6 +121,7 @@ export class SubscriptionRecords {
         parked.deliveries,
         parked.reason,
         epochUs,
+        createdEpochUs ?? null,
       ]);
     } catch (err) {
       // Removed by another node between the existence check and the insert's foreign key check.

@@ -39,6 +39,7 @@ import {
   validateStoreId,
   validateStreamId,
   validateSubscriptionName,
+  validateCreatedAt,
   validateSubscriptionSpec,
   validateSubscriptionType,
 } from '../validate.ts';
@@ -298,15 +299,21 @@ export class SqliteEventStore implements EventStore {
     return this.#call((open) => open.subscriptions.list());
   }
 
-  async saveCheckpoint(name: string, position: number): Promise<void> {
+  async saveCheckpoint(name: string, position: number, createdAt?: string): Promise<void> {
     return this.#call((open) => {
       const validName = validateSubscriptionName(name);
-      open.subscriptions.saveCheckpoint(validName, validateNonNegativeInteger(position, 'position'));
+      open.subscriptions.saveCheckpoint(
+        validName,
+        validateNonNegativeInteger(position, 'position'),
+        validateCreatedAt(createdAt),
+      );
     });
   }
 
-  async parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>): Promise<void> {
-    return this.#call((open) => open.subscriptions.park(validateParkedEvent(parked), nowUs()));
+  async parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>, createdAt?: string): Promise<void> {
+    return this.#call((open) =>
+      open.subscriptions.park(validateParkedEvent(parked), nowUs(), validateCreatedAt(createdAt)),
+    );
   }
 
   async listParked(name: string): Promise<ParkedEvent[]> {

@@ -32,7 +32,9 @@ export class SubscriptionRecords {
     this.#list = db.prepare(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY name`);
     this.#insert = db.prepare(`INSERT INTO subscriptions (${SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, -1, ?)`);
     this.#delete = db.prepare('DELETE FROM subscriptions WHERE name = ?');
-    this.#checkpoint = db.prepare('UPDATE subscriptions SET checkpoint = max(checkpoint, ?) WHERE name = ?');
+    this.#checkpoint = db.prepare(
+      'UPDATE subscriptions SET checkpoint = max(checkpoint, ?) WHERE name = ? AND (? IS NULL OR created_epoch_us = ?)',
+    );
     this.#park = db.prepare(
       `INSERT INTO parked_events (${PARKED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ` +
         'ON CONFLICT (subscription, position) DO UPDATE SET deliveries = excluded.deliveries, ' +
@@ -95,14 +97,23 @@ export class SubscriptionRecords {
     return this.#list.all().map((row) => subscriptionFromRow(row as unknown as unknown[]));
   }
 
-  /** Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`. */
-  saveCheckpoint(name: string, position: number): void {
-    if (this.#checkpoint.run(position, name).changes === 0) throw subscriptionNotFound(name);
+  /**
+   * Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`, also when the
+   * subscription of that name was created at another time than `createdEpochUs`.
+   */
+  saveCheckpoint(name: string, position: number, createdEpochUs?: number): void {
+    const created = createdEpochUs ?? null;
+    if (this.#checkpoint.run(position, name, created, created).changes === 0) throw subscriptionNotFound(name);
   }
 
-  /** Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription. */
-  park(parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number): void {
-    this.#requireExists(parked.subscription);
+  /**
+   * Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription, or one
+   * created at another time than `createdEpochUs`.
+   */
+  park(parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number, createdEpochUs?: number): void {
+    const record = this.#get.get(parked.subscription) as unknown[] | undefined;
+    const stale = createdEpochUs !== undefined && subscriptionDefinition(record ?? []).createdEpochUs !== createdEpochUs;
+    if (record === undefined || stale) throw subscriptionNotFound(parked.subscription);
     this.#park.run(
       parked.subscription,
       parked.position,

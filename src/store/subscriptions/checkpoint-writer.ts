@@ -10,6 +10,8 @@ export interface CheckpointWriterComponents {
 
 export interface CheckpointWriterInit {
   subscription: string;
+  /** The record's creation time: saves are for that subscription only, not one saved again under its name. */
+  createdAt?: string;
   /** The checkpoint already durable. */
   checkpoint: number;
 }
@@ -23,6 +25,7 @@ interface Waiter {
 export class CheckpointWriter {
   private readonly store: Pick<EventStore, 'saveCheckpoint'>;
   private readonly subscription: string;
+  private readonly createdAt: string | undefined;
   private saved: number;
   private target: number;
   private waiters: Waiter[] = [];
@@ -31,6 +34,7 @@ export class CheckpointWriter {
   constructor(components: CheckpointWriterComponents, init: CheckpointWriterInit) {
     this.store = components.store;
     this.subscription = init.subscription;
+    this.createdAt = init.createdAt;
     this.saved = init.checkpoint;
     this.target = init.checkpoint;
   }
@@ -62,7 +66,7 @@ export class CheckpointWriter {
       while (this.target > this.saved) {
         const position = this.target;
         try {
-          await this.store.saveCheckpoint(this.subscription, position);
+          await this.store.saveCheckpoint(this.subscription, position, this.createdAt);
         } catch (err) {
           const failed = this.waiters;
           this.waiters = [];

@@ -10,3 +10,10 @@ export const READ_BATCH_EVENTS = 500;
  * live subscriber.
  */
 export const HEAD_POLL_INTERVAL_MS = 1_000;
+
+/**
+ * How often the hub reads back the records of the persistent subscriptions it delivers on a store shared with other
+ * nodes: one removed (or saved again) through another node ends its session here within this time, even if its
+ * consumer never acknowledges anything (an acknowledgement would find out at once).
+ */
+export const RECORD_CHECK_INTERVAL_MS = 5_000;

@@ -30,6 +30,11 @@ export interface PersistentSubscriptionInit {
   record: SubscriptionRecord;
   /** Events per store read. */
   batchEvents: number;
+  /**
+   * Called when the store answers that this subscription is gone (removed, perhaps saved again, through another node
+   * sharing the store): its delivery here must end.
+   */
+  onGone?: () => void;
 }
 
 /** Why a pull found nothing to deliver. */
@@ -56,10 +61,12 @@ export class PersistentSubscription {
   private readonly changed = new Signal();
   private timer: Timer | undefined;
   private closed = false;
+  private readonly onGone: () => void;
 
   constructor(components: PersistentSubscriptionComponents, init: PersistentSubscriptionInit) {
     const record = init.record;
     this.record = record;
+    this.onGone = init.onGone ?? (() => {});
     this.store = components.store;
     this.clock = components.clock;
     this.logger = components.logger.child({ subscription: record.name });
@@ -77,7 +84,7 @@ export class PersistentSubscription {
     this.window = new DeliveryWindow({ checkpoint: record.checkpoint, maxDeliveries: record.options.maxDeliveries });
     this.checkpoints = new CheckpointWriter(
       { store: components.store },
-      { subscription: record.name, checkpoint: record.checkpoint },
+      { subscription: record.name, checkpoint: record.checkpoint, createdAt: record.createdAt },
     );
   }
 
@@ -110,11 +117,16 @@ export class PersistentSubscription {
     const replayed = acknowledged.filter((e) => e.replay).map((e) => e.event.position);
     for (const position of replayed) this.replaying.delete(position);
     // A replayed event stays parked until it is acknowledged, so a crash during the replay loses nothing.
-    const [checkpoint] = await Promise.all([
-      this.checkpoints.save(this.window.checkpoint),
-      replayed.length > 0 ? this.store.unparkEvents(this.name, replayed) : undefined,
-    ]);
-    return checkpoint;
+    try {
+      const [checkpoint] = await Promise.all([
+        this.checkpoints.save(this.window.checkpoint),
+        replayed.length > 0 ? this.store.unparkEvents(this.name, replayed) : undefined,
+      ]);
+      return checkpoint;
+    } catch (err) {
+      if (isNotFound(err)) this.onGone();
+      throw err;
+    }
   }
 
   /**
@@ -124,9 +136,16 @@ export class PersistentSubscription {
    */
   async replayParked(positions?: readonly number[]): Promise<number> {
     const wanted = positions === undefined ? undefined : new Set(positions);
-    const parked = (await this.store.listParked(this.name)).filter(
-      (p) => (wanted === undefined || wanted.has(p.position)) && this.replayable(p.position),
-    );
+    const listed = (await this.store.listParked(this.name)).filter((p) => wanted === undefined || wanted.has(p.position));
+    // A park is recorded before the checkpoint passes it, so a crash (or a lost lease) in between leaves one ahead of
+    // the checkpoint and outside the window: the cursor will deliver that event afresh. Queued as a replay too, it
+    // would go out twice and hold the checkpoint back; it is unparked instead.
+    const ahead = listed.filter((p) => p.position > this.window.checkpoint && !this.window.has(p.position));
+    if (ahead.length > 0) {
+      this.logger.info({ positions: ahead.map((p) => p.position) }, 'parked events ahead of the checkpoint will be delivered afresh; unparking them');
+      await this.store.unparkEvents(this.name, ahead.map((p) => p.position));
+    }
+    const parked = listed.filter((p) => p.position <= this.window.checkpoint && this.replayable(p.position));
     if (parked.length === 0) return 0;
     const events = await this.store.readPositions(parked.map((p) => p.position));
     const found = new Set(events.map((e) => e.position));
@@ -246,41 +265,58 @@ export class PersistentSubscription {
   };
 
   private park(entries: readonly WindowEntry[]): void {
+    let replaysParked = false;
     for (const entry of entries) {
       if (entry.replay) {
         // Still parked in the store (replays are unparked on ack): just stop delivering it.
         this.replaying.delete(entry.event.position);
         this.window.parked(entry);
+        replaysParked = true;
       } else {
         this.recordParked(entry);
       }
     }
+    // A replay held back the checkpoint; events acknowledged behind it are now covered.
+    if (replaysParked) this.saveCheckpointAfterPark();
     if (entries.length > 0) this.changed.notify();
+  }
+
+  /** A park may let the checkpoint pass events acknowledged behind the parked one: saves it. */
+  private saveCheckpointAfterPark(): void {
+    this.checkpoints.save(this.window.checkpoint).catch((err: unknown) => {
+      if (isNotFound(err)) this.onGone();
+      else this.logger.error({ err }, 'saving the checkpoint after a park failed');
+    });
   }
 
   /** Records a park durably; until then the event is not done. A failed write is retried after the ack timeout. */
   private recordParked(entry: WindowEntry): void {
     const { event } = entry;
     this.store
-      .parkEvent({
-        subscription: this.name,
-        position: event.position,
-        eventId: event.eventId,
-        streamId: event.streamId,
-        deliveries: entry.attempt,
-        reason: PARK_REASON_MAX_DELIVERIES,
-      })
+      .parkEvent(
+        {
+          subscription: this.name,
+          position: event.position,
+          eventId: event.eventId,
+          streamId: event.streamId,
+          deliveries: entry.attempt,
+          reason: PARK_REASON_MAX_DELIVERIES,
+        },
+        this.record.createdAt,
+      )
       .then(
         () => {
           this.logger.info({ position: event.position, deliveries: entry.attempt }, 'event parked');
           this.window.parked(entry);
           this.changed.notify();
-          this.checkpoints.save(this.window.checkpoint).catch((err: unknown) => {
-            this.logger.error({ err }, 'saving the checkpoint after a park failed');
-          });
+          this.saveCheckpointAfterPark();
         },
         (err: unknown) => {
           if (this.closed) return;
+          if (isNotFound(err)) {
+            this.onGone();
+            return;
+          }
           this.logger.error({ err, position: event.position }, 'parking an event failed; retrying');
           this.clock.schedule(this.record.options.ackTimeoutMs, () => {
             if (!this.closed) this.recordParked(entry);
@@ -288,4 +324,8 @@ export class PersistentSubscription {
         },
       );
   }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'not_found';
 }

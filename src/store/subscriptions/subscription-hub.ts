@@ -13,8 +13,8 @@ import type {
 } from '../types.ts';
 import { AppendFanout } from './append-fanout.ts';
 import { Wait } from './async-primitives.ts';
-import { systemClock, type Clock } from './clock.ts';
-import { HEAD_POLL_INTERVAL_MS, READ_BATCH_EVENTS } from './constants.ts';
+import { systemClock, type Clock, type Timer } from './clock.ts';
+import { HEAD_POLL_INTERVAL_MS, READ_BATCH_EVENTS, RECORD_CHECK_INTERVAL_MS } from './constants.ts';
 import { DeliveryStream, EndReason } from './delivery-stream.ts';
 import { EventCursor } from './event-cursor.ts';
 import { compileMatcher } from './matcher.ts';
@@ -36,6 +36,11 @@ export interface SubscriptionHubInit {
    * lost; 0 disables. @default HEAD_POLL_INTERVAL_MS (1,000)
    */
   headPollIntervalMs?: number;
+  /**
+   * Milliseconds between read-backs of the records of subscriptions delivered under a lease (a store shared by
+   * several nodes), to end those removed through another node. @default RECORD_CHECK_INTERVAL_MS (5,000)
+   */
+  recordCheckIntervalMs?: number;
 }
 
 export class SubscriptionHub {
@@ -48,6 +53,8 @@ export class SubscriptionHub {
   private readonly persistent = new Map<string, PersistentSubscription>();
   /** The leases held for persistent subscriptions, when the store is shared by several nodes. */
   private readonly leases = new Map<PersistentSubscription, SubscriptionLease>();
+  private readonly recordCheckIntervalMs: number;
+  private recordCheck: Timer | undefined;
   private closed = false;
 
   constructor(components: SubscriptionHubComponents, init: SubscriptionHubInit = {}) {
@@ -58,6 +65,7 @@ export class SubscriptionHub {
     if (!Number.isSafeInteger(this.readBatchEvents) || this.readBatchEvents < 1) {
       throw new InvalidArgumentError('readBatchEvents', 'must be a positive integer');
     }
+    this.recordCheckIntervalMs = init.recordCheckIntervalMs ?? RECORD_CHECK_INTERVAL_MS;
     const headPollIntervalMs = init.headPollIntervalMs ?? HEAD_POLL_INTERVAL_MS;
     if (!Number.isFinite(headPollIntervalMs) || headPollIntervalMs < 0) {
       throw new InvalidArgumentError('headPollIntervalMs', 'must be a non-negative number of milliseconds');
@@ -180,6 +188,8 @@ export class SubscriptionHub {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.recordCheck?.cancel();
+    this.recordCheck = undefined;
     for (const observation of this.observations) observation.close(EndReason.Closed);
     const persistent = [...this.persistent.values()];
     this.persistent.clear();
@@ -205,13 +215,14 @@ export class SubscriptionHub {
       this.persistent.delete(name);
       void this.retire(raced, EndReason.Removed);
     }
-    const subscription = new PersistentSubscription(
+    const subscription: PersistentSubscription = new PersistentSubscription(
       { store: this.store, appends: this.appends, clock: this.clock, logger: this.logger },
-      { record, batchEvents: this.readBatchEvents },
+      { record, batchEvents: this.readBatchEvents, onGone: () => this.gone(subscription) },
     );
     this.persistent.set(name, subscription);
     if (lease !== undefined) {
       this.leases.set(subscription, lease);
+      this.scheduleRecordCheck();
       void lease.lost.then(() => {
         if (this.persistent.get(name) !== subscription) return;
         this.logger.warn({ subscription: name }, 'subscription lease lost; its session ends');
@@ -236,6 +247,41 @@ export class SubscriptionHub {
       });
     }
     return lease;
+  }
+
+  /** The store says `subscription` is gone (removed through another node): its delivery here ends. */
+  private gone(subscription: PersistentSubscription): void {
+    if (this.persistent.get(subscription.name) !== subscription) return;
+    this.logger.info({ subscription: subscription.name }, 'subscription removed through another node; its session ends');
+    this.persistent.delete(subscription.name);
+    void this.retire(subscription, EndReason.Removed);
+  }
+
+  /**
+   * While leases are held, reads the records of their subscriptions back now and then: another node may remove one
+   * (or save it again) without this node hearing of it.
+   */
+  private scheduleRecordCheck(): void {
+    if (this.recordCheck !== undefined || this.leases.size === 0 || this.closed || this.recordCheckIntervalMs <= 0) return;
+    this.recordCheck = this.clock.schedule(this.recordCheckIntervalMs, () => {
+      void this.checkRecords().finally(() => {
+        this.recordCheck = undefined;
+        this.scheduleRecordCheck();
+      });
+    });
+  }
+
+  private async checkRecords(): Promise<void> {
+    for (const subscription of [...this.leases.keys()]) {
+      let current: SubscriptionRecord | undefined;
+      try {
+        current = await this.store.getSubscription(subscription.name);
+      } catch (err) {
+        this.logger.debug({ err, subscription: subscription.name }, 'reading a subscription record back failed');
+        continue;
+      }
+      if (current === undefined || current.createdAt !== subscription.record.createdAt) this.gone(subscription);
+    }
   }
 
   /** Ends a subscription's delivery here, then gives its lease up (after the last checkpoint save). */

@@ -173,6 +173,28 @@ export function recordsContract(f: StoreFactory): void {
         assert.deepEqual(await store.listParked('orders'), []);
       }));
 
+    it('writes a checkpoint or a park for the subscription created at createdAt only, not one saved again', () =>
+      withStore(f, async (store) => {
+        const first = await store.saveSubscription(spec);
+        await store.saveCheckpoint('orders', 2, first.createdAt);
+        const parked = { subscription: 'orders', position: 1, eventId: 'e-1', streamId: 's', deliveries: 5, reason: 'r' };
+        await store.parkEvent(parked, first.createdAt);
+        await store.removeSubscription('by_event_type', 'OrderPlaced', 'orders');
+        await new Promise((r) => setTimeout(r, 2)); // another creation time
+        const second = await store.saveSubscription({ ...spec, selector: 'OrderPaid' });
+        assert.notEqual(second.createdAt, first.createdAt);
+        // Writes of the first one's deliverer, arriving late: refused, the second one untouched.
+        await rejectsWith(store.saveCheckpoint('orders', 9, first.createdAt), 'not_found');
+        await rejectsWith(store.parkEvent({ ...parked, position: 7 }, first.createdAt), 'not_found');
+        assert.equal((await store.getSubscription('orders'))?.checkpoint, -1);
+        assert.deepEqual(await store.listParked('orders'), []);
+        await store.saveCheckpoint('orders', 3, second.createdAt);
+        await store.parkEvent(parked, second.createdAt);
+        assert.equal((await store.getSubscription('orders'))?.checkpoint, 3);
+        await rejectsWith(store.saveCheckpoint('orders', 4, 'yesterday'), 'invalid_argument', 'createdAt');
+        await rejectsWith(store.parkEvent(parked, '2026-01-01T00:00:00Z'), 'invalid_argument', 'createdAt');
+      }));
+
     it('moves checkpoints forward only', () =>
       withStore(f, async (store) => {
         await store.saveSubscription(spec);
