@@ -10,7 +10,11 @@ import type { WorkerEntry } from './worker-entry.ts';
 
 export type RegistryListener = () => void;
 
-/** Two or more nodes claim the same embedded store: two separate files pretending to be one store. */
+/**
+ * Two or more nodes claim one store id that cannot be one store: at least one of them keeps it in its own files
+ * (embedded), or they name different backends. Either way the id covers separate stores, and calls balanced over
+ * them would read and write different data.
+ */
 export interface StoreConflict {
   store: string;
   nodeIds: string[];
@@ -35,13 +39,14 @@ export interface RegistryView {
   /** Every store with at least one worker, sorted by id, each with its workers. */
   stores(): ReadonlyMap<string, readonly WorkerEntry[]>;
   entries(): readonly WorkerEntry[];
-  /** Embedded stores announced by more than one node. */
+  /** Stores announced by more than one node where one of them is embedded or their backends differ. */
   conflicts(): readonly StoreConflict[];
   conflictFor(store: string): StoreConflict | undefined;
   onChange(listener: RegistryListener): () => void;
 }
 
-/** Backends whose store lives in one node's files; a second node announcing one is a conflict. */
+/** Backends whose store lives in one node's files; any other node announcing the same id, whatever its backend, is a
+ * conflict. */
 const EMBEDDED_BACKENDS: ReadonlySet<string> = new Set(['sqlite']);
 
 export class WorkerRegistry implements RegistryView {
@@ -226,9 +231,10 @@ export class WorkerRegistry implements RegistryView {
     this.reindex();
     for (const conflict of this.conflictList) {
       if (!previous.has(`${conflict.store}:${conflict.nodeIds.join(',')}`)) {
+        const backends = [...new Set(this.workersFor(conflict.store).map((e) => `${e.nodeId}:${e.backend}`))];
         this.logger.error(
-          { store: conflict.store, nodes: conflict.nodeIds },
-          'CONFLICT: an embedded store is announced by more than one node; calls to it are refused until one stops',
+          { store: conflict.store, nodes: conflict.nodeIds, backends },
+          'CONFLICT: a store is announced by several nodes that cannot share it (an embedded store, or different backends); calls to it are refused until one stops',
         );
       }
     }
@@ -248,8 +254,12 @@ export class WorkerRegistry implements RegistryView {
     this.byStore = new Map([...byStore.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const conflicts: StoreConflict[] = [];
     for (const [store, entries] of this.byStore) {
-      const nodes = [...new Set(entries.filter((e) => EMBEDDED_BACKENDS.has(e.backend)).map((e) => e.nodeId))].sort();
-      if (nodes.length > 1) conflicts.push({ store, nodeIds: nodes });
+      const nodes = [...new Set(entries.map((e) => e.nodeId))].sort();
+      if (nodes.length < 2) continue;
+      // Every claimant counts, not only the embedded ones: one SQLite node and any number of PostgreSQL nodes are
+      // two stores under one id just as two SQLite nodes are. Only nodes sharing one non-embedded backend agree.
+      const backends = new Set(entries.map((e) => e.backend));
+      if (backends.size > 1 || [...backends].some((b) => EMBEDDED_BACKENDS.has(b))) conflicts.push({ store, nodeIds: nodes });
     }
     this.conflictList = conflicts;
   }

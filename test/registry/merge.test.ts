@@ -129,6 +129,15 @@ describe('WorkerRegistry', () => {
     assert.deepEqual(reg.conflicts(), []);
   });
 
+  it('an embedded store also announced with another backend is a conflict of every claimant', () => {
+    const reg = new WorkerRegistry({}, { nodeId: 'self' });
+    reg.registerLocal({ store: 'orders', workerId: 'orders@self#0', addrs: [], backend: 'sqlite', startedAt: 't' });
+    for (const n of ['n1', 'n2']) reg.apply({ nodeId: n, incarnation: 1, version: 1, entries: [{ ...entry('orders', n), backend: 'postgres' }] });
+    assert.deepEqual(reg.conflicts(), [{ store: 'orders', nodeIds: ['n1', 'n2', 'self'] }]);
+    reg.unregisterLocal('orders@self#0');
+    assert.deepEqual(reg.conflicts(), [], 'postgres alone is one shared store');
+  });
+
   it('local changes bump the version and are announced', () => {
     const reg = new WorkerRegistry({}, { nodeId: 'self', incarnation: 7 });
     const seen: number[] = [];
