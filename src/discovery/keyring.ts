@@ -14,7 +14,7 @@
  * 3. every node runs with primary B and no previous secret: everyone sends with B since step 2, so A can go.
  * Skipping step 1 splits the cluster while step 2 rolls: a node on [A] alone cannot read a node on [B, A].
  */
-import { hkdfSync } from 'node:crypto';
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { KEY_ID_BYTES } from './wire-format.ts';
 
 export interface GossipSecrets {
@@ -31,6 +31,11 @@ export interface GossipKey {
   readonly idHex: string;
   /** The 32-byte AES-256-GCM key. */
   readonly key: Buffer;
+  /**
+   * The same key, imported once: passing raw bytes to every cipher imports them again each time, which was most of
+   * the cost of opening a packet (a flood of forged packets under a valid key id is paid for per packet).
+   */
+  readonly secretKey: KeyObject;
 }
 
 const SALT_LABEL = 'gater/gossip/salt/v1\0';
@@ -46,7 +51,7 @@ export function deriveGossipKey(clusterName: string, secret: string | undefined)
   const id = Buffer.from(
     hkdfSync('sha256', ikm, salt, Buffer.from(KEY_ID_INFO_LABEL + clusterName, 'utf8'), KEY_ID_BYTES),
   );
-  return Object.freeze({ id, idHex: id.toString('hex'), key });
+  return Object.freeze({ id, idHex: id.toString('hex'), key, secretKey: createSecretKey(key) });
 }
 
 export class Keyring {

@@ -3,7 +3,7 @@
  * payload under AES-256-GCM with the header as associated data. Opening checks, in order, size, header, cluster tag,
  * key id, authentication, then the payload's fields; nothing is decoded before it is authenticated.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from 'node:crypto';
 import { MAX_DATAGRAM_BYTES } from './constants.ts';
 import type { Keyring } from './keyring.ts';
 import { decodePayload, encodePayload, fitPayload, type GossipPayload } from './payload-codec.ts';
@@ -72,7 +72,7 @@ export class PacketCodec {
     key.id.copy(header, OFFSET_KEY_ID);
     // Random 96-bit nonces: safe for far more packets per key (2³² by NIST's bound) than a cluster ever sends.
     randomFillSync(header, OFFSET_NONCE, NONCE_BYTES);
-    const cipher = createCipheriv(CIPHER, key.key, header.subarray(OFFSET_NONCE, HEADER_BYTES));
+    const cipher = createCipheriv(CIPHER, key.secretKey, header.subarray(OFFSET_NONCE, HEADER_BYTES));
     cipher.setAAD(header);
     const body = Buffer.concat([cipher.update(plain), cipher.final()]);
     return { datagram: Buffer.concat([header, body, cipher.getAuthTag()]), payload: fitted };
@@ -99,7 +99,7 @@ export class PacketCodec {
     const authTag = datagram.subarray(datagram.length - AUTH_TAG_BYTES);
     let plain: Buffer | undefined;
     for (const key of keys) {
-      plain = decrypt(key.key, nonce, header, body, authTag);
+      plain = decrypt(key.secretKey, nonce, header, body, authTag);
       if (plain !== undefined) break;
     }
     if (plain === undefined) return drop('bad_auth', 'authentication failed');
@@ -116,7 +116,7 @@ export class PacketCodec {
   }
 }
 
-function decrypt(key: Buffer, nonce: Buffer, header: Buffer, body: Buffer, authTag: Buffer): Buffer | undefined {
+function decrypt(key: KeyObject, nonce: Buffer, header: Buffer, body: Buffer, authTag: Buffer): Buffer | undefined {
   try {
     const decipher = createDecipheriv(CIPHER, key, nonce, { authTagLength: AUTH_TAG_BYTES });
     decipher.setAAD(header);
