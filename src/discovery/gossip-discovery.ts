@@ -234,6 +234,7 @@ export class GossipDiscovery extends EventEmitter<DiscoveryEvents> {
     }
     this.transport = transport;
     this.lifecycle = 'running';
+    this.seedResolver.start();
     if (!this.keyring.hasSecret) {
       this.logger.warn(
         'gossip runs without a cluster secret: any process on this host can join; set GATER_CLUSTER_SECRET before ' +

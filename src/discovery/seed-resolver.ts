@@ -77,6 +77,11 @@ export class SeedResolver {
     for (const seed of this.named) void this.resolve(seed);
   }
 
+  /** Resolves again after a `stop()` (discovery stopped and started again). */
+  start(): void {
+    this.stopped = false;
+  }
+
   stop(): void {
     this.stopped = true;
   }

@@ -52,6 +52,24 @@ describe('seeds given as DNS names', () => {
     assert.ok(dns.queries.filter((q) => q === NAME).length >= 3, 'every resolve asked the server');
   });
 
+  it('are resolved again when discovery is stopped and started again', async () => {
+    dns.records.set(NAME, ['127.0.0.2']);
+    const d = new GossipDiscovery(
+      { resolveHost },
+      { clusterName: 'dns', nodeId: 'restarted', incarnation: 1, secrets: { primary: SECRET }, port: await freeUdpPort(), multicast: false, seeds: [`${NAME}:45892`], intervalMs: INTERVAL_MS },
+    );
+    running.push(d);
+    const asked = () => dns.queries.filter((q) => q === NAME).length;
+    await d.start();
+    await waitFor('a first lookup', () => asked() > 0);
+    await d.stop();
+    const before = asked();
+    await d.start();
+    // Before: the resolver stayed stopped, and the node beaconed the addresses of its first life forever.
+    await waitFor('lookups again after the restart', () => asked() > before);
+    await d.stop();
+  });
+
   it('lets a node find the pods behind one name, and new pods as the name gains them', async () => {
     const port = await freeUdpPort();
     const node = (nodeId: string, bindAddress: string, seeds: string[] = []): GossipDiscovery => {
