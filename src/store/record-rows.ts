@@ -48,6 +48,11 @@ export function subscriptionDefinition(row: readonly unknown[]): { type: string;
   return { type: row[1] as string, selector: row[2] as string, createdEpochUs: row[6] as number };
 }
 
+/** The values of a parked event's row, in `PARKED_COLUMNS` order. */
+export function parkedValues(parked: Omit<ParkedEvent, 'parkedAt'>, parkedEpochUs: number): (string | number)[] {
+  return [parked.subscription, parked.position, parked.eventId, parked.streamId, parked.deliveries, parked.reason, parkedEpochUs];
+}
+
 export function parkedFromRow(row: readonly unknown[]): ParkedEvent {
   return {
     subscription: row[0] as string,

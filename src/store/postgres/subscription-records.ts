@@ -6,6 +6,7 @@ import type pg from 'pg';
 import {
   PARKED_COLUMNS,
   parkedFromRow,
+  parkedValues,
   SUBSCRIPTION_COLUMNS,
   subscriptionDefinition,
   subscriptionFromRow,
@@ -113,16 +114,7 @@ export class SubscriptionRecords {
   async park(db: pg.Pool, parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number, createdEpochUs?: number): Promise<void> {
     let changed: number;
     try {
-      changed = await this.#runner.run(db, this.#park, [
-        parked.subscription,
-        parked.position,
-        parked.eventId,
-        parked.streamId,
-        parked.deliveries,
-        parked.reason,
-        epochUs,
-        createdEpochUs ?? null,
-      ]);
+      changed = await this.#runner.run(db, this.#park, [...parkedValues(parked, epochUs), createdEpochUs ?? null]);
     } catch (err) {
       // Removed by another node between the existence check and the insert's foreign key check.
       if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw subscriptionNotFound(parked.subscription);

@@ -6,6 +6,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   PARKED_COLUMNS,
   parkedFromRow,
+  parkedValues,
   SUBSCRIPTION_COLUMNS,
   subscriptionDefinition,
   subscriptionFromRow,
@@ -114,15 +115,7 @@ export class SubscriptionRecords {
     const record = this.#get.get(parked.subscription) as unknown[] | undefined;
     const stale = createdEpochUs !== undefined && subscriptionDefinition(record ?? []).createdEpochUs !== createdEpochUs;
     if (record === undefined || stale) throw subscriptionNotFound(parked.subscription);
-    this.#park.run(
-      parked.subscription,
-      parked.position,
-      parked.eventId,
-      parked.streamId,
-      parked.deliveries,
-      parked.reason,
-      epochUs,
-    );
+    this.#park.run(...parkedValues(parked, epochUs));
   }
 
   listParked(name: string): ParkedEvent[] {
