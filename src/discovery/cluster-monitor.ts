@@ -23,6 +23,11 @@ function fields(peer: PeerInfo): Record<string, unknown> {
 export class ClusterMonitor {
   private readonly logger: Logger;
   private readonly discovery: PeerEvents;
+  /**
+   * The last state of each live peer, to tell a suspected peer heard again from other updates. A peer leaves it when
+   * it dies: discovery's next event about it is always `peer:up`, which needs no history, so keeping dead peers would
+   * only grow the map with every node that ever came and went.
+   */
   private readonly states = new Map<string, PeerInfo['state']>();
   private started = false;
 
@@ -55,7 +60,7 @@ export class ClusterMonitor {
   };
 
   private readonly onDown = (peer: PeerInfo): void => {
-    this.states.set(peer.nodeId, 'dead');
+    this.states.delete(peer.nodeId);
     this.logger.warn({ ...fields(peer), lastSeen: peer.lastSeen }, 'node left the cluster');
     this.logSize();
   };
@@ -70,8 +75,17 @@ export class ClusterMonitor {
     }
   };
 
+  /** Peers whose state is kept: the live ones discovery knows. */
+  trackedPeers(): number {
+    return this.states.size;
+  }
+
   private logSize(): void {
-    const alive = this.discovery.peers().filter((peer) => peer.state !== 'dead').length;
+    const peers = this.discovery.peers();
+    const alive = peers.filter((peer) => peer.state !== 'dead').length;
     this.logger.info({ peers: alive }, `cluster has ${alive + 1} live node(s)`);
+    // A peer discovery forgot without a `peer:down` (its table does so silently) goes too.
+    const known = new Set(peers.map((peer) => peer.nodeId));
+    for (const nodeId of this.states.keys()) if (!known.has(nodeId)) this.states.delete(nodeId);
   }
 }

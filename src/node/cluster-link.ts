@@ -61,7 +61,7 @@ export class ClusterLink {
   readonly discovery: GossipDiscovery;
   readonly registrySync: RegistrySync;
   readonly rpcPeers: RpcPeers;
-  private readonly monitor: ClusterMonitor;
+  readonly monitor: ClusterMonitor;
   private readonly logger: Logger;
   private readonly inbound = new Set<RpcConnection>();
   private readonly registry: WorkerRegistry;
@@ -103,8 +103,8 @@ export class ClusterLink {
       { logger: components.logger.child({ component: 'discovery' }), acceptsNodeId: isPeerIdText },
       discoveryInit,
     );
-    // The registry believes what discovery reports alive, and holds a record of a node it does not hear for as long
-    // as discovery would take to declare a silent node dead.
+    // The registry believes what discovery reports alive, holds a record of a node it does not hear for as long as
+    // discovery would take to declare a silent node dead, and remembers a purge as long as discovery remembers the dead.
     const windows = resolveDiscoveryConfig(discoveryInit);
     this.monitor = new ClusterMonitor({ logger: components.logger.child({ component: 'cluster' }) }, { discovery: this.discovery });
     this.registrySync = new RegistrySync(
@@ -114,7 +114,7 @@ export class ClusterLink {
         logger: components.logger.child({ component: 'registry' }),
         membership: { liveIncarnation: (nodeId) => this.liveIncarnation(nodeId) },
       },
-      { unconfirmedGraceMs: windows.deadAfterMs },
+      { unconfirmedGraceMs: windows.deadAfterMs, purgeMemoryMs: windows.forgetAfterMs },
     );
     this.rpcPeers = new RpcPeers({
       dial: async (peerId, signal) => streamChannel(await this.mesh.dialProtocol(peerId, RPC_PROTOCOL, { signal })),

@@ -10,6 +10,7 @@ export {
   RegistrySync,
   DIGEST_INTERVAL_MS,
   UNCONFIRMED_GRACE_MS,
+  PURGE_MEMORY_MS,
   type RegistryTransport,
   type RegistrySyncStats,
   type RegistrySyncInit,

@@ -41,6 +41,14 @@ export const DIGEST_INTERVAL_MS = 2_000;
  * discovery actually uses.
  */
 export const UNCONFIRMED_GRACE_MS = 5_000;
+/**
+ * How long a purge is remembered, refusing late copies of the purged node's record: discovery's forget window with its
+ * default interval (60 × 1 s), so the registry forgets a dead node when discovery does. Peers give a dead node up
+ * within about one dead window of each other and an exchange in flight lasts at most 5 s, so copies stop coming long
+ * before; one that comes later is held out of the view like any record discovery does not vouch for. The node
+ * composing discovery and the registry passes the forget window discovery actually uses.
+ */
+export const PURGE_MEMORY_MS = 60_000;
 
 export interface RegistryTransport {
   /** Publishes to every peer (gossipsub topic). */
@@ -85,6 +93,9 @@ export interface RegistrySyncInit {
    * every `digestIntervalMs`. Give it discovery's dead window. @default 5000 (UNCONFIRMED_GRACE_MS)
    */
   unconfirmedGraceMs?: number;
+  /** How long a purged node's late copies are refused, in milliseconds; checked every `digestIntervalMs`.
+   * @default 60000 (PURGE_MEMORY_MS) */
+  purgeMemoryMs?: number;
 }
 
 export class RegistrySync {
@@ -94,6 +105,7 @@ export class RegistrySync {
   private readonly digestIntervalMs: number;
   private readonly exchangeTimeoutMs: number;
   private readonly unconfirmedGraceMs: number;
+  private readonly purgeMemoryMs: number;
   private readonly membership: Membership | undefined;
   private readonly now: () => number;
   private readonly unconfirmed = new UnconfirmedRecords();
@@ -112,6 +124,7 @@ export class RegistrySync {
     this.digestIntervalMs = init.digestIntervalMs ?? DIGEST_INTERVAL_MS;
     this.exchangeTimeoutMs = init.exchangeTimeoutMs ?? 5_000;
     this.unconfirmedGraceMs = init.unconfirmedGraceMs ?? UNCONFIRMED_GRACE_MS;
+    this.purgeMemoryMs = init.purgeMemoryMs ?? PURGE_MEMORY_MS;
     this.membership = components.membership;
     this.now = components.now ?? (() => performance.now());
   }
@@ -238,6 +251,7 @@ export class RegistrySync {
 
   private tick(): void {
     this.reconcile();
+    this.registry.expirePurges(this.purgeMemoryMs);
     void this.send({ kind: RegistryMessageKind.Record, record: this.registry.localRecord() });
     void this.send({ kind: RegistryMessageKind.Digest, stamps: this.registry.digest() });
   }

@@ -22,6 +22,8 @@ export interface StoreConflict {
 
 export interface WorkerRegistryComponents {
   logger?: Logger;
+  /** Monotonic milliseconds, for the age of purges. @default performance.now */
+  now?: () => number;
 }
 
 export interface WorkerRegistryInit {
@@ -53,8 +55,12 @@ export class WorkerRegistry implements RegistryView {
   readonly nodeId: string;
   private readonly logger: Logger;
   private readonly records = new Map<string, NodeRecord>();
-  /** nodeId → the incarnation at which it was purged; older or equal copies of its record are refused. */
-  private readonly purged = new Map<string, number>();
+  /**
+   * nodeId → the incarnation at which it was purged (older or equal copies of its record are refused) and when. Kept
+   * only while late copies may still come (see `expirePurges`), or every node that ever left would stay here.
+   */
+  private readonly purged = new Map<string, { incarnation: number; at: number }>();
+  private readonly now: () => number;
   private readonly listeners = new Set<RegistryListener>();
   private readonly localListeners = new Set<(record: NodeRecord) => void>();
   private byStore = new Map<string, WorkerEntry[]>();
@@ -62,6 +68,7 @@ export class WorkerRegistry implements RegistryView {
 
   constructor(components: WorkerRegistryComponents, init: WorkerRegistryInit) {
     this.logger = components.logger ?? pino({ level: 'silent' });
+    this.now = components.now ?? (() => performance.now());
     this.nodeId = init.nodeId;
     this.records.set(this.nodeId, { nodeId: this.nodeId, incarnation: init.incarnation ?? 0, version: 0, entries: [] });
     this.reindex();
@@ -106,7 +113,7 @@ export class WorkerRegistry implements RegistryView {
       }
       return false;
     }
-    const purgedAt = this.purged.get(record.nodeId);
+    const purgedAt = this.purged.get(record.nodeId)?.incarnation;
     if (purgedAt !== undefined) {
       if (record.incarnation <= purgedAt) return false;
       this.purged.delete(record.nodeId);
@@ -126,8 +133,8 @@ export class WorkerRegistry implements RegistryView {
   purgeNode(nodeId: string, incarnation?: number): boolean {
     if (nodeId === this.nodeId) return false;
     const current = this.records.get(nodeId);
-    const at = Math.max(incarnation ?? -1, current?.incarnation ?? -1, this.purged.get(nodeId) ?? -1);
-    this.purged.set(nodeId, at);
+    const at = Math.max(incarnation ?? -1, current?.incarnation ?? -1, this.purged.get(nodeId)?.incarnation ?? -1);
+    this.purged.set(nodeId, { incarnation: at, at: this.now() });
     if (current === undefined) return false;
     this.records.delete(nodeId);
     this.logger.info({ peer: nodeId, workers: current.entries.length }, 'purged the workers of a node that left');
@@ -143,9 +150,30 @@ export class WorkerRegistry implements RegistryView {
     this.purged.delete(nodeId);
   }
 
+  /**
+   * Forgets purges older than `ageMs`: by then every peer has given the node up too and no copy of its record is
+   * still on its way, and one that comes anyway is held until discovery vouches for its node (RegistrySync), never
+   * shown. Returns how many were forgotten.
+   */
+  expirePurges(ageMs: number): number {
+    const before = this.now() - ageMs;
+    let forgotten = 0;
+    for (const [nodeId, purge] of this.purged) {
+      if (purge.at > before) continue;
+      this.purged.delete(nodeId);
+      forgotten++;
+    }
+    return forgotten;
+  }
+
+  /** How many purged nodes are remembered (their late copies refused). */
+  purgedCount(): number {
+    return this.purged.size;
+  }
+
   /** Whether `apply` would refuse `record` because its node was purged at or after its incarnation. */
   refuses(record: Pick<NodeRecord, 'nodeId' | 'incarnation'>): boolean {
-    const purgedAt = this.purged.get(record.nodeId);
+    const purgedAt = this.purged.get(record.nodeId)?.incarnation;
     return purgedAt !== undefined && record.incarnation <= purgedAt;
   }
 
@@ -177,7 +205,7 @@ export class WorkerRegistry implements RegistryView {
   behind(digest: readonly RecordStamp[]): boolean {
     return digest.some((s) => {
       if (s.nodeId === this.nodeId) return false;
-      const purgedAt = this.purged.get(s.nodeId);
+      const purgedAt = this.purged.get(s.nodeId)?.incarnation;
       if (purgedAt !== undefined && s.incarnation <= purgedAt) return false;
       const mine = this.records.get(s.nodeId);
       return mine === undefined || compareStamps(s, mine) > 0;

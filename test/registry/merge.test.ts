@@ -100,6 +100,21 @@ describe('WorkerRegistry', () => {
     assert.equal(reg.workersFor('a').length, 1);
   });
 
+  it('forgets a purge once it is older than the age given, and only then', () => {
+    let now = 0;
+    const reg = new WorkerRegistry({ now: () => now }, { nodeId: 'self' });
+    const r1: NodeRecord = { nodeId: 'n1', incarnation: 1, version: 1, entries: [entry('a', 'n1')] };
+    reg.apply(r1);
+    reg.purgeNode('n1', 1);
+    now = 10;
+    reg.purgeNode('n2', 4);
+    now = 1_000;
+    assert.equal(reg.expirePurges(1_001), 0, 'n1 is 1000 ms old, n2 990');
+    assert.equal(reg.expirePurges(995), 1);
+    assert.equal(reg.purgedCount(), 1, 'the later purge stays');
+    assert.equal(reg.apply({ ...r1, version: 2 }), true, 'a copy after the purge was forgotten is no longer refused here');
+  });
+
   it('a purged node that turns out to be alive (a healed partition) is readmitted at the same incarnation', () => {
     const reg = new WorkerRegistry({}, { nodeId: 'self' });
     const r1: NodeRecord = { nodeId: 'n1', incarnation: 1, version: 1, entries: [entry('a', 'n1')] };
