@@ -31,15 +31,27 @@ export const REDIAL_WARN_EVERY_FAILURES = 10;
 /** Upper bound on open connections before libp2p prunes; far above one per peer for a cluster of tens of nodes. */
 export const MAX_CONNECTIONS = 256;
 /**
- * Inbound connections still upgrading at once. libp2p: 10, which a whole cluster starting together can exceed when
- * every node with a smaller id dials the same one.
+ * Inbound connections still upgrading at once, from all hosts together. libp2p: 10, which a whole cluster starting
+ * together can exceed when every node with a smaller id dials the same one. At this count libp2p refuses every inbound
+ * connection, members' too, so no single host may fill it (the per-host cap below) and a connection that sends
+ * nothing holds its slot briefly (`KEY_SELECTION_OFFER_TIMEOUT_MS`).
  */
 export const MAX_INCOMING_PENDING_CONNECTIONS = 128;
 /**
- * Inbound connections accepted per second from one host. libp2p: 5, a defence against strangers that refuses a
- * loopback or single-host Docker cluster, where every peer shares one address. Peers here hold the secret.
+ * Inbound connections still upgrading at once from one IP address. A node dials one address of a peer at a time, so a
+ * host has at most as many upgrading here as it runs nodes: one in the namespace rig or under Docker (every node its
+ * own address), at most 15 in the largest single-host cluster run here (the 16-node registry benchmark on loopback).
+ * Without it one stranger's idle connections filled the node-wide slots and locked every member out. A quarter of
+ * those slots: a host holding it leaves the other three quarters to everyone else.
  */
-export const INBOUND_CONNECTION_THRESHOLD_PER_S = 1_000;
+export const MAX_INCOMING_PENDING_CONNECTIONS_PER_HOST = 32;
+/**
+ * Inbound connections accepted per second from one host. libp2p: 5, which refuses a loopback or single-host cluster,
+ * where every peer shares one address. A node opens one connection to each peer and redials no faster than 100 ms
+ * doubling, at most 5 dials in a second, so even 16 failing nodes on one host stay under it; a host beyond it is
+ * refused before its connections take an upgrade slot, and a refused member redials after its backoff.
+ */
+export const INBOUND_CONNECTION_THRESHOLD_PER_S = 100;
 
 /**
  * How often libp2p's connection monitor pings each peer; a failed ping aborts the connection, which is how a peer
@@ -78,3 +90,10 @@ export const MAX_CLUSTER_SECRETS = 8;
 export const MAX_FORGOTTEN_PEERS = 4_096;
 /** The key-selection preamble (see `keyring-protector.ts`) must complete within this when libp2p passes no signal. */
 export const KEY_SELECTION_TIMEOUT_MS = 5_000;
+/**
+ * The listener drops an inbound connection whose key-selection offer (13 to 69 bytes, which a member sends the moment
+ * its connection opens, so it arrives half a round trip later) has not arrived within this. Until then the connection
+ * holds an upgrade slot, and under libp2p's 5 s upgrade timeout a stranger sending nothing held it for 5 s. Checked
+ * again after pending socket input is read, so a stall of this process does not drop an offer that had arrived.
+ */
+export const KEY_SELECTION_OFFER_TIMEOUT_MS = 500;

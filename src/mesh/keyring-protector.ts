@@ -13,6 +13,10 @@
  * connection when they share none; then both run @libp2p/pnet with that key, unchanged (XSalsa20 over everything that
  * follows, noise inside it). Two nodes connect if and only if their keyrings share a secret.
  *
+ * The listener waits for the offer `KEY_SELECTION_OFFER_TIMEOUT_MS` (500 ms), not libp2p's whole upgrade timeout: a
+ * member sends it the moment the connection opens, and a stranger who sends nothing must not hold one of the node's
+ * few upgrade slots for long (see `inbound-limiter.ts` for the other half of that defence).
+ *
  * What the clear preamble gives away: key ids are HKDF outputs under their own label, independent of the keys, so an
  * observer learns which connections share a key and nothing about it. Replaying an id gets a stranger no further than
  * pnet itself let it: pnet starts, the stranger cannot encrypt, noise fails and the connection is dropped.
@@ -25,9 +29,9 @@ import type {
   StreamMessageEvent,
 } from '@libp2p/interface';
 import { preSharedKey } from '@libp2p/pnet';
-import { GaterError } from '../errors/index.ts';
+import { GaterError, TimeoutError } from '../errors/index.ts';
 import { KEY_ID_BYTES, type ClusterKey } from './cluster-keys.ts';
-import { KEY_SELECTION_TIMEOUT_MS, MAX_CLUSTER_SECRETS } from './constants.ts';
+import { KEY_SELECTION_OFFER_TIMEOUT_MS, KEY_SELECTION_TIMEOUT_MS, MAX_CLUSTER_SECRETS } from './constants.ts';
 
 /** "gpk1": gater pre-shared key selection, version 1. */
 const MAGIC = Uint8Array.of(0x67, 0x70, 0x6b, 0x31);
@@ -39,6 +43,8 @@ export interface KeyringProtectorInit {
   keys: readonly ClusterKey[];
   /** Deadline of the preamble when libp2p passes no abort signal. @default 5000 */
   timeoutMs?: number;
+  /** How long the listener waits for the dialer's whole offer, from the start of key selection. @default 500 */
+  offerTimeoutMs?: number;
   /** Told which key a connection uses (for debug logs). */
   onKeySelected?: (keyId: string, direction: 'inbound' | 'outbound') => void;
 }
@@ -51,6 +57,7 @@ interface KeyEntry {
 export class KeyringProtector implements ConnectionProtector {
   private readonly entries: readonly KeyEntry[];
   private readonly timeoutMs: number;
+  private readonly offerTimeoutMs: number;
   private readonly onKeySelected: KeyringProtectorInit['onKeySelected'];
 
   constructor(init: KeyringProtectorInit) {
@@ -59,6 +66,7 @@ export class KeyringProtector implements ConnectionProtector {
     }
     this.entries = init.keys.map((key) => ({ key, protector: preSharedKey({ psk: key.swarmKey })() }));
     this.timeoutMs = init.timeoutMs ?? KEY_SELECTION_TIMEOUT_MS;
+    this.offerTimeoutMs = init.offerTimeoutMs ?? KEY_SELECTION_OFFER_TIMEOUT_MS;
     this.onKeySelected = init.onKeySelected;
   }
 
@@ -95,11 +103,12 @@ export class KeyringProtector implements ConnectionProtector {
 
   /** Listener: picks its most preferred key among those offered, or refuses the connection. */
   private async choose(connection: MessageStream, signal: AbortSignal): Promise<KeyEntry> {
-    const header = await readExactly(connection, OFFER_HEADER_BYTES, signal);
+    const deadline = { at: performance.now() + this.offerTimeoutMs, ms: this.offerTimeoutMs };
+    const header = await readExactly(connection, OFFER_HEADER_BYTES, signal, deadline);
     if (!hasMagic(header)) throw unauthorized('the peer does not speak the gater key-selection preamble');
     const count = header[MAGIC.byteLength] ?? 0;
     if (count < 1 || count > MAX_CLUSTER_SECRETS) throw unauthorized(`the peer offered ${count} keys`);
-    const ids = await readExactly(connection, count * KEY_ID_BYTES, signal);
+    const ids = await readExactly(connection, count * KEY_ID_BYTES, signal, deadline);
     const offered = Array.from({ length: count }, (_, i) => ids.subarray(i * KEY_ID_BYTES, (i + 1) * KEY_ID_BYTES));
     const entry = this.entries.find((e) => offered.some((id) => equal(id, e.key.idBytes)));
     if (entry === undefined) throw unauthorized('the peer holds no cluster secret this node accepts');
@@ -111,15 +120,31 @@ export class KeyringProtector implements ConnectionProtector {
   }
 }
 
+/** A deadline on the listener's read of the offer: an instant on the `performance.now()` clock, and its length. */
+interface OfferDeadline {
+  at: number;
+  ms: number;
+}
+
 /**
  * Reads exactly `n` bytes from a raw connection, then gives back whatever arrived beyond them (`unshift`), so the
- * next reader (pnet) sees the stream as if nothing had been read past the preamble.
+ * next reader (pnet) sees the stream as if nothing had been read past the preamble. Fails at `signal`, or with
+ * `timeout` at `deadline` when one is given.
  */
-function readExactly(stream: MessageStream, n: number, signal: AbortSignal): Promise<Uint8Array> {
+function readExactly(
+  stream: MessageStream,
+  n: number,
+  signal: AbortSignal,
+  deadline?: OfferDeadline,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let received = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
     const cleanup = (): void => {
+      settled = true;
+      clearTimeout(timer);
       stream.removeEventListener('message', onMessage);
       stream.removeEventListener('close', onClose);
       signal.removeEventListener('abort', onAbort);
@@ -143,8 +168,21 @@ function readExactly(stream: MessageStream, n: number, signal: AbortSignal): Pro
       cleanup();
       reject(signal.reason);
     };
+    const onDeadline = (): void => {
+      // After a stall of this process, expired timers run before sockets are read, so the offer may have arrived
+      // unread: look again once pending input is handled (setImmediate runs after the poll phase).
+      setImmediate(() => {
+        if (settled) return;
+        cleanup();
+        reject(new TimeoutError("mesh key selection: the dialer's offer", deadline!.ms));
+      });
+    };
     if (signal.aborted) return reject(signal.reason);
     if (stream.status !== 'open') return reject(unauthorized('the connection closed before key selection'));
+    if (deadline !== undefined) {
+      timer = setTimeout(onDeadline, Math.max(0, deadline.at - performance.now()));
+      timer.unref();
+    }
     signal.addEventListener('abort', onAbort);
     stream.addEventListener('close', onClose);
     stream.addEventListener('message', onMessage);

@@ -7,7 +7,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub';
 import { identify, type Identify } from '@libp2p/identify';
-import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
+import type { Connection, MultiaddrConnection, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { ping, type Ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
@@ -40,6 +40,7 @@ import {
   SOCKET_INACTIVITY_TIMEOUT_MS,
   STREAM_INACTIVITY_TIMEOUT_MS,
 } from './constants.ts';
+import { InboundLimiter } from './inbound-limiter.ts';
 import { KeyringProtector } from './keyring-protector.ts';
 import { PeerDialer } from './peer-dialer.ts';
 import { answer, exchange } from './unary.ts';
@@ -420,6 +421,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
     installHalfWindowUpdates();
     const keys = this.keys;
     const logger = this.logger;
+    // One per libp2p node: connections of a stopped node close into their own limiter, never a restarted one's.
+    const inbound = new InboundLimiter({
+      onRefused: (host, remoteAddr) =>
+        logger.debug({ host, remoteAddr: remoteAddr.toString() }, 'inbound connection refused: too many from its address'),
+    });
     return createLibp2p<MeshServices>({
       start: false,
       privateKey: this.privateKey,
@@ -448,8 +454,15 @@ export class Mesh extends EventEmitter<MeshEvents> {
         }),
       ],
       connectionGater: {
+        // A host gets its share of the upgrade slots, not all of them (see inbound-limiter.ts).
+        denyInboundConnection: (maConn: MultiaddrConnection) => !inbound.admit(maConn),
         // Identity is known only once noise completes; a forgotten peer is refused until wanted again.
         denyInboundEncryptedConnection: (peer: PeerId) => this.forgotten.has(peer.toString()),
+        // The last step of an inbound upgrade: it no longer counts against its address.
+        denyInboundUpgradedConnection: (_peer: PeerId, maConn: MultiaddrConnection) => {
+          inbound.release(maConn);
+          return false;
+        },
       },
       connectionManager: {
         maxConnections: MAX_CONNECTIONS,
