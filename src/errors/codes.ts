@@ -32,7 +32,9 @@ export const ERROR_CODES = {
   store_conflict: {
     status: 503,
     retryable: false,
-    description: 'more than one node claims this embedded store; calls are refused until only one serves it',
+    description:
+      'more than one node claims this store as an embedded one (or nodes announce it with different backends); ' +
+      'calls are refused until only one serves it',
   },
   internal: { status: 500, retryable: false, description: 'an unexpected failure inside gater' },
 } as const satisfies Record<string, ErrorCodeSpec>;

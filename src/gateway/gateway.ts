@@ -265,7 +265,8 @@ export class Gateway implements GaterApi {
         if (conflict !== undefined) {
           throw new GaterError(
             'store_conflict',
-            `store '${store}' is an embedded store announced by ${conflict.nodeIds.length} nodes (${conflict.nodeIds.join(', ')}); stop all but one`,
+            `store '${store}' is announced by ${conflict.nodeIds.length} nodes as different stores (an embedded store, ` +
+              `or different backends): ${conflict.nodeIds.join(', ')}; stop all but one`,
             { store, nodeIds: conflict.nodeIds },
           );
         }

@@ -8,7 +8,7 @@ import type { WorkerEndpoint } from './worker-endpoint.ts';
 
 export interface WorkerDirectory {
   endpointsFor(store: string): readonly WorkerEndpoint[];
-  /** The nodes that claim the same embedded store, when more than one does. */
+  /** The nodes that claim the store as different stores (embedded on several, or mixed backends), if any. */
   conflictFor(store: string): StoreConflict | undefined;
   summaries(): StoreSummary[];
 }

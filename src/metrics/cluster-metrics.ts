@@ -38,7 +38,7 @@ export class ClusterMetrics {
   private readonly meshConnections: Gauge;
   /** `gater_registry_workers`: workers in the replicated registry, all nodes. */
   private readonly registryWorkers: Gauge;
-  /** `gater_registry_conflicts`: embedded stores announced by more than one node. */
+  /** `gater_registry_conflicts`: stores announced as different stores (embedded on several nodes, or mixed backends). */
   private readonly registryConflicts: Gauge;
   /** `gater_registry_messages_dropped_total`: malformed or forged registry messages. */
   private readonly registryDropped: Counter;
@@ -61,7 +61,7 @@ export class ClusterMetrics {
     this.registryWorkers = new Gauge({ name: 'gater_registry_workers', help: 'Workers in the replicated registry.', registers });
     this.registryConflicts = new Gauge({
       name: 'gater_registry_conflicts',
-      help: 'Embedded stores announced by more than one node (calls to them are refused).',
+      help: 'Stores announced as different stores: embedded on several nodes, or with different backends (calls to them are refused).',
       registers,
     });
     this.registryDropped = new Counter({

@@ -169,7 +169,7 @@ export class GaterNode implements RunningNode {
     const conflicts = this.registry?.conflicts() ?? [];
     checks['registry'] = conflicts.length === 0
       ? { ok: true }
-      : { ok: false, detail: `embedded store conflict: ${conflicts.map((c) => c.store).join(', ')}` };
+      : { ok: false, detail: `store conflict: ${conflicts.map((c) => c.store).join(', ')}` };
     for (const storeId of this.settings.stores) {
       checks[`store:${storeId}`] = { ok: this.hosted.has(storeId) };
     }
