@@ -47,6 +47,8 @@ interface PeerRecord {
   truncated: boolean;
   incarnation: number;
   endpoint: string;
+  /** When a packet last came from `endpoint`. */
+  endpointHeard: number;
   state: PeerState;
   /** It announced its leave: dead until heard again. */
   left: boolean;
@@ -241,6 +243,7 @@ export class PeerTable {
       truncated: p.truncated,
       incarnation: p.incarnation,
       endpoint: o.endpoint,
+      endpointHeard: o.now,
       state: 'alive',
       left: false,
       lastHeard: o.now,
@@ -252,18 +255,35 @@ export class PeerTable {
     return record;
   }
 
+  /**
+   * Where a known peer is after packet `o`. The source address of a datagram is not authenticated: a host that
+   * received one of the node's unicast packets (a seed it beacons to) can replay it from elsewhere, and the packet
+   * passes the replay guard if this node had not seen it. That host must not become the node's address, flapping it
+   * with every replay. So a new address is taken from a packet the node sent to the group (it came from where the
+   * node is), or once nothing has come from the known address for `probeAfterMs` (the node really moved); a restarted
+   * node (a new incarnation) starts a new record anyway.
+   */
+  private endpointAfter(record: PeerRecord, o: Observation): string {
+    if (o.endpoint === record.endpoint || o.payload.toGroup || o.now - record.endpointHeard >= this.windows.probeAfterMs) {
+      record.endpointHeard = o.now;
+      return o.endpoint;
+    }
+    return record.endpoint;
+  }
+
   /** Copies what the packet says into the record; whether anything a peer event shows changed. */
   private assign(record: PeerRecord, o: Observation): boolean {
     const p = o.payload;
+    const endpoint = this.endpointAfter(record, o);
     const changed =
       record.name !== p.nodeName ||
-      record.endpoint !== o.endpoint ||
+      record.endpoint !== endpoint ||
       record.truncated !== p.truncated ||
       !sameList(record.addrs, p.addrs) ||
       !sameList(record.roles, p.roles) ||
       !sameList(record.stores, p.stores);
     record.name = p.nodeName;
-    record.endpoint = o.endpoint;
+    record.endpoint = endpoint;
     record.truncated = p.truncated;
     record.addrs = p.addrs;
     record.roles = p.roles;
@@ -272,7 +292,7 @@ export class PeerTable {
   }
 }
 
-/** Whether a peer is worth probing: neither dead nor gone. */
+
 function worthProbing(record: PeerRecord): boolean {
   return record.state !== 'dead' && !record.left;
 }

@@ -182,6 +182,51 @@ describe('gossip discovery in one process, real UDP on 127.0.0.1', () => {
     await a.stop();
   });
 
+  it('keeps a peer\'s address when its unicast packets are replayed from elsewhere', async () => {
+    const port = await freeUdpPort();
+    const a = node('node-a', { multicast: false, port, intervalMs: NEVER_MS });
+    await a.start();
+    const codec = new PacketCodec('in-process', new Keyring('in-process', { primary: SECRET }));
+    const real = await rawSocket();
+    const replayer = await rawSocket();
+    const updates: string[] = [];
+    a.on('peer:updated', (peer) => updates.push(peer.endpoint));
+    const packet = (sequence: number) =>
+      codec.seal(MESSAGE_KIND.beacon, samplePayload({ clusterName: 'in-process', nodeId: 'node-x', sequence, toGroup: false })).datagram;
+    await real.send(packet(1), port);
+    await waitFor('node-x known at its real address', () => alive(a, 'node-x')?.endpoint === `127.0.0.1:${real.port}`);
+    // Node-x's packets to another host (sequences a has not seen) come back from that host, between its own.
+    for (let sequence = 2; sequence <= 9; sequence += 2) {
+      await replayer.send(packet(sequence), port);
+      await real.send(packet(sequence + 1), port);
+    }
+    await waitFor('every packet taken', () => a.stats().beaconsReceived === 9);
+    assert.equal(a.peer('node-x')?.endpoint, `127.0.0.1:${real.port}`, 'the replayer never became its address');
+    assert.deepEqual(updates, [], 'and nothing flapped');
+    await real.close();
+    await replayer.close();
+    await a.stop();
+  });
+
+  it('takes a peer\'s new address once its old one has gone quiet', async () => {
+    const port = await freeUdpPort();
+    const a = node('node-a', { multicast: false, port, intervalMs: 100 });
+    await a.start();
+    const codec = new PacketCodec('in-process', new Keyring('in-process', { primary: SECRET }));
+    const before = await rawSocket();
+    const after = await rawSocket();
+    const packet = (sequence: number) =>
+      codec.seal(MESSAGE_KIND.beacon, samplePayload({ clusterName: 'in-process', nodeId: 'node-y', sequence, toGroup: false })).datagram;
+    await before.send(packet(1), port);
+    await waitFor('node-y known', () => alive(a, 'node-y')?.endpoint === `127.0.0.1:${before.port}`);
+    await sleep(300); // its old address quiet for longer than the probe delay (1.2 intervals)
+    await after.send(packet(2), port);
+    await waitFor('node-y at its new address', () => a.peer('node-y')?.endpoint === `127.0.0.1:${after.port}`);
+    await before.close();
+    await after.close();
+    await a.stop();
+  });
+
   it('survives a throwing listener and a throwing advertise()', async () => {
     const { logger, lines } = captureLogger('warn');
     const shared = { port: randomPort(), group: randomGroup(), intervalMs: 50 };
