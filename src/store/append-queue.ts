@@ -27,6 +27,9 @@ export interface QueuedAppend {
   reject(error: unknown): void;
 }
 
+/** Taken appends the array may hold before it is compacted (and then only when they are at least half of it). */
+const COMPACT_AFTER = 1024;
+
 export class AppendQueue<T extends QueuedAppend> {
   private items: T[] = [];
   private head = 0;
@@ -84,9 +87,20 @@ export class AppendQueue<T extends QueuedAppend> {
       this.head = 0;
     } else {
       this.head = end;
+      this.compact();
     }
     this.queuedEvents -= events;
     return batch;
+  }
+
+  /**
+   * Drops the taken appends from the array once they are most of it. Under a load that never lets the queue empty,
+   * they would otherwise stay referenced (events, answers and all) for as long as the load lasts.
+   */
+  private compact(): void {
+    if (this.head < COMPACT_AFTER || this.head < this.items.length / 2) return;
+    this.items = this.items.slice(this.head);
+    this.head = 0;
   }
 
   /** Whether some waiting append is to a stream in none of `streamSets`. */

@@ -3,7 +3,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { AppendQueue } from '../../src/store/append-queue.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 interface Item {
   streamId: string;
@@ -127,6 +132,25 @@ describe('AppendQueue', () => {
     assert.deepEqual(onlyGone.takeBatch(100, new Set(['s'])), []);
     assert.equal(onlyGone.length, 1);
     assert.equal(onlyGone.events, 1);
+  });
+
+  it('lets go of taken appends under a load that never lets it empty', async () => {
+    // Three wait, two are taken and two more come, over and over: the queue is never empty, and each taken append (its
+    // events, its caller's answer) must not stay referenced by it.
+    const queue = new AppendQueue<Item>();
+    const taken: WeakRef<Item>[] = [];
+    for (let i = 0; i < 3; i++) queue.push(item(`w${i}`, 's', 1));
+    for (let round = 0; round < 10_000; round++) {
+      for (const t of queue.takeBatch(2)) taken.push(new WeakRef(t));
+      queue.push(item(`a${round}`, 's', 1));
+      queue.push(item(`b${round}`, 's', 1));
+    }
+    assert.equal(queue.length, 3);
+    // A WeakRef keeps its target alive until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const retained = taken.filter((ref) => ref.deref() !== undefined).length;
+    assert.ok(retained <= 2_100, `${retained} of ${taken.length} taken appends still referenced`);
   });
 
   it('tells whether some waiting append is to a stream outside the given sets', () => {
