@@ -80,6 +80,8 @@ export class EventStreams {
    */
   serve(request: FastifyRequest, reply: FastifyReply, subscription: EventSubscription): Promise<void> {
     this.streaming.add(request);
+    // Opened after closing began (its open call was still running): it ends at once, as the others did.
+    if (this.closing.signal.aborted) subscription.close('server closing');
     const done = this.pump(request, reply, subscription);
     this.open.set(subscription, { res: reply.raw, done });
     return done;
@@ -115,7 +117,8 @@ export class EventStreams {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
+      // Once the server is closing, the connection ends with the stream: idle, it would hold the close open.
+      connection: this.closing.signal.aborted ? 'close' : 'keep-alive',
       // Tells nginx-like proxies not to buffer the stream.
       'x-accel-buffering': 'no',
     });

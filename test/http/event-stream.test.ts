@@ -145,6 +145,44 @@ describe('SSE and clients that read nothing', () => {
     }
   });
 
+  test('a stream whose subscription opens after closing began ends at once, and closing does not wait for it', async () => {
+    const opening = Promise.withResolvers<void>();
+    const asked = Promise.withResolvers<void>();
+    let sub: CountingSubscription | undefined;
+    const api = stubApi({
+      async observe() {
+        asked.resolve();
+        await opening.promise; // a slow open: relayed to a peer that is slow to answer
+        sub = new CountingSubscription(TOTAL, { blob: BLOB });
+        return sub;
+      },
+    });
+    const server = createHttpServer(
+      { api, metrics: new GaterMetrics({ collectDefaultMetrics: false }), health: () => ({ live: true, ready: true, checks: {} }), cluster: () => ({}) },
+      { host: '127.0.0.1', port: 0 },
+    );
+    const port = Number(new URL(await server.listen()).port);
+    const response = fetch(`http://127.0.0.1:${port}/v1/stores/s/observe?type=by_stream&selector=%24all`).then(async (res) => ({
+      status: res.status,
+      body: await res.text(),
+    }));
+    await asked.promise;
+    const closing = server.close();
+    await new Promise((r) => setTimeout(r, 100));
+    opening.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      closing.then(() => 'closed'),
+      new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'still waiting'))),
+    ]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'closed', 'a stream opened after closeAll used to hold the server open');
+    assert.equal(sub?.closedWith, 'server closing');
+    const { status, body } = await response;
+    assert.equal(status, 200);
+    assert.ok(sub!.pulled < TOTAL && !body.includes('event: event'), 'nothing was delivered');
+  });
+
   test('a client that reads nothing for the stall timeout is cut, and its subscription closed', async () => {
     const { server, socket, sub } = await stalledStream({ eventStreamStallTimeoutMs: 300 });
     try {
