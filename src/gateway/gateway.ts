@@ -60,6 +60,13 @@ const DEADLINE_SLACK_MS = 5;
 /** Page size of reads when the caller gives none. */
 export const DEFAULT_READ_COUNT = 100;
 
+/**
+ * The `store` label of a call to a store no worker serves. Store ids come from clients: a label for each would let
+ * anyone who reaches the API add series (memory) without bound. No store id can take it (ids start with a letter or
+ * digit).
+ */
+export const UNKNOWN_STORE_LABEL = '_unknown';
+
 /** What the gateway reports about each call; GaterMetrics implements it. */
 export interface CallRecorder {
   recordCall(op: string, store: string, outcome: 'ok' | ErrorCode, durationMs: number): void;
@@ -300,10 +307,16 @@ export class Gateway implements GaterApi {
       }
     } catch (err) {
       const error = toGaterError(isAbort(err) ? new GaterError('unavailable', 'the call was cancelled') : err);
-      this.metrics?.recordCall(op, store, error.code, this.now() - started);
+      this.metrics?.recordCall(op, this.storeLabel(store), error.code, this.now() - started);
       if (error.code === 'internal') this.logger.error({ err, op, store }, 'call failed');
       throw error;
     }
+  }
+
+  /** A failed call's store label: the store while the registry knows it (it has workers, or is in conflict). */
+  private storeLabel(store: string): string {
+    const known = this.directory.endpointsFor(store).length > 0 || this.directory.conflictFor(store) !== undefined;
+    return known ? store : UNKNOWN_STORE_LABEL;
   }
 }
 

@@ -20,7 +20,10 @@ export interface GaterMetricsInit {
 export class GaterMetrics {
   readonly registry: Registry;
 
-  /** `gater_calls_total{op,store,outcome}`: store calls made through the gateway, by outcome (`ok` or an error code). */
+  /**
+   * `gater_calls_total{op,store,outcome}`: store calls made through the gateway, by outcome (`ok` or an error code).
+   * Calls to a store no worker serves count under `store="_unknown"` (the gateway's UNKNOWN_STORE_LABEL).
+   */
   readonly calls: Counter<'op' | 'store' | 'outcome'>;
   /** `gater_call_duration_seconds{op}`: time from the call entering the gateway to its result, retries included. */
   readonly callDuration: TalliedHistogram<'op'>;
@@ -52,7 +55,7 @@ export class GaterMetrics {
     const uncounted = this.uncountedCalls;
     this.calls = new Counter({
       name: 'gater_calls_total',
-      help: 'Store calls through the gateway, by operation, store and outcome (ok or an error code).',
+      help: 'Store calls through the gateway, by operation, store (_unknown: a store no worker serves) and outcome (ok or an error code).',
       labelNames: ['op', 'store', 'outcome'],
       registers,
       collect() {
