@@ -62,7 +62,8 @@ export interface GaterConfig {
   readonly seeds: readonly SeedAddress[];
   /** Time between two gossip beacons, in milliseconds. @default 1000 */
   readonly gossipIntervalMs: number;
-  /** TCP port of the mesh (peer-to-peer RPC); 0 picks any free port. @default 45893 */
+  /** TCP port of the mesh (peer-to-peer RPC); 0 picks any free port, which discovery announces to peers. A firewalled
+   * deployment sets a fixed one (45893 by convention). @default 0 */
   readonly meshPort: number;
   /** Address the mesh listens on. @default `gossipIf`, so a loopback node's mesh stays on loopback too */
   readonly meshHost: string;

@@ -58,3 +58,31 @@ describe('config/gater.example.json', () => {
     }
   });
 });
+
+describe('src/config/gater-config.ts', () => {
+  const source = readFileSync(join(import.meta.dirname, '..', '..', 'src', 'config', 'gater-config.ts'), 'utf8');
+  /** The `@default` text of each field's doc comment, by field. */
+  const documented = new Map(
+    [...source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*readonly (\w+):/g)].flatMap(([, doc, key]) => {
+      const match = /@default\s+([\s\S]*)$/.exec(doc!);
+      return match === null ? [] : [[key!, match[1]!.replace(/\s*\*\s*/g, ' ').trim()] as const];
+    }),
+  );
+
+  it('gives each field with a fixed default that default in its @default', () => {
+    for (const key of CONFIG_KEYS) {
+      const spec: OptionSpec<unknown> = OPTIONS[key];
+      if (spec.default === undefined) {
+        assert.equal(documented.get(key), undefined, `${key} has no default, but its doc names one`);
+        continue;
+      }
+      const doc = documented.get(key);
+      assert.ok(doc, `${key}: no @default in its doc comment`);
+      if (typeof spec.default === 'function') continue;
+      // As TypeScript spells the value: 'text', 5000, true, ['a'], [].
+      const literal = JSON.stringify(spec.default).replace(/"/g, "'").replace(/','/g, "', '");
+      const rest = doc.startsWith(literal) ? doc.slice(literal.length) : undefined;
+      assert.ok(rest !== undefined && /^(|[ ,].*)$/s.test(rest), `${key}: @default ${doc}, but the default is ${literal}`);
+    }
+  });
+});
