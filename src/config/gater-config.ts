@@ -58,14 +58,16 @@ export interface GaterConfig {
   /** Gossip on the multicast group `gossipAddr`; false leaves unicast `seeds` only (unless `broadcastOnly`), for
    * networks that carry neither multicast nor broadcast. @default true */
   readonly gossipMulticast: boolean;
-  /** Peers gossip is also sent to by unicast, for networks without multicast or broadcast. @default [] */
+  /** Peers gossip is also sent to by unicast, for networks without multicast or broadcast: each host an IPv4 address
+   * or a host name (resolved to its IPv4 addresses), since gossip is IPv4 only. @default [] */
   readonly seeds: readonly SeedAddress[];
   /** Time between two gossip beacons, in milliseconds. @default 1000 */
   readonly gossipIntervalMs: number;
   /** TCP port of the mesh (peer-to-peer RPC); 0 picks any free port, which discovery announces to peers. A firewalled
    * deployment sets a fixed one (45893 by convention). @default 0 */
   readonly meshPort: number;
-  /** Address the mesh listens on. @default `gossipIf`, so a loopback node's mesh stays on loopback too */
+  /** IP address the mesh listens on (IPv4 or IPv6; not a host name). @default `gossipIf`, so a loopback node's mesh
+   * stays on loopback too */
   readonly meshHost: string;
 }
 

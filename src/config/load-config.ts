@@ -15,6 +15,7 @@ import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, CONFIG_KEYS, OPTIONS, type DefaultCo
 import { ValueError } from './parsers.ts';
 import { GATER_ENV_PREFIX, SEED_ENV_PREFIX, UNUSED_SEED_ENV } from './seed-env.ts';
 import { didYouMean } from './suggest.ts';
+import { TOOL_ENV } from './tool-env.ts';
 
 export interface LoadConfigInput {
   /** The flags of `gater start` (the arguments after the subcommand). @default [] */
@@ -189,7 +190,7 @@ class ConfigLoader {
       this.set(key, env[winner], { layer: 'env', name: winner });
     }
     for (const name of Object.keys(env)) {
-      if (name.startsWith(GATER_ENV_PREFIX) && !KNOWN_GATER_ENV.has(name)) {
+      if (name.startsWith(GATER_ENV_PREFIX) && !KNOWN_GATER_ENV.has(name) && !Object.hasOwn(TOOL_ENV, name)) {
         this.issue(name, `is not a gater setting${didYouMean(name, KNOWN_GATER_ENV)}`);
       } else if (name.startsWith(SEED_ENV_PREFIX) && !KNOWN_GATER_ENV.has(name)) {
         const reason = UNUSED_SEED_ENV[name] ?? 'gater has no such setting';

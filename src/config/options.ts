@@ -6,7 +6,7 @@
 import { LOG_FORMATS, LOG_LEVELS, DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL } from '../log/levels.ts';
 import * as D from './defaults.ts';
 import type { ConfigKey, GaterConfig } from './gater-config.ts';
-import { boolean, host, integer, ipv4, list, oneOf, secret, seed, text, url, type Parser } from './parsers.ts';
+import { boolean, host, integer, ip, ipv4, list, oneOf, secret, seed, text, url, type Parser } from './parsers.ts';
 
 /** What a computed default may depend on: only options whose own defaults are fixed values. */
 export interface DefaultContext {
@@ -208,7 +208,7 @@ export const OPTIONS: OptionTable = {
     defaultText: String(D.DEFAULT_GOSSIP_MULTICAST),
   },
   seeds: {
-    doc: 'Peers also sent gossip by unicast, `host:port` comma-separated, for networks without multicast or broadcast.',
+    doc: 'Peers also sent gossip by unicast, `host:port` comma-separated (an IPv4 address or a host name: gossip is IPv4 only), for networks without multicast or broadcast.',
     unit: 'list',
     env: ['GATER_SEEDS'],
     flag: 'seeds',
@@ -235,10 +235,10 @@ export const OPTIONS: OptionTable = {
     defaultText: String(D.DEFAULT_MESH_PORT),
   },
   meshHost: {
-    doc: 'Address the mesh listens on.',
+    doc: 'IP address the mesh listens on (not a host name: the mesh binds it).',
     env: ['GATER_MESH_HOST'],
     flag: 'mesh-host',
-    parser: host(),
+    parser: ip(),
     default: (c) => c.gossipIf,
     defaultText: 'gossipIf',
   },

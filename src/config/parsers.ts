@@ -97,6 +97,31 @@ export function host(): Parser<string> {
   };
 }
 
+/** An IPv4 address or a host name: what gossip, IPv4 only, can send to. */
+export function ipv4OrHost(): Parser<string> {
+  const expected = 'an IPv4 address or a host name';
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string' || (!isIPv4(value) && !HOSTNAME.test(value))) fail(expected);
+      return value;
+    },
+  };
+}
+
+/** An IPv4 or IPv6 address, for what a socket binds: it takes no host name. */
+export function ip(expected = 'an IP address'): Parser<string> {
+  return {
+    expected,
+    list: false,
+    parse(value) {
+      if (typeof value !== 'string' || isIP(value) === 0) fail(expected);
+      return value;
+    },
+  };
+}
+
 export function ipv4(expected = 'an IPv4 address'): Parser<string> {
   return {
     expected,
@@ -143,25 +168,38 @@ export function secret(minBytes: number): Parser<string> {
   };
 }
 
-/** `host:port`, or `[v6-address]:port`. */
+/**
+ * `host:port`, the host an IPv4 address or a host name (resolved to its IPv4 addresses). Gossip is IPv4 only (udp4):
+ * an IPv6 address is refused here, with the rest of the configuration, rather than when discovery starts.
+ */
 export function seed(): Parser<SeedAddress> {
   const expected = 'host:port';
-  const hostParser = host();
+  const hostParser = ipv4OrHost();
   const portParser = integer(1, 65_535);
   return {
     expected,
     list: false,
     parse(value) {
       if (typeof value !== 'string') fail(expected);
-      const match = /^\[([^\]]+)\]:([^:]*)$/.exec(value) ?? /^([^:]+):([^:]*)$/.exec(value);
-      if (match === null) fail(expected);
-      try {
-        return { host: hostParser.parse(match[1]), port: portParser.parse(match[2]) };
-      } catch (err) {
-        throw new ValueError(`must be ${expected} (${(err as Error).message.replace(/^must be/, 'each part must be')})`);
+      const match = /^([^:]+):([^:]*)$/.exec(value);
+      if (match === null) {
+        if (value.startsWith('[') || value.split(':').length > 2) {
+          throw new ValueError(`must be ${expected} with an IPv4 address or a host name (gossip is IPv4 only)`);
+        }
+        fail(expected);
       }
+      return { host: part('host', hostParser, match[1]), port: part('port', portParser, match[2]) };
     },
   };
+}
+
+/** One part of a `host:port`, its message naming the part: `must be host:port (the port must be …)`. */
+function part<T>(name: string, parser: Parser<T>, value: string | undefined): T {
+  try {
+    return parser.parse(value);
+  } catch (err) {
+    throw new ValueError(`must be host:port (the ${name} ${(err as Error).message})`);
+  }
 }
 
 /**

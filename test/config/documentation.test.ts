@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONFIG_KEYS, OPTIONS, type OptionSpec } from '../../src/config/index.ts';
+import { TOOL_ENV } from '../../src/config/tool-env.ts';
 
 const configDir = join(import.meta.dirname, '..', '..', 'config');
 const readme = readFileSync(join(configDir, 'README.md'), 'utf8');
@@ -37,6 +38,10 @@ describe('config/README.md', () => {
     const aliases = CONFIG_KEYS.flatMap((key) => OPTIONS[key].env.slice(1));
     assert.ok(aliases.length >= 6);
     for (const alias of aliases) assert.match(readme, new RegExp(`^\\| \`${alias}\` \\|`, 'm'), `${alias} missing from the alias table`);
+  });
+
+  it("names every GATER_ variable of the project's tools that the node lets through", () => {
+    for (const name of Object.keys(TOOL_ENV)) assert.ok(readme.includes(`\`${name}\``), `${name} is not in config/README.md`);
   });
 
   it('has no row for an option that does not exist', () => {

@@ -234,6 +234,13 @@ describe('loadConfig: environment', () => {
     assertIssue(issues, 'GATER_ZZZZZZZZZZ', /^is not a gater setting$/);
     assert.equal(issues.length, 3, 'variables without the GATER_ prefix are not gater\'s business');
   });
+
+  it("lets through the GATER_ variables of the project's tools, which the node does not read", async () => {
+    const cwd = await workdir();
+    const report = loadConfigReport({ cwd, env: { GATER_RIG_DIR: '/tmp/my-rig', GATER_STORES: 'a' } });
+    assert.deepEqual(report.config.stores, ['a']);
+    assert.deepEqual(report.warnings, []);
+  });
 });
 
 describe('loadConfig: file and flags', () => {
@@ -299,7 +306,11 @@ describe('loadConfig: values', () => {
     ['store id too long', { GATER_STORES: 'x'.repeat(65) }, 'GATER_STORES', /item 1 must be a store id/],
     ['repeated store', { GATER_STORES: 'a,b,a' }, 'GATER_STORES', /item 3 repeats an earlier one/],
     ['seed without port', { GATER_SEEDS: '127.0.0.1' }, 'GATER_SEEDS', /item 1 must be host:port/],
-    ['seed port', { GATER_SEEDS: '127.0.0.1:0' }, 'GATER_SEEDS', /item 1 must be host:port \(each part must be an integer from 1/],
+    ['seed port', { GATER_SEEDS: '127.0.0.1:0' }, 'GATER_SEEDS', /item 1 must be host:port \(the port must be an integer from 1/],
+    ['seed host', { GATER_SEEDS: 'a_b:1' }, 'GATER_SEEDS', /item 1 must be host:port \(the host must be an IPv4 address or a host name\)/],
+    ['IPv6 seed', { GATER_SEEDS: '[::1]:45999' }, 'GATER_SEEDS', /item 1 must be host:port with an IPv4 address or a host name \(gossip is IPv4 only\) \(got "\[::1\]:45999"\)/],
+    ['bare IPv6 seed', { GATER_SEEDS: 'fd00::7:45892' }, 'GATER_SEEDS', /gossip is IPv4 only/],
+    ['mesh host name', { GATER_MESH_HOST: 'localhost' }, 'GATER_MESH_HOST', /must be an IP address \(got "localhost"\)/],
     ['gossip interface', { GATER_GOSSIP_IF: 'eth0' }, 'GATER_GOSSIP_IF', /an IPv4 address \(got "eth0"\)/],
     ['http host', { GATER_HTTP_HOST: 'not a host' }, 'GATER_HTTP_HOST', /an IP address or a host name/],
     ['cluster name', { GATER_CLUSTER_NAME: 'has space' }, 'GATER_CLUSTER_NAME', /a name of letters/],
@@ -336,16 +347,22 @@ describe('loadConfig: values', () => {
     assert.deepEqual(issues.map((i) => i.field).sort(), ['--config', 'GATER_HTTP_PORT', 'GATER_MESH_PORT', 'GATER_STORES']);
   });
 
-  it('parses seeds into host and port, IPv6 in brackets', async () => {
+  it('parses seeds into host and port: IPv4 addresses and host names', async () => {
     const c = load({
       cwd: await workdir(),
-      env: { GATER_SEEDS: 'localhost:1000, 127.0.0.2:45892,[::1]:7', GATER_CLUSTER_NAME: 'c1' },
+      env: { GATER_SEEDS: 'localhost:1000, 127.0.0.2:45892,gater-peers:7', GATER_CLUSTER_NAME: 'c1', GATER_CLUSTER_SECRET: SECRET },
     });
     assert.deepEqual(c.seeds, [
       { host: 'localhost', port: 1000 },
       { host: '127.0.0.2', port: 45892 },
-      { host: '::1', port: 7 },
+      { host: 'gater-peers', port: 7 },
     ]);
+  });
+
+  it('takes an IPv4 or IPv6 address for the mesh host', async () => {
+    const cwd = await workdir();
+    assert.equal(load({ cwd, env: { GATER_MESH_HOST: '::1' } }).meshHost, '::1');
+    assert.equal(load({ cwd, env: { GATER_MESH_HOST: '0.0.0.0', GATER_CLUSTER_SECRET: SECRET } }).meshHost, '0.0.0.0');
   });
 
   it('resolves a relative dataDir against the working directory and normalises words', async () => {
@@ -437,7 +454,7 @@ describe('loadConfig: a node reachable beyond loopback needs a secret', () => {
   it('lets a loopback-only node run without one', async () => {
     const c = load({
       cwd: await workdir(),
-      env: { GATER_GOSSIP_IF: '127.0.0.7', GATER_SEEDS: 'localhost:1,127.0.0.2:2,[::1]:3', GATER_MESH_HOST: 'localhost' },
+      env: { GATER_GOSSIP_IF: '127.0.0.7', GATER_SEEDS: 'localhost:1,127.0.0.2:2', GATER_MESH_HOST: '::1' },
     });
     assert.equal(c.clusterSecret, undefined);
   });
