@@ -11,10 +11,19 @@ import { createHttpServer, type HealthReport, type HttpServer } from '../http/in
 import { remoteEndpointFactory } from '../gateway/remote-worker-endpoint.ts';
 import { ClusterMetrics, GaterMetrics } from '../metrics/index.ts';
 import { WorkerRegistry } from '../registry/index.ts';
+import type { GatewayWorker } from '../worker/gateway-worker.ts';
 import { LocalWorkers } from '../worker/local-workers.ts';
 import { ClusterLink, type ClusterSettings } from './cluster-link.ts';
 import { HostedStore } from './hosted-store.ts';
 import { loadNodeIdentity, type NodeIdentity } from './node-identity.ts';
+
+/**
+ * Milliseconds a stopping node waits for the calls its workers are executing (relayed from peers included) to finish
+ * and be answered, before it closes its connections anyway. Calls end by their own deadlines (5 s by default); this
+ * bounds the wait for a call given a long one, well inside the CLI's stop timeout (30 s).
+ */
+export const DRAIN_TIMEOUT_MS = 10_000;
+const DRAIN_POLL_MS = 20;
 
 /** The part of the configuration the node itself reads (GaterConfig satisfies it). */
 export type NodeSettings = ClusterSettings &
@@ -152,15 +161,38 @@ export class GaterNode implements RunningNode {
   async stop(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
+    // Peers stop sending calls here: the workers leave the registry, and a call that still reaches one is refused as
+    // not delivered, so its gateway tries another worker. Calls under way, this node's and those relayed from peers,
+    // finish and are answered before the connections to the peers close: cut, a written append would be reported
+    // lost, and a caller retrying it would write it twice.
+    const workers = [...this.hosted.values()].flatMap((hosted) => hosted.workers);
+    for (const worker of workers) {
+      this.registry?.unregisterLocal(worker.workerId);
+      worker.stop();
+    }
     await this.http?.close().catch((err: unknown) => this.logger.error({ err }, 'closing the HTTP server failed'));
+    await this.callsFinished(workers);
     await this.cluster?.stop();
     for (const [storeId, hosted] of this.hosted) {
-      for (const worker of hosted.workers) this.registry?.unregisterLocal(worker.workerId);
       await hosted.close().catch((err: unknown) => this.logger.error({ err, store: storeId }, 'closing a store failed'));
     }
     this.hosted.clear();
     this.state = 'stopped';
     this.logger.info('gater node stopped');
+  }
+
+  /** Waits until no worker executes a call, for DRAIN_TIMEOUT_MS at most (calls end by their own deadlines anyway). */
+  private async callsFinished(workers: readonly GatewayWorker[]): Promise<void> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (workers.some((w) => w.inFlight > 0)) {
+      if (Date.now() >= deadline) {
+        this.logger.warn({ inFlight: workers.reduce((n, w) => n + w.inFlight, 0) }, 'calls still running at stop; closing anyway');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    // Their answers leave with the next write to each peer; let it happen before the connections close.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   private health(): HealthReport {

@@ -63,7 +63,7 @@ export class GatewayWorker {
    * waiting is not written (see `AppendOptions`).
    */
   async call<Op extends StoreOp>(call: StoreCall<Op>, context?: WorkerCallContext): Promise<StoreCallResult<Op>> {
-    if (this.stopped) throw new UnavailableError(`worker ${this.workerId} is stopped`, { workerId: this.workerId });
+    if (this.stopped) throw this.stoppedError();
     if (call.store !== this.storeId) {
       throw new InvalidArgumentError('store', `worker ${this.workerId} serves '${this.storeId}', not '${call.store}'`);
     }
@@ -82,13 +82,18 @@ export class GatewayWorker {
 
   /** Opens a stream of deliveries: a transient observation or a persistent subscription's session. */
   async open(call: StoreStreamCall): Promise<EventSubscription> {
-    if (this.stopped) throw new UnavailableError(`worker ${this.workerId} is stopped`, { workerId: this.workerId });
+    if (this.stopped) throw this.stoppedError();
     if (call.op === 'observe') return this.hub.observe(call.spec);
     return this.hub.connect(call.name);
   }
 
+  /** Refuses new calls from now on (as not delivered: the caller may try another worker); calls under way finish. */
   stop(): void {
     this.stopped = true;
+  }
+
+  private stoppedError(): UnavailableError {
+    return new UnavailableError(`worker ${this.workerId} is stopped`, { workerId: this.workerId, delivered: false });
   }
 
   private async execute(call: StoreCall, context: WorkerCallContext | undefined): Promise<unknown> {
