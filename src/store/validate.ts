@@ -40,6 +40,14 @@ export const ALL_STREAMS = '$all';
 /** The content type recorded when an event does not name one. */
 export const DEFAULT_CONTENT_TYPE = 'application/json';
 
+/**
+ * Deepest nesting of objects and arrays in a `by_event_payload` selector. Deep enough for any real payload (MongoDB
+ * stops documents at 100 levels too), and shallow enough that every recursive walk of a selector (canonical JSON when
+ * saving, the matcher, PostgreSQL's JSON parser) stays far from the stack limit: a deeper one is refused here as
+ * invalid, instead of failing later as `internal`, at a depth that depends on how deep the stack already was.
+ */
+export const PAYLOAD_SELECTOR_DEPTH_MAX = 100;
+
 /** Bounds of subscription options, inclusive. */
 export const ACK_TIMEOUT_MS_RANGE = [1, 86_400_000] as const;
 export const MAX_DELIVERIES_RANGE = [1, 1_000] as const;
@@ -395,6 +403,9 @@ export function validateSelector(type: SubscriptionType, selector: unknown, fiel
       return validateStreamPattern(selector, field);
     case 'by_event_payload':
       if (!isRecord(selector)) throw new InvalidArgumentError(field, 'must be an object');
+      if (nestedDeeperThan(selector, PAYLOAD_SELECTOR_DEPTH_MAX)) {
+        throw new InvalidArgumentError(field, `must be nested at most ${PAYLOAD_SELECTOR_DEPTH_MAX} levels deep`);
+      }
       toJson(selector, field);
       return selector;
     case 'by_tags':
@@ -508,6 +519,16 @@ function toJson(value: unknown, field: string, index?: number, key?: string): st
     throw new InvalidArgumentError(name, `must be JSON-serialisable${reason}`);
   }
   return json;
+}
+
+/** Whether objects and arrays nest more than `max` levels in `value`; looks no deeper than that, so a cycle ends too. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max === 0) return true;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    if (nestedDeeperThan(item, max - 1)) return true;
+  }
+  return false;
 }
 
 /** Whether `value` is an object that is neither null nor an array. */

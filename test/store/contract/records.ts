@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ACK_TIMEOUT_MS, MAX_DELIVERIES, MAX_IN_FLIGHT, TAG_MATCH } from '../../../src/store/subscription-defaults.ts';
 import type { SubscriptionSpec } from '../../../src/store/types.ts';
+import { PAYLOAD_SELECTOR_DEPTH_MAX } from '../../../src/store/validate.ts';
 import { rejectsWith, withStore, type StoreFactory } from './support.ts';
 
 export function recordsContract(f: StoreFactory): void {
@@ -147,6 +148,29 @@ export function recordsContract(f: StoreFactory): void {
         });
         assert.deepEqual(b, a);
         await store.removeSubscription('by_event_payload', { nested: { b: 1, a: 2 }, kind: 'x' }, 'payload');
+        assert.deepEqual(await store.listSubscriptions(), []);
+      }));
+
+    it(`refuses a payload selector nested over ${PAYLOAD_SELECTOR_DEPTH_MAX} levels as invalid, however deep`, () =>
+      withStore(f, async (store) => {
+        const nested = (depth: number): Record<string, unknown> => {
+          let value: unknown = [1];
+          for (let i = 1; i < depth; i++) value = { a: value };
+          return value as Record<string, unknown>;
+        };
+        // From about 3,000 to 4,500 levels, plain JSON text of the selector passed and its sorted form (when saving)
+        // ran out of stack: `internal`. Deeper, plain JSON failed too: `invalid_argument`.
+        for (const depth of [PAYLOAD_SELECTOR_DEPTH_MAX + 1, 3_000, 3_500, 4_000, 4_500, 100_000]) {
+          const selector = nested(depth);
+          const name = `deep-${depth}`;
+          await rejectsWith(store.saveSubscription({ type: 'by_event_payload', selector, name }), 'invalid_argument', 'spec.selector');
+          await rejectsWith(store.removeSubscription('by_event_payload', selector, name), 'invalid_argument', 'selector');
+        }
+        assert.deepEqual(await store.listSubscriptions(), []);
+        const deepest = nested(PAYLOAD_SELECTOR_DEPTH_MAX);
+        const saved = await store.saveSubscription({ type: 'by_event_payload', selector: deepest, name: 'deepest' });
+        assert.deepEqual(saved.selector, deepest);
+        await store.removeSubscription('by_event_payload', deepest, 'deepest');
         assert.deepEqual(await store.listSubscriptions(), []);
       }));
 
