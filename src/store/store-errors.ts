@@ -2,7 +2,7 @@
  * The errors a store backend reports about its own records, worded once for every backend so that a caller sees the
  * same message and data whichever backend answered.
  */
-import { GaterError, NotFoundError, UnavailableError } from '../errors/index.ts';
+import { GaterError, InvalidArgumentError, NotFoundError, UnavailableError } from '../errors/index.ts';
 
 /** No snapshot of the source/stream (at `version`, or at all when `version` is 0). */
 export function snapshotNotFound(sourceUuid: string, streamUuid: string, version: number): NotFoundError {
@@ -12,6 +12,14 @@ export function snapshotNotFound(sourceUuid: string, streamUuid: string, version
       : `snapshot ${sourceUuid}/${streamUuid} at version ${version}`,
     { sourceUuid, streamUuid, version },
   );
+}
+
+/**
+ * A snapshot is deleted by its exact version. Version 0 means the latest only when reading: a delete of "the latest"
+ * repeated after a lost answer would delete the one before it too.
+ */
+export function snapshotDeleteNeedsVersion(): InvalidArgumentError {
+  return new InvalidArgumentError('version', 'must be >= 1 to delete a snapshot (0, the latest, is for reads only)');
 }
 
 /** No subscription of that name. */

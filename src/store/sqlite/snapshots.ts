@@ -5,7 +5,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
 import { SNAPSHOT_COLUMNS, snapshotFromRow } from '../record-rows.ts';
-import { snapshotNotFound } from '../store-errors.ts';
+import { snapshotDeleteNeedsVersion, snapshotNotFound } from '../store-errors.ts';
 
 export class SnapshotTable {
   readonly #upsert: StatementSync;
@@ -63,8 +63,9 @@ export class SnapshotTable {
     return snapshotFromRow(row);
   }
 
-  /** Throws `not_found` when there is no such snapshot. */
+  /** Throws `not_found` when there is no such snapshot, `invalid_argument` for version 0. */
   delete(sourceUuid: string, streamUuid: string, version: number): void {
+    if (version === 0) throw snapshotDeleteNeedsVersion();
     if (this.#delete.run(sourceUuid, streamUuid, version).changes === 0) {
       throw snapshotNotFound(sourceUuid, streamUuid, version);
     }

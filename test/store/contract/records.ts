@@ -59,6 +59,18 @@ export function recordsContract(f: StoreFactory): void {
         await rejectsWith(store.deleteSnapshot('src-a', 'acc-1', 7), 'not_found');
       }));
 
+    it('refuses to delete version 0 (the latest, for reads only), naming version, and deletes nothing', () =>
+      withStore(f, async (store) => {
+        await store.recordSnapshot({ sourceUuid: 'src', streamUuid: 'st', version: 1, data: { n: 1 } });
+        await store.recordSnapshot({ sourceUuid: 'src', streamUuid: 'st', version: 3, data: { n: 3 } });
+        await rejectsWith(store.deleteSnapshot('src', 'st', 0), 'invalid_argument', 'version');
+        await rejectsWith(store.deleteSnapshot('src', 'none', 0), 'invalid_argument', 'version');
+        assert.deepEqual(
+          (await store.listSnapshots()).map((s) => s.version),
+          [1, 3],
+        );
+      }));
+
     it('replaces a snapshot recorded again at the same version', () =>
       withStore(f, async (store) => {
         await store.recordSnapshot({ sourceUuid: 's', streamUuid: 'x', version: 1, data: { v: 'old' } });
