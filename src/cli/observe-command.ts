@@ -25,8 +25,9 @@ Prints events as they are appended: "SEEN stream:type (vN) => data" (default: ev
   --duration-ms MS    stop after MS milliseconds (otherwise run until Ctrl+C)
   --json              one JSON object per line: {"event": {...}, "attempt": n}
 
-The stream reconnects by itself if the node restarts. Exit codes: 0 done (count reached, time up, or Ctrl+C),
-1 fewer than --count events before --duration-ms, a refused subscription or an unreachable node, 2 bad command line.
+The stream reconnects by itself if the node restarts. Exit codes: 0 done (count reached, time up, Ctrl+C, or the
+output's reader gone, as with | head), 1 fewer than --count events before --duration-ms, a refused subscription or
+an unreachable node, 2 bad command line.
 `;
 
 const FLAGS = {
