@@ -1,7 +1,7 @@
 /** The SQLite backend: the EventStore contract, then what only the embedded engine promises. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -186,6 +186,21 @@ describe('SQLite persistence', () => {
     const again = await openStore(store.storeId);
     assert.equal(await again.streamVersion('s'), 0);
     await again.close();
+  });
+
+  it('answers unavailable, naming the path, when the data directory or the database file cannot be used', async () => {
+    const notADirectory = join(root, 'a-file');
+    await writeFile(notADirectory, '');
+    const blocked = new SqliteEventStore({}, { storeId: 'x', dataDir: notADirectory });
+    const err = await rejectsWith(blocked.open(), 'unavailable');
+    assert.equal(err.data['path'], join(notADirectory, 'stores', 'x'));
+    assert.ok(err.message.includes(join(notADirectory, 'stores', 'x')), err.message);
+
+    const fileIsDirectory = new SqliteEventStore({}, { storeId: 'y', dataDir: join(root, 'dir-in-the-way') });
+    await mkdir(fileIsDirectory.path, { recursive: true });
+    const err2 = await rejectsWith(fileIsDirectory.open(), 'unavailable');
+    assert.equal(err2.data['path'], fileIsDirectory.path);
+    assert.ok(err2.message.includes(fileIsDirectory.path), err2.message);
   });
 
   it('rejects a store id that is not a safe directory name', () => {

@@ -3,7 +3,7 @@
  * out while it is open.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { GaterError, UnavailableError } from '../../errors/index.ts';
 import { CACHE_SIZE_KIB, WAL_AUTOCHECKPOINT_PAGES } from './constants.ts';
@@ -27,7 +27,16 @@ export function storeDatabasePath(dataDir: string, storeId: string): string {
  * shared-memory index (`-shm` file).
  */
 export function openStoreDatabase(path: string, storeId: string, synchronous: SynchronousMode): DatabaseSync {
-  mkdirSync(join(path, '..'), { recursive: true });
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new UnavailableError(
+      `store '${storeId}' cannot be opened: its directory ${dir} cannot be created: ${(err as Error).message}`,
+      { storeId, path: dir },
+      { cause: err },
+    );
+  }
   let db: DatabaseSync | undefined;
   try {
     // timeout 0: a held lock must fail the open now, not after a wait.
@@ -57,9 +66,10 @@ export function openStoreDatabase(path: string, storeId: string, synchronous: Sy
         cause: err,
       });
     }
-    throw new UnavailableError(`store '${storeId}' cannot be opened: ${(err as Error).message}`, { storeId }, {
-      cause: err,
-    });
+    throw new UnavailableError(`store '${storeId}' cannot be opened (${path}): ${(err as Error).message}`, {
+      storeId,
+      path,
+    }, { cause: err });
   }
 }
 
