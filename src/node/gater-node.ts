@@ -24,6 +24,11 @@ import { loadNodeIdentity, type NodeIdentity } from './node-identity.ts';
  */
 export const DRAIN_TIMEOUT_MS = 10_000;
 const DRAIN_POLL_MS = 20;
+/**
+ * Milliseconds a scrape waits for one store's subscription lag: well inside Prometheus' default scrape timeout (10 s),
+ * whatever the number of stores, since they are read at once.
+ */
+const LAG_REFRESH_TIMEOUT_MS = 1_000;
 
 /** The part of the configuration the node itself reads (GaterConfig satisfies it). */
 export type NodeSettings = ClusterSettings &
@@ -46,6 +51,8 @@ export class GaterNode implements RunningNode {
   private readonly logger: Logger;
   private identity: NodeIdentity | undefined;
   private readonly hosted = new Map<string, HostedStore>();
+  /** Subscription names with a lag series, by store: those gone since the last scrape have theirs removed. */
+  private readonly lagSeries = new Map<string, Set<string>>();
   private readonly metrics = new GaterMetrics();
   private registry: WorkerRegistry | undefined;
   private cluster: ClusterLink | undefined;
@@ -203,7 +210,8 @@ export class GaterNode implements RunningNode {
       ? { ok: true }
       : { ok: false, detail: `store conflict: ${conflicts.map((c) => c.store).join(', ')}` };
     for (const storeId of this.settings.stores) {
-      checks[`store:${storeId}`] = { ok: this.hosted.has(storeId) };
+      const health = this.hosted.get(storeId)?.store.health() ?? { ok: false, detail: 'not open' };
+      checks[`store:${storeId}`] = health.detail === undefined ? { ok: health.ok } : { ok: health.ok, detail: health.detail };
     }
     return { live: this.state !== 'stopped', ready: running && Object.values(checks).every((c) => c.ok), checks };
   }
@@ -263,17 +271,41 @@ export class GaterNode implements RunningNode {
     });
   }
 
+  /**
+   * Reads every store's subscription lag for a scrape: the stores at once, each for LAG_REFRESH_TIMEOUT_MS at most,
+   * so that a store that cannot answer (its database down) leaves its last figures rather than holding the scrape
+   * past Prometheus' own timeout, with every other metric. Series of subscriptions gone since are removed.
+   */
   private async refreshLag(): Promise<void> {
-    for (const [storeId, hosted] of this.hosted) {
-      try {
-        const [stats, subscriptions] = await Promise.all([hosted.store.stats(), hosted.store.listSubscriptions()]);
-        for (const sub of subscriptions) {
-          this.metrics.subscriptionLag.set({ store: storeId, subscription: sub.name }, Math.max(0, stats.lastPosition - sub.checkpoint));
+    await Promise.all(
+      [...this.hosted].map(async ([storeId, hosted]) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, LAG_REFRESH_TIMEOUT_MS, 'late')));
+        try {
+          const read = Promise.all([hosted.store.stats(), hosted.store.listSubscriptions()]);
+          read.catch(() => {}); // answered after the scrape gave up: nobody waits for it
+          const outcome = await Promise.race([read, late]);
+          if (outcome === 'late') {
+            this.logger.debug({ store: storeId }, 'subscription lag not read in time; keeping the last figures');
+            return;
+          }
+          const [stats, subscriptions] = outcome;
+          const names = new Set<string>();
+          for (const sub of subscriptions) {
+            names.add(sub.name);
+            this.metrics.subscriptionLag.set({ store: storeId, subscription: sub.name }, Math.max(0, stats.lastPosition - sub.checkpoint));
+          }
+          for (const name of this.lagSeries.get(storeId) ?? []) {
+            if (!names.has(name)) this.metrics.subscriptionLag.remove({ store: storeId, subscription: name });
+          }
+          this.lagSeries.set(storeId, names);
+        } catch (err) {
+          this.logger.debug({ err, store: storeId }, 'subscription lag refresh failed');
+        } finally {
+          clearTimeout(timer);
         }
-      } catch (err) {
-        this.logger.debug({ err, store: storeId }, 'subscription lag refresh failed');
-      }
-    }
+      }),
+    );
   }
 }
 

@@ -36,6 +36,13 @@ export interface SubscriptionLease {
   release(): Promise<void>;
 }
 
+/** Whether a store can serve calls right now, for readiness probes. */
+export interface StoreHealth {
+  readonly ok: boolean;
+  /** Why not, when it cannot. */
+  readonly detail?: string;
+}
+
 export interface AppendOptions {
   /**
    * A stream version, or one of the sentinels of `ExpectedVersion` (-1 no_stream, -2 any, -4 stream_exists).
@@ -128,4 +135,10 @@ export interface EventStore {
    * store without this method is served by one node only, which always holds every lease.
    */
   acquireSubscriptionLease?(name: string): Promise<SubscriptionLease | undefined>;
+
+  /**
+   * Whether the store can serve calls right now, answered at once from what the store already knows (no I/O): a
+   * readiness probe asks often. A store reachable only over a network says no while its connection is down.
+   */
+  health(): StoreHealth;
 }

@@ -43,6 +43,11 @@ export class TcpRelay {
     this.#silent = true;
   }
 
+  /** Relays again (connections opened from now on; those silenced stay silent: `cut()` them). */
+  resume(): void {
+    this.#silent = false;
+  }
+
   cut(): void {
     for (const socket of this.#sockets) socket.destroy();
   }

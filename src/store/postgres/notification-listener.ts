@@ -40,6 +40,11 @@ export class NotificationListener {
     });
   }
 
+  /** Whether the connection is up now (it is kept up always, so this tells whether the server can be reached). */
+  get connected(): boolean {
+    return this.#client.current !== undefined;
+  }
+
   /** Connects; rejects when the server cannot be reached. */
   async start(): Promise<void> {
     await this.#client.connection();

@@ -11,6 +11,7 @@ import type {
   AppendOptions,
   EventStore,
   ReadStreamOptions,
+  StoreHealth,
   SubscriptionLease,
 } from '../event-store.ts';
 import { parseExpectedVersion } from '../expected-version.ts';
@@ -448,6 +449,16 @@ export class PostgresEventStore implements EventStore {
 
   async acquireSubscriptionLease(name: string): Promise<SubscriptionLease | undefined> {
     return this.#call((open) => open.leases.acquire(validateSubscriptionName(name)));
+  }
+
+  /**
+   * Healthy while open and the notification connection is up: that connection is kept up always and its heartbeat
+   * drops it within seconds when the server stops answering, so it tells whether the server can be reached.
+   */
+  health(): StoreHealth {
+    if (this.#state !== 'open' || this.#open === undefined) return { ok: false, detail: this.#state };
+    if (!this.#open.listener.connected) return { ok: false, detail: 'the database cannot be reached' };
+    return { ok: true };
   }
 
   /** This node committed `events`: they go to listeners as they are. */

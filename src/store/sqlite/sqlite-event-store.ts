@@ -5,7 +5,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { pino, type Logger } from 'pino';
 import { GaterError, StreamNotFoundError, UnavailableError, toGaterError } from '../../errors/index.ts';
-import type { AppendListener, AppendOptions, EventStore, ReadStreamOptions } from '../event-store.ts';
+import type { AppendListener, AppendOptions, EventStore, ReadStreamOptions, StoreHealth } from '../event-store.ts';
 import { parseExpectedVersion } from '../expected-version.ts';
 import type {
   AppendResult,
@@ -247,6 +247,11 @@ export class SqliteEventStore implements EventStore {
       const [hasEvents, streamCount] = open.stats.get() as unknown as [number, number];
       return { hasEvents: hasEvents === 1, lastPosition: open.commits.nextPosition - 1, streamCount };
     });
+  }
+
+  /** Healthy while open: the file is local, so an open store can serve. */
+  health(): StoreHealth {
+    return this.#state === 'open' ? { ok: true } : { ok: false, detail: this.#state };
   }
 
   onAppend(listener: AppendListener): () => void {
