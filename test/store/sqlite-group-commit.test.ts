@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DatabaseSync } from 'node:sqlite';
+import { constants, type DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { GaterError } from '../../src/errors/index.ts';
@@ -184,6 +184,29 @@ describe('group commit under storage failures', () => {
       rig.db.exec('ROLLBACK');
       assert.deepEqual(rig.onDisk(), [['a', 0, 0]]);
       assert.deepEqual(await rig.append('a', evs(1), 0), { version: 1, position: 1 });
+    } finally {
+      rig.close();
+    }
+  });
+
+  it('fails an append whose SAVEPOINT fails, with its own error, and commits the others of its batch', async () => {
+    const rig = new Rig();
+    try {
+      await rig.append('a', evs(1));
+      // An authorizer that refuses the next SAVEPOINT makes that statement fail (SQLITE_AUTH) while the batch's
+      // transaction stays open. Setting it makes SQLite prepare every statement again, so it is asked at once.
+      let refusals = 1;
+      rig.db.setAuthorizer((action) =>
+        action === constants.SQLITE_SAVEPOINT && refusals-- > 0 ? constants.SQLITE_DENY : constants.SQLITE_OK,
+      );
+      const results = await Promise.allSettled([rig.append('a', evs(1), 0), rig.append('b', evs(1))]);
+      rig.db.setAuthorizer(null);
+      assert.deepEqual(results.map(outcome), ['unavailable', { version: 0, position: 1 }]);
+      assert.deepEqual(rig.onDisk(), [
+        ['a', 0, 0],
+        ['b', 0, 1],
+      ]);
+      assert.deepEqual(await rig.append('a', evs(1), 0), { version: 1, position: 2 });
     } finally {
       rig.close();
     }

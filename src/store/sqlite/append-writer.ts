@@ -98,8 +98,9 @@ export class AppendWriter {
    * SQLite itself rolled it back (the caller checks).
    */
   write(append: PendingAppend, cursor: BatchCursor): WrittenAppend {
-    this.#savepoint.run();
     try {
+      // Inside the try: a SAVEPOINT that fails is this append's failure too, explained like any other.
+      this.#savepoint.run();
       const written = this.#write(append, cursor);
       this.#release.run();
       return written;
@@ -108,7 +109,8 @@ export class AppendWriter {
         this.#rollbackTo.run();
         this.#release.run();
       } catch {
-        // SQLite rolled the whole transaction back on its own (I/O error, disk full): the batch checks for that.
+        // No savepoint was opened, or SQLite rolled the whole transaction back on its own (I/O error, disk full): the
+        // batch checks for the latter.
       }
       throw this.#explain(err, append);
     }

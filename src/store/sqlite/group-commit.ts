@@ -8,7 +8,7 @@
 import { AppendQueue } from '../append-queue.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
-import { GaterError, UnavailableError } from '../../errors/index.ts';
+import { GaterError, UnavailableError, toGaterError } from '../../errors/index.ts';
 import type { RecordedEvent } from '../types.ts';
 import type { AppendWriter, BatchCursor, PendingAppend, WrittenAppend } from './append-writer.ts';
 import type { EventDecoder } from '../event-rows.ts';
@@ -119,7 +119,8 @@ export class GroupCommit {
       try {
         outcomes[i] = writer.write(batch[i]!, cursor);
       } catch (err) {
-        outcomes[i] = err as GaterError;
+        // The writer throws GaterErrors; anything else still fails this append, never resolves it with nothing.
+        outcomes[i] = toGaterError(err);
         // A storage error may have made SQLite roll the whole transaction back, taking the earlier appends with it.
         if (!db.isTransaction) {
           failure = err;
