@@ -1,8 +1,8 @@
-/** `gater status`: asks a running node for its view of the cluster and prints it as tables (or JSON). */
+/** `gater status`: asks a running node for its view of the cluster and its readiness, and prints them as tables (or JSON). */
 import { DEFAULT_HTTP_PORT, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
 import type { CliIo } from './cli-io.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
-import { renderStatus, type ClusterBody, type StoresBody } from './status-view.ts';
+import { renderStatus, type ClusterBody, type Readiness, type ReadyBody, type StoresBody } from './status-view.ts';
 import { STATUS_USAGE } from './usage.ts';
 
 /** How long `gater status` waits for each answer. */
@@ -41,10 +41,19 @@ export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () =>
 
   let cluster: ClusterBody;
   let stores: StoresBody;
+  let readiness: Readiness;
   try {
-    [cluster, stores] = await Promise.all([
+    [cluster, stores, readiness] = await Promise.all([
       getJson<ClusterBody>(base, '/v1/cluster', timeoutMs),
       getJson<StoresBody>(base, '/v1/stores', timeoutMs),
+      // A node that is not ready answers 503 with its report: that is an answer, not a failure.
+      getJson<ReadyBody>(base, '/health/ready', timeoutMs, [UNAVAILABLE]).then(
+        (body): Readiness => ({ body }),
+        (err: unknown): Readiness => {
+          if (!(err instanceof StatusFailure)) throw err;
+          return { unknown: err.message };
+        },
+      ),
     ]);
   } catch (err) {
     if (!(err instanceof StatusFailure)) throw err;
@@ -52,9 +61,10 @@ export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () =>
     return EXIT_FAILURE;
   }
   if (values.get('json')?.value === true) {
-    io.stdout.write(`${JSON.stringify({ cluster, stores: stores.stores ?? [] }, null, 2)}\n`);
+    const ready = 'body' in readiness ? readiness.body : null;
+    io.stdout.write(`${JSON.stringify({ cluster, stores: stores.stores ?? [], ready }, null, 2)}\n`);
   } else {
-    io.stdout.write(renderStatus(cluster, stores, nowMs()));
+    io.stdout.write(renderStatus(cluster, stores, nowMs(), readiness));
   }
   return EXIT_OK;
 }
@@ -65,7 +75,11 @@ function defaultUrl(env: CliIo['env']): string {
   return `http://127.0.0.1:${Number.isInteger(port) && port > 0 && port < 65_536 ? port : DEFAULT_HTTP_PORT}`;
 }
 
-async function getJson<T>(base: string, path: string, timeoutMs: number): Promise<T> {
+/** The status of `/health/ready` from a node that is not ready. */
+const UNAVAILABLE = 503;
+
+/** GETs `path` as a JSON object; statuses other than 2xx are failures unless listed in `accept`. */
+async function getJson<T>(base: string, path: string, timeoutMs: number, accept: readonly number[] = []): Promise<T> {
   const url = `${base.replace(/\/+$/, '')}${path}`;
   let response: Response;
   try {
@@ -80,7 +94,7 @@ async function getJson<T>(base: string, path: string, timeoutMs: number): Promis
   } catch {
     throw new StatusFailure(`GET ${url} answered ${response.status} with a body that is not JSON`);
   }
-  if (!response.ok) {
+  if (!response.ok && !accept.includes(response.status)) {
     const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const detail = error === undefined ? '' : `: ${String(error.code)} ${String(error.message)}`;
     throw new StatusFailure(`GET ${url} answered ${response.status}${detail}`);

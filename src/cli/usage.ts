@@ -17,10 +17,12 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error.
 
 export const STATUS_USAGE = `Usage: gater status [--url URL] [--json] [--timeout-ms MS]
 
-Asks a running node (GET /v1/cluster and /v1/stores) for this node, its peers and the stores, and prints tables.
+Asks a running node (GET /v1/cluster, /v1/stores and /health/ready) for this node and whether it is ready, its
+peers (CONNECTED: an open mesh connection, which calls to the peer's workers need) and the stores (STATUS
+"CONFLICT - calls refused" when nodes announce one store id as different stores), and prints tables.
 
   --url URL          the node's HTTP API (default http://127.0.0.1:$GATER_HTTP_PORT, else port 4001)
-  --json             print {"cluster": ..., "stores": [...]} instead of tables
+  --json             print {"cluster": ..., "stores": [...], "ready": {...}} instead of tables
   --timeout-ms MS    how long to wait for each answer (default 5000)
 
 Exit code 1 when the node cannot be reached or answers with an error.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatAgo, formatTime, renderStatus, shortId } from '../../src/cli/status-view.ts';
+import { formatAgo, formatReadiness, formatTime, renderStatus, shortId } from '../../src/cli/status-view.ts';
 import { renderTable } from '../../src/cli/table.ts';
 
 describe('status rendering', () => {
@@ -37,6 +37,27 @@ describe('status rendering', () => {
 
   it('aligns columns and leaves no trailing blanks', () => {
     assert.equal(renderTable(['A', 'LONGER'], [['wide cell', ''], ['x', 'y']]), '  A          LONGER\n  wide cell\n  x          y\n');
+  });
+
+  it('says whether the node is ready, naming each failed check, or why it cannot tell', () => {
+    assert.equal(formatReadiness({ body: { ready: true, checks: { node: { ok: true } } } }), 'yes');
+    assert.equal(
+      formatReadiness({ body: { ready: false, checks: { node: { ok: false, detail: 'starting' }, registry: { ok: true }, 'store:a': { ok: false } } } }),
+      'NO - node (starting), store:a',
+    );
+    assert.equal(formatReadiness({ body: { ready: false } }), 'NO');
+    assert.equal(formatReadiness({ body: {} }), 'unknown (the answer says neither ready nor not)');
+    assert.equal(formatReadiness({ unknown: 'GET /health/ready answered 404' }), 'unknown (GET /health/ready answered 404)');
+  });
+
+  it('shows a store in conflict even when the store list lacks it, and a peer with no mesh connection', () => {
+    const text = renderStatus(
+      { peers: [{ name: 'n2', nodeId: 'n2-id', state: 'alive', connected: false }], registry: { conflicts: [{ store: 'alpha', nodeIds: ['a', 'b'] }] } },
+      { stores: [] },
+      0,
+    );
+    assert.match(text, /\n {2}n2 +n2-id +alive +no\n/);
+    assert.match(text, /\n {2}alpha +CONFLICT - calls refused\n/);
   });
 
   it('copes with empty and partial bodies from another version of gater', () => {

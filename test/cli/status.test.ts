@@ -21,7 +21,7 @@ const CLUSTER = {
     state: 'running',
   },
   peers: [
-    { nodeId: PEER3_ID, name: 'n3', addrs: ['/ip4/10.0.0.3/tcp/45893'], state: 'suspect', lastSeen: NOW - 4_200, incarnation: 2 },
+    { nodeId: PEER3_ID, name: 'n3', addrs: ['/ip4/10.0.0.3/tcp/45893'], state: 'suspect', lastSeen: NOW - 4_200, incarnation: 2, connected: false },
     {
       nodeId: PEER2_ID,
       name: 'n2',
@@ -29,10 +29,13 @@ const CLUSTER = {
       state: 'alive',
       lastSeen: '2026-11-23T09:59:59.500Z',
       incarnation: 7,
+      connected: true,
     },
   ],
-  registry: { entries: [] },
+  registry: { entries: [], conflicts: [{ store: 'beta', nodeIds: [PEER2_ID, 'unknown-node'] }] },
 };
+
+const READY = { ready: false, checks: { node: { ok: true, detail: 'running' }, registry: { ok: false, detail: 'store conflict: beta' }, 'store:alpha': { ok: true } } };
 
 const STORES = {
   stores: [
@@ -59,6 +62,7 @@ before(async () => {
       res.end(JSON.stringify(body));
     };
     if (req.url === '/v1/cluster') return reply(200, CLUSTER);
+    if (req.url === '/health/ready') return reply(503, READY);
     if (req.url === '/v1/stores' && mode === 'ok') return reply(200, STORES);
     if (req.url === '/v1/stores' && mode === 'error') return reply(503, { error: { code: 'unavailable', message: 'registry not ready' } });
     if (req.url === '/v1/stores' && mode === 'hang') return; // never answers
@@ -79,7 +83,7 @@ async function status(args: string[]) {
 }
 
 describe('gater status', () => {
-  it('renders this node, its peers and the stores with their workers as tables', async () => {
+  it('renders this node and its readiness, its peers and the stores with their workers as tables', async () => {
     mode = 'ok';
     const h = harness();
     const { runStatus } = await import('../../src/cli/status-command.ts');
@@ -93,21 +97,22 @@ describe('gater status', () => {
         '  name         n1',
         `  node id      ${SELF_ID}`,
         '  state        running',
+        '  ready        NO - registry (store conflict: beta)',
         '  incarnation  4',
         '  started at   5m ago',
         '  http url     http://127.0.0.1:4001',
         '  stores       alpha',
         '',
         'Peers (2)',
-        '  NAME  NODE ID          STATE    LAST SEEN  INCARNATION  ADDRS',
-        '  n2    12D3KooW…Peer02  alive    0.5s ago   7            /ip4/10.0.0.2/tcp/45893, /ip4/172.17.0.2/tcp/45893',
-        '  n3    12D3KooW…reeP03  suspect  4.2s ago   2            /ip4/10.0.0.3/tcp/45893',
+        '  NAME  NODE ID          STATE    CONNECTED  LAST SEEN  INCARNATION  ADDRS',
+        '  n2    12D3KooW…Peer02  alive    yes        0.5s ago   7            /ip4/10.0.0.2/tcp/45893, /ip4/172.17.0.2/tcp/45893',
+        '  n3    12D3KooW…reeP03  suspect  no         4.2s ago   2            /ip4/10.0.0.3/tcp/45893',
         '',
         'Stores (3)',
-        '  STORE  WORKER      NODE          BACKEND',
-        '  alpha  alpha-w1    n1            sqlite',
-        '  beta   beta-w1     n2            sqlite',
-        '         beta-w2     unknown-node  sqlite',
+        '  STORE  STATUS                    WORKER    NODE          BACKEND',
+        '  alpha  serving                   alpha-w1  n1            sqlite',
+        '  beta   CONFLICT - calls refused  beta-w1   n2            sqlite',
+        '                                   beta-w2   unknown-node  sqlite',
         '  gamma  no workers',
         '',
       ].join('\n'),
@@ -118,7 +123,7 @@ describe('gater status', () => {
     mode = 'ok';
     const { code, stdout, stderr } = await status(['--url', url, '--json']);
     assert.equal(code, 0, stderr);
-    assert.deepEqual(JSON.parse(stdout), { cluster: CLUSTER, stores: STORES.stores });
+    assert.deepEqual(JSON.parse(stdout), { cluster: CLUSTER, stores: STORES.stores, ready: READY });
   });
 
   it('says clearly when no node answers, and exits 1', async () => {
@@ -161,9 +166,9 @@ describe('gater status', () => {
     const table = await runBin(['status', '--url', url]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^This node\n {2}name {9}n1\n/);
-    assert.match(table.stdout, /\n {2}n2 +12D3KooW…Peer02 +alive +\S.* +7 +\/ip4\/10.0.0.2\/tcp\/45893, /);
+    assert.match(table.stdout, /\n {2}n2 +12D3KooW…Peer02 +alive +yes +\S.* +7 +\/ip4\/10.0.0.2\/tcp\/45893, /);
     const json = await runBin(['status', '--url', url, '--json']);
     assert.equal(json.code, 0, json.stderr);
-    assert.deepEqual(JSON.parse(json.stdout), { cluster: CLUSTER, stores: STORES.stores });
+    assert.deepEqual(JSON.parse(json.stdout), { cluster: CLUSTER, stores: STORES.stores, ready: READY });
   });
 });
