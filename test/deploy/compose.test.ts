@@ -5,7 +5,8 @@
  * /health/ready, a volume per store node, a restart policy and resource limits; it is the rig's topology
  * (`scripts/rig up 5 --gateways 2`), and, as root, its network settings form a cluster on the rig. The Dockerfile is
  * multi-stage on Node 24 slim, runs as a non-root user with production dependencies only. `docker compose config`
- * validates the file when the compose plugin is installed.
+ * validates the file when the compose plugin is installed. Every node is given longer to stop than it takes at most
+ * (STOP_TIMEOUT_MS), and the PostgreSQL override publishes its nodes on the host loopback only, sized like the rest.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,12 +15,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { STOP_TIMEOUT_MS } from '../../src/cli/start-command.ts';
 import { loadConfigReport, OPTIONS } from '../../src/config/index.ts';
 import { nodeEnvironment, planHosts, RIG_GOSSIP_PORT, RIG_HTTP_PORT, RIG_MESH_PORT } from '../../scripts/rig-lib/topology.ts';
 import { openTestRig, rigSkipReason, type TestRig } from '../support/rig-harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yaml');
+const POSTGRES_FILE = join(ROOT, 'docker-compose.postgres.yaml');
 const SAMPLE_SECRET = 'a-sample-secret-of-32-characters';
 /** Settings that differ between a container and a rig host by nature: where data lives, which address gossip binds. */
 const HOST_SPECIFIC = new Set(['GATER_DATA_DIR', 'GATER_GOSSIP_IF', 'GATER_CLUSTER_SECRET', 'GATER_HTTP_HOST', 'GATER_LOG_FORMAT', 'LOG_LEVEL']);
@@ -41,6 +44,22 @@ function interpolated(service: Service): Record<string, string> {
 }
 
 const execFileAsync = promisify(execFile);
+
+/** A compose duration (`40s`, `1m30s`, `500ms`) in milliseconds. */
+function durationMs(value: unknown): number {
+  const text = String(value);
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  assert.ok(parts.length > 0 && parts.map((p) => p[0]).join('') === text, `not a compose duration: ${text}`);
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+  return parts.reduce((sum, [, n, u]) => sum + Number(n) * unit[u!]!, 0);
+}
+
+/** Docker's SIGKILL must come after the node's own stop timeout, or a node is killed in the middle of stopping. */
+function assertStopsCleanly(name: string, service: Service): void {
+  assert.ok(service['stop_grace_period'], `${name}: stop_grace_period (Docker's default is 10 s)`);
+  const graceMs = durationMs(service['stop_grace_period']);
+  assert.ok(graceMs > STOP_TIMEOUT_MS, `${name}: stop_grace_period ${service['stop_grace_period']} is not longer than the node's stop timeout (${STOP_TIMEOUT_MS} ms)`);
+}
 
 /** The argv prefix of a working `docker compose`, or undefined. */
 async function composeCommand(): Promise<string[] | undefined> {
@@ -102,7 +121,7 @@ describe('docker-compose.yaml', () => {
     assert.throws(() => loadConfigReport({ env, cwd: ROOT, argv: [] }), /GATER_CLUSTER_SECRET/);
   });
 
-  it('checks health on /health/ready, restarts, limits resources, keeps each store on its own volume', () => {
+  it('checks health on /health/ready, restarts, stops cleanly, limits resources, keeps each store on its own volume', () => {
     const mounts = new Set<string>();
     for (const host of rigPlan) {
       const service = services[host.name]!;
@@ -111,6 +130,7 @@ describe('docker-compose.yaml', () => {
       assert.ok(String(check['test'].join(' ')).includes(`127.0.0.1:${RIG_HTTP_PORT}/health/ready`), `${host.name}: ${check['test']}`);
       for (const field of ['interval', 'timeout', 'retries', 'start_period']) assert.ok(check[field], `${host.name}: healthcheck.${field}`);
       assert.equal(service['restart'], 'unless-stopped');
+      assertStopsCleanly(host.name, service);
       const limits = service['deploy']['resources']['limits'];
       assert.ok(limits['cpus'] && limits['memory'], `${host.name}: limits`);
       assert.ok(service['deploy']['resources']['reservations']['memory'], `${host.name}: reservations`);
@@ -147,6 +167,41 @@ describe('docker-compose.yaml', () => {
     const unset = { ...process.env };
     delete unset['GATER_CLUSTER_SECRET'];
     await assert.rejects(execFileAsync(file!, [...args, '-f', COMPOSE_FILE, 'config', '--quiet'], { env: unset, timeout: 30_000 }), /GATER_CLUSTER_SECRET/);
+  });
+});
+
+describe('docker-compose.postgres.yaml', () => {
+  const override = parse(readFileSync(POSTGRES_FILE, 'utf8'), { merge: true, maxAliasCount: -1 }) as Record<string, any>;
+  const nodes = Object.entries(override['services'] as Record<string, Service>).filter(([name]) => name.startsWith('gater-'));
+
+  it('has two gater nodes serving the PostgreSQL store, with a configuration each accepts', () => {
+    assert.deepEqual(nodes.map(([name]) => name), ['gater-pg-1', 'gater-pg-2']);
+    for (const [name, service] of nodes) {
+      const { config } = loadConfigReport({ env: interpolated(service), cwd: ROOT, argv: [] });
+      assert.equal(config.nodeName, name);
+      assert.equal(config.storeBackend, 'postgres');
+      assert.deepEqual(config.stores, ['shared']);
+    }
+  });
+
+  it('publishes the unauthenticated API on the host loopback only, as the base file does', () => {
+    for (const [name, service] of nodes) {
+      const ports = (service['ports'] ?? []) as string[];
+      assert.ok(ports.length > 0, name);
+      for (const port of ports) assert.match(String(port), new RegExp(`^127\\.0\\.0\\.1:\\d+:${RIG_HTTP_PORT}$`), `${name} publishes ${port}`);
+    }
+    const published = nodes.flatMap(([, s]) => (s['ports'] as string[]).map((p) => p.split(':')[1]));
+    assert.equal(new Set(published).size, published.length, 'a host port each');
+  });
+
+  it("stops cleanly, restarts, and is sized like the base file's nodes", () => {
+    const base = services['gater-1']!['deploy']['resources'];
+    for (const [name, service] of nodes) {
+      assertStopsCleanly(name, service);
+      assert.equal(service['restart'], 'unless-stopped', name);
+      assert.deepEqual(service['deploy']?.['resources'], base, `${name}: deploy.resources`);
+      assert.ok(String(service['healthcheck']['test'].join(' ')).includes('/health/ready'), name);
+    }
   });
 });
 

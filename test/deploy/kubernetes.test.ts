@@ -3,13 +3,16 @@
  * configuration the node accepts (each GATER_* name an option that exists, each value valid; downward-API and
  * secret values stand in with realistic samples); the StatefulSet, Deployment, Services, Secret, probes, resources and
  * budgets fit together; and each role of the compose topology (store nodes, gateway nodes) has its workload here
- * with the same image, port, data directory, stores and health route.
+ * with the same image, port, data directory, stores and health route. Pods stop without refusing clients: a preStop
+ * sleep the image can run while endpoints are removed, and a grace period above that sleep plus the node's own stop
+ * timeout.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { STOP_TIMEOUT_MS } from '../../src/cli/start-command.ts';
 import { loadConfigReport, OPTIONS } from '../../src/config/index.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -92,6 +95,18 @@ function memoryFigure(value: unknown): number {
   return Number(String(value).replace(/[A-Za-z]+$/, ''));
 }
 
+/** Executables the image has: node:24-slim (Debian slim) brings a shell and coreutils. */
+const IMAGE_EXECUTABLES = new Set(['/bin/sh', 'sh', '/bin/sleep', 'sleep']);
+
+/** The seconds a preStop hook waits: a `sleep` action, or an exec of `sleep N` (directly or through a shell). */
+function preStopSleepS(hook: Doc | undefined): number | undefined {
+  if (hook?.['sleep']?.['seconds'] !== undefined) return Number(hook['sleep']['seconds']);
+  const command = hook?.['exec']?.['command'] as string[] | undefined;
+  if (command === undefined || !IMAGE_EXECUTABLES.has(command[0]!)) return undefined;
+  const match = /^(?:\S*sleep) (\d+)$/.exec(command.slice(command[0]!.endsWith('sh') ? 2 : 0).join(' '));
+  return match === null ? undefined : Number(match[1]);
+}
+
 describe('Kubernetes manifests (config/kubernetes)', () => {
   it('parse, each a named object, and the kustomization lists every manifest but the example secret', () => {
     for (const [file, docs] of byFile) {
@@ -164,6 +179,21 @@ describe('Kubernetes manifests (config/kubernetes)', () => {
     const claim = statefulSet['spec']['volumeClaimTemplates'][0];
     const mount = (containerOf(statefulSet)['volumeMounts'] as Doc[]).find((m) => m['name'] === claim['metadata']['name']);
     assert.equal(mount?.['mountPath'], envValue(statefulSet, 'GATER_DATA_DIR'));
+  });
+
+  it('stop without refusing clients: a preStop sleep while endpoints go, then longer than the node takes to stop', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24-slim$/m, 'the image the preStop command relies on');
+    for (const w of workloads) {
+      const name = w['metadata']['name'];
+      const sleepS = preStopSleepS(containerOf(w)['lifecycle']?.['preStop']);
+      assert.ok(sleepS !== undefined && sleepS >= 1 && sleepS <= 15, `${name}: a short preStop sleep (got ${JSON.stringify(containerOf(w)['lifecycle'])})`);
+      const graceS = w['spec']['template']['spec']['terminationGracePeriodSeconds'] as number;
+      assert.ok(
+        graceS * 1000 > sleepS * 1000 + STOP_TIMEOUT_MS,
+        `${name}: terminationGracePeriodSeconds ${graceS} must exceed the preStop sleep (${sleepS} s) plus the stop timeout (${STOP_TIMEOUT_MS} ms)`,
+      );
+    }
   });
 
   it('budget disruptions of both workloads', () => {
