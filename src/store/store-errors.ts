@@ -22,6 +22,26 @@ export function snapshotDeleteNeedsVersion(): InvalidArgumentError {
   return new InvalidArgumentError('version', 'must be >= 1 to delete a snapshot (0, the latest, is for reads only)');
 }
 
+/**
+ * A write whose commit failed in a way that may still have left it on disk (a failed fsync): nobody can tell the caller
+ * that nothing was written. `data.outcome` is `'unknown'`; a failure known to have written nothing never carries it.
+ * `what` names the write (`append`, `deletion of stream 's'`).
+ */
+export function outcomeUnknown(what: string, cause: unknown): UnavailableError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new UnavailableError(
+    `${what}: outcome unknown (${reason}); it may or may not have been written: read before repeating it ` +
+      '(an append repeated with the same event ids is written once)',
+    { outcome: 'unknown' },
+    { cause },
+  );
+}
+
+/** Whether `err` is an `outcomeUnknown` error. */
+export function isOutcomeUnknown(err: unknown): boolean {
+  return err instanceof GaterError && err.data['outcome'] === 'unknown';
+}
+
 /** No subscription of that name. */
 export function subscriptionNotFound(name: string): NotFoundError {
   return new NotFoundError(`subscription '${name}'`, { name });

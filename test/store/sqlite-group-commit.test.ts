@@ -51,6 +51,8 @@ class Rig {
         loadNextPosition: () => Number(nextPosition.get()!['next']),
         onCommitted: (events) => this.announced.push(...events),
         wantsEvents: () => true,
+        // The store reopens its database here; sqlite-commit-outcome.test.ts covers that, with a failing disk.
+        onOutcomeUnknown: () => {},
       },
       { maxBatchEvents: 10_000 },
     );

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { GaterError, UnavailableError } from '../../errors/index.ts';
+import { outcomeUnknown } from '../store-errors.ts';
 import { CACHE_SIZE_KIB, WAL_AUTOCHECKPOINT_PAGES } from './constants.ts';
 import { migrate } from './schema.ts';
 
@@ -13,6 +14,8 @@ export type SynchronousMode = 'FULL' | 'NORMAL';
 
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
+const SQLITE_NOMEM = 7;
+const SQLITE_IOERR = 10;
 
 /** `<dataDir>/stores/<storeId>/events.sqlite` */
 export function storeDatabasePath(dataDir: string, storeId: string): string {
@@ -89,6 +92,31 @@ function checkStoreId(db: DatabaseSync, storeId: string): void {
 export function isBusy(err: unknown): boolean {
   const code = sqliteErrorCode(err);
   return code !== undefined && ((code & 0xff) === SQLITE_BUSY || (code & 0xff) === SQLITE_LOCKED);
+}
+
+/**
+ * Whether a failed statement that commits (COMMIT, or a write outside a transaction) may have committed all the same.
+ * In WAL mode SQLite writes every frame of the transaction, the commit frame last, then syncs the WAL, and only then
+ * adds the frames to its in-memory WAL index. When the sync fails (SQLITE_IOERR_FSYNC) the connection reads as if
+ * nothing had been written, yet recovery after a restart finds the commit frame and replays it. So any I/O error
+ * counts, and so does SQLITE_NOMEM (the index grows in memory after the sync). SQLITE_FULL does not: it comes only
+ * from a write into the WAL that did not complete, which leaves no whole commit frame (a partial one fails its
+ * checksum and recovery stops before it); a sync failing for want of space is SQLITE_IOERR_FSYNC. Only padding frames,
+ * copies of the commit frame written after it, could meet a full disk later, and SQLite writes them only on a device
+ * without powersafe overwrite, which Unix is not by default. Constraint and lock failures come before any write.
+ */
+export function mayHaveCommitted(err: unknown): boolean {
+  const code = sqliteErrorCode(err);
+  return code !== undefined && ((code & 0xff) === SQLITE_IOERR || (code & 0xff) === SQLITE_NOMEM);
+}
+
+/** Runs `commit`, a statement that commits; a failure that may have committed anyway becomes `outcomeUnknown`. */
+export function committing<T>(what: string, commit: () => T): T {
+  try {
+    return commit();
+  } catch (err) {
+    throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
+  }
 }
 
 /** The SQLite result code (possibly extended) carried by an error from node:sqlite. */

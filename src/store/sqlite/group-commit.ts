@@ -2,8 +2,10 @@
  * Group commit: appends that arrive while a flush is pending share one transaction, hence one fsync. Each append
  * runs in its own SAVEPOINT, so it fails alone with its own error and sees the appends before it in the batch; none
  * is answered before COMMIT has returned. A batch whose transaction fails (BEGIN, COMMIT, or a storage error that
- * makes SQLite roll everything back) fails every one of its appends with `unavailable`, having written nothing, and
- * the in-memory positions and stream versions are reloaded from disk.
+ * makes SQLite roll everything back) fails every one of its appends with `unavailable`, and the in-memory positions
+ * and stream versions are reloaded from disk. Nothing of it was written, unless COMMIT failed in a way that may have
+ * left it on disk (a failed fsync, see `mayHaveCommitted`): then its appends say their outcome is unknown, and the
+ * database is reopened before they are answered, so that the store shows what a restart would find.
  */
 import { AppendQueue } from '../append-queue.ts';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
@@ -13,6 +15,8 @@ import type { RecordedEvent } from '../types.ts';
 import type { AppendWriter, BatchCursor, PendingAppend, WrittenAppend } from './append-writer.ts';
 import type { EventDecoder } from '../event-rows.ts';
 import type { StreamIndex } from './stream-index.ts';
+import { mayHaveCommitted } from './database.ts';
+import { outcomeUnknown } from '../store-errors.ts';
 
 export interface GroupCommitComponents {
   db: DatabaseSync;
@@ -25,6 +29,12 @@ export interface GroupCommitComponents {
   /** Called after each commit with its events in position order, when `wantsEvents()` says someone listens. */
   onCommitted: (events: RecordedEvent[]) => void;
   wantsEvents: () => boolean;
+  /**
+   * Called when a COMMIT failed in a way that may have left its batch on disk, before the batch's appends are
+   * answered: this connection's view may no longer be what the disk holds, and only opening the database again
+   * settles it (the store reopens it, handing the appends still queued here to its new GroupCommit).
+   */
+  onOutcomeUnknown: () => void;
 }
 
 export interface GroupCommitInit {
@@ -77,6 +87,15 @@ export class GroupCommit {
     }
   }
 
+  /** Takes every append still waiting, for the GroupCommit of a reopened database. */
+  takePending(): PendingAppend[] {
+    const taken: PendingAppend[] = [];
+    while (this.#queue.length > 0) {
+      taken.push(...this.#queue.takeBatch(Number.MAX_SAFE_INTEGER, undefined, false, Number.MAX_SAFE_INTEGER));
+    }
+    return taken;
+  }
+
   /** Resolves once no append is waiting. */
   drained(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
@@ -115,6 +134,7 @@ export class GroupCommit {
     }
     const outcomes: (WrittenAppend | GaterError)[] = new Array(batch.length);
     let failure: unknown;
+    let unknownOutcome = false;
     for (let i = 0; i < batch.length; i++) {
       try {
         outcomes[i] = writer.write(batch[i]!, cursor);
@@ -133,10 +153,11 @@ export class GroupCommit {
         this.#commit.run();
       } catch (err) {
         failure = err;
+        unknownOutcome = mayHaveCommitted(err);
       }
     }
     if (failure !== undefined) {
-      this.#failAll(batch, failure, true);
+      this.#failAll(batch, failure, true, unknownOutcome);
       return;
     }
 
@@ -158,12 +179,18 @@ export class GroupCommit {
   }
 
   /**
-   * The batch is not on disk: every append of it fails, and memory is brought back in line with the disk.
-   * `began`: whether the batch's transaction was opened (and so is ours to roll back if it is still open).
+   * The batch failed: every append of it fails, and memory is brought back in line with the disk. `began`: whether
+   * the batch's transaction was opened (and so is ours to roll back if it is still open). `unknownOutcome`: its
+   * COMMIT may have left it on disk all the same.
    */
-  #failAll(batch: readonly PendingAppend[], cause: unknown, began: boolean): void {
+  #failAll(batch: readonly PendingAppend[], cause: unknown, began: boolean, unknownOutcome = false): void {
     const { db, streams, logger } = this.#c;
-    logger.error({ err: cause, appends: batch.length }, 'append batch failed; nothing of it was committed');
+    logger.error(
+      { err: cause, appends: batch.length },
+      unknownOutcome
+        ? 'append batch failed at COMMIT; its outcome is unknown until the database is reopened'
+        : 'append batch failed; nothing of it was committed',
+    );
     try {
       if (began && db.isTransaction) db.exec('ROLLBACK');
     } catch (err) {
@@ -174,6 +201,15 @@ export class GroupCommit {
       this.#nextPosition = this.#c.loadNextPosition();
     } catch (err) {
       logger.error({ err }, 'cannot reload the next position');
+    }
+    if (unknownOutcome) {
+      try {
+        this.#c.onOutcomeUnknown();
+      } catch (err) {
+        logger.error({ err }, 'cannot reopen the database after a commit of unknown outcome');
+      }
+      for (const append of batch) append.reject(outcomeUnknown('append', cause));
+      return;
     }
     const message = `append not committed: ${cause instanceof Error ? cause.message : String(cause)}`;
     for (const append of batch) append.reject(new UnavailableError(message, {}, { cause }));

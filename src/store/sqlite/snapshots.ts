@@ -6,6 +6,7 @@ import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
 import { SNAPSHOT_COLUMNS, snapshotFromRow } from '../record-rows.ts';
 import { snapshotDeleteNeedsVersion, snapshotNotFound } from '../store-errors.ts';
+import { committing } from './database.ts';
 
 export class SnapshotTable {
   readonly #upsert: StatementSync;
@@ -44,13 +45,9 @@ export class SnapshotTable {
 
   /** Records a snapshot, replacing one already recorded at the same key. */
   record(snapshot: ValidSnapshot, epochUs: number): void {
-    this.#upsert.run(
-      snapshot.sourceUuid,
-      snapshot.streamUuid,
-      snapshot.version,
-      snapshot.data,
-      snapshot.metadata,
-      epochUs,
+    const { sourceUuid, streamUuid, version, data, metadata } = snapshot;
+    committing('recording a snapshot', () =>
+      this.#upsert.run(sourceUuid, streamUuid, version, data, metadata, epochUs),
     );
   }
 
@@ -66,7 +63,8 @@ export class SnapshotTable {
   /** Throws `not_found` when there is no such snapshot, `invalid_argument` for version 0. */
   delete(sourceUuid: string, streamUuid: string, version: number): void {
     if (version === 0) throw snapshotDeleteNeedsVersion();
-    if (this.#delete.run(sourceUuid, streamUuid, version).changes === 0) {
+    const deleted = committing('deleting a snapshot', () => this.#delete.run(sourceUuid, streamUuid, version));
+    if (deleted.changes === 0) {
       throw snapshotNotFound(sourceUuid, streamUuid, version);
     }
   }

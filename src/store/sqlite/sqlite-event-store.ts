@@ -50,7 +50,14 @@ import {
   STREAM_CACHE_SIZE,
   SYNCHRONOUS,
 } from './constants.ts';
-import { openStoreDatabase, sqliteErrorCode, storeDatabasePath, type SynchronousMode } from './database.ts';
+import {
+  committing,
+  openStoreDatabase,
+  sqliteErrorCode,
+  storeDatabasePath,
+  type SynchronousMode,
+} from './database.ts';
+import { isOutcomeUnknown } from '../store-errors.ts';
 import { EventDecoder, eventColumns } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -111,7 +118,8 @@ export class SqliteEventStore implements EventStore {
   readonly #maxBatchEvents: number;
   readonly #streamCacheSize: number;
   readonly #listeners = new Set<AppendListener>();
-  #state: 'new' | 'open' | 'closing' | 'closed' = 'new';
+  /** `failed`: the database could not be opened again after a write of unknown outcome (see #reopen). */
+  #state: 'new' | 'open' | 'closing' | 'closed' | 'failed' = 'new';
   #open: OpenStore | undefined;
   #closed: Promise<void> | undefined;
 
@@ -149,10 +157,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   async #close(): Promise<void> {
-    const open = this.#open;
     this.#state = 'closing';
+    // A reopen (see #reopen) may replace the database while this waits: the one to close is the last one.
+    while (this.#open !== undefined && this.#open.commits.pending > 0) await this.#open.commits.drained();
+    const open = this.#open;
     if (open !== undefined) {
-      await open.commits.drained();
       open.db.close();
       this.#logger.info('store closed');
     }
@@ -231,7 +240,7 @@ export class SqliteEventStore implements EventStore {
         open.deleteStream.run(stream.sid);
         // Remember the highest position removed, so that reopening never hands it out again.
         if (tail[0] !== null) open.raiseDeletedHighWater.run(DELETED_HIGH_WATER, tail[0]);
-        open.db.exec('COMMIT');
+        committing(`deleting stream '${streamId}'`, () => open.db.exec('COMMIT'));
       } catch (err) {
         if (open.db.isTransaction) open.db.exec('ROLLBACK');
         throw err;
@@ -356,6 +365,7 @@ export class SqliteEventStore implements EventStore {
         loadNextPosition: () => (nextPositionQuery.get() as unknown as [number])[0],
         onCommitted: (events) => this.#notify(events),
         wantsEvents: () => this.#listeners.size > 0,
+        onOutcomeUnknown: () => this.#reopen(),
       },
       { maxBatchEvents: this.#maxBatchEvents },
     );
@@ -412,15 +422,67 @@ export class SqliteEventStore implements EventStore {
     try {
       return fn(open);
     } catch (err) {
+      // The write may be on disk while this connection shows it is not: reopen before the caller hears of it.
+      if (isOutcomeUnknown(err)) this.#reopen();
       throw storageError(err);
     }
   }
 
+  /**
+   * Brings memory and disk back to one truth after a write whose commit may or may not be on disk (see
+   * `mayHaveCommitted`): this connection's WAL index no longer says what the WAL file holds. Closing the connection
+   * checkpoints what the index knows and removes the WAL, dropping the failed commit, unless the WAL cannot be synced,
+   * and then the WAL stays; opening again recovers from the files exactly what a restart would. Chosen over refusing
+   * writes until a restart (PostgreSQL's answer to a failed fsync) because it keeps the store serving after a passing
+   * fault, and tells the same story as the restart would. If the database cannot be opened again, the store fails
+   * every call until it is closed.
+   */
+  #reopen(): void {
+    const old = this.#open;
+    if (old === undefined) return;
+    const nextPosition = old.commits.nextPosition;
+    const waiting = old.commits.takePending();
+    try {
+      old.db.close();
+    } catch (err) {
+      this.#logger.error({ err }, 'closing the database failed');
+    }
+    let db: DatabaseSync | undefined;
+    try {
+      db = openStoreDatabase(this.path, this.storeId, this.#synchronous);
+      this.#open = this.#build(db);
+    } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // already failing; err says why
+      }
+      this.#open = undefined;
+      this.#state = 'failed';
+      this.#logger.error({ err }, 'cannot open the database again; the store fails every call until it is closed');
+      for (const append of waiting) append.reject(this.#failedError());
+      return;
+    }
+    for (const append of waiting) this.#open.commits.enqueue(append);
+    const recovered = this.#open.commits.nextPosition - nextPosition;
+    this.#logger.warn({ recovered }, 'database opened again after a write of unknown outcome');
+    // Events the old connection did not show may be there now: a bare hint makes readers look.
+    if (recovered > 0) this.#notify([]);
+  }
+
   #requireOpen(forWrite: boolean): OpenStore {
     if (this.#state === 'open' || (this.#state === 'closing' && !forWrite)) return this.#open!;
+    if (this.#state === 'failed') throw this.#failedError();
     throw this.#state === 'new'
       ? new UnavailableError(`store '${this.storeId}' is not open`, { storeId: this.storeId })
       : this.#closedError();
+  }
+
+  #failedError(): UnavailableError {
+    return new UnavailableError(
+      `store '${this.storeId}' is down: its database could not be opened again after a storage failure`,
+      { storeId: this.storeId },
+    );
   }
 
   #closedError(): UnavailableError {

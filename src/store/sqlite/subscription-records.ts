@@ -14,6 +14,7 @@ import {
 import { subscriptionConflict, subscriptionNotFound } from '../store-errors.ts';
 import type { ParkedEvent, SubscriptionRecord, SubscriptionSelector, SubscriptionType } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
+import { committing } from './database.ts';
 
 export class SubscriptionRecords {
   readonly #db: DatabaseSync;
@@ -67,7 +68,9 @@ export class SubscriptionRecords {
       throw subscriptionConflict(spec.name, stored.type, stored.selector);
     }
     const options = JSON.stringify(spec.options);
-    this.#insert.run(spec.name, spec.type, selector, spec.startFrom, options, epochUs);
+    committing(`saving subscription '${spec.name}'`, () =>
+      this.#insert.run(spec.name, spec.type, selector, spec.startFrom, options, epochUs),
+    );
     return subscriptionFromRow([spec.name, spec.type, selector, spec.startFrom, options, -1, epochUs]);
   }
 
@@ -82,7 +85,7 @@ export class SubscriptionRecords {
     try {
       this.#unparkAll.all(name);
       this.#delete.run(name);
-      this.#db.exec('COMMIT');
+      committing(`removing subscription '${name}'`, () => this.#db.exec('COMMIT'));
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw err;
@@ -104,7 +107,10 @@ export class SubscriptionRecords {
    */
   saveCheckpoint(name: string, position: number, createdEpochUs?: number): void {
     const created = createdEpochUs ?? null;
-    if (this.#checkpoint.run(position, name, created, created).changes === 0) throw subscriptionNotFound(name);
+    const moved = committing(`saving the checkpoint of subscription '${name}'`, () =>
+      this.#checkpoint.run(position, name, created, created),
+    );
+    if (moved.changes === 0) throw subscriptionNotFound(name);
   }
 
   /**
@@ -115,7 +121,9 @@ export class SubscriptionRecords {
     const record = this.#get.get(parked.subscription) as unknown[] | undefined;
     const stale = createdEpochUs !== undefined && subscriptionDefinition(record ?? []).createdEpochUs !== createdEpochUs;
     if (record === undefined || stale) throw subscriptionNotFound(parked.subscription);
-    this.#park.run(...parkedValues(parked, epochUs));
+    committing(`parking an event of subscription '${parked.subscription}'`, () =>
+      this.#park.run(...parkedValues(parked, epochUs)),
+    );
   }
 
   listParked(name: string): ParkedEvent[] {
@@ -126,8 +134,9 @@ export class SubscriptionRecords {
   /** Removes parked events (all when `positions` is absent) and returns them, by position. */
   unpark(name: string, positions?: readonly number[]): ParkedEvent[] {
     this.#requireExists(name);
-    const rows =
-      positions === undefined ? this.#unparkAll.all(name) : this.#unparkSome.all(name, JSON.stringify(positions));
+    const rows = committing(`unparking events of subscription '${name}'`, () =>
+      positions === undefined ? this.#unparkAll.all(name) : this.#unparkSome.all(name, JSON.stringify(positions)),
+    );
     return rows.map((row) => parkedFromRow(row as unknown as unknown[])).sort((a, b) => a.position - b.position);
   }
 
