@@ -14,6 +14,7 @@ import { WorkerRegistry } from '../registry/index.ts';
 import type { GatewayWorker } from '../worker/gateway-worker.ts';
 import { LocalWorkers } from '../worker/local-workers.ts';
 import { ClusterLink, type ClusterSettings } from './cluster-link.ts';
+import { DataDirLock } from './data-dir-lock.ts';
 import { HostedStore } from './hosted-store.ts';
 import { loadNodeIdentity, type NodeIdentity } from './node-identity.ts';
 
@@ -50,6 +51,7 @@ export class GaterNode implements RunningNode {
   private readonly settings: NodeSettings;
   private readonly logger: Logger;
   private identity: NodeIdentity | undefined;
+  private dataDirLock: DataDirLock | undefined;
   private readonly hosted = new Map<string, HostedStore>();
   /** Subscription names with a lag series, by store: those gone since the last scrape have theirs removed. */
   private readonly lagSeries = new Map<string, Set<string>>();
@@ -85,6 +87,7 @@ export class GaterNode implements RunningNode {
     this.state = 'starting';
     const s = this.settings;
     try {
+      this.dataDirLock = DataDirLock.acquire(s.dataDir);
       this.identity = await loadNodeIdentity(s.dataDir);
       const { nodeId } = this.identity;
       const log = this.logger.child({ nodeId });
@@ -184,6 +187,8 @@ export class GaterNode implements RunningNode {
       await hosted.close().catch((err: unknown) => this.logger.error({ err, store: storeId }, 'closing a store failed'));
     }
     this.hosted.clear();
+    this.dataDirLock?.release();
+    this.dataDirLock = undefined;
     this.state = 'stopped';
     this.logger.info('gater node stopped');
   }

@@ -187,6 +187,28 @@ describe('gater start (a real node in a child process)', async () => {
       assert.equal(body.cluster.self.name, 'cli-test');
       assert.deepEqual(body.stores.map((s) => s.store), ['default']);
 
+      // A second node on the same data directory, even a pure gateway with no store of its own to lock, is refused:
+      // it would share the first one's identity.
+      const twin = spawn(process.execPath, [BIN, 'start', '--http-port', '0', '--http-host', '127.0.0.1', '--mesh-port', '0', '--stores', ''], {
+        env: { PATH: process.env['PATH'] ?? '', GATER_DATA_DIR: dataDir, GATER_LOG_FORMAT: 'json', GATER_CLUSTER_NAME: `cli-test-${process.pid}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let twinOutput = '';
+      twin.stdout.on('data', (d: Buffer) => (twinOutput += d.toString()));
+      twin.stderr.on('data', (d: Buffer) => (twinOutput += d.toString()));
+      const twinCode = await new Promise<number | string | null>((resolve) => {
+        const timer = setTimeout(() => {
+          twin.kill('SIGKILL');
+          resolve('still running after 20 s');
+        }, 20_000);
+        twin.on('close', (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      });
+      assert.equal(twinCode, 1, twinOutput);
+      assert.match(twinOutput, /in use by another gater node/);
+
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       assert.ok(stdout.includes('"msg":"stopping"'), stdout);
