@@ -102,7 +102,10 @@ export interface EventStore {
   recordSnapshot(snapshot: SnapshotInput): Promise<void>;
   /** `version` 0 reads the latest snapshot. Throws `not_found`. */
   readSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord>;
-  /** Throws `not_found` when there is no such snapshot. */
+  /**
+   * Deletes the snapshot of that exact version. Throws `not_found` when there is none, `invalid_argument` for version 0
+   * (which reads the latest: repeating a delete of "the latest" would delete another).
+   */
   deleteSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<void>;
   listSnapshots(query?: SnapshotQuery): Promise<SnapshotRecord[]>;
 
