@@ -215,6 +215,35 @@ if ('skip' in server) {
       }
     });
 
+    it('an append whose connection is lost with its statement sent has an unknown outcome; one never sent does not', async () => {
+      const relay = await TcpRelay.start(server.port);
+      const store = new PostgresEventStore({}, {
+        storeId: `s${stores++}`,
+        url: url.replace(`:${server.port}/`, `:${relay.port}/`),
+        poolSize: 2,
+      });
+      await store.open();
+      const holder = await admin.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT next_position FROM ${quoteIdent(store.schema)}.store_head FOR UPDATE`);
+        const lost = rejectsWith(store.append('s', evs(1)), 'unavailable');
+        await new Promise((r) => setTimeout(r, 200)); // the statement waits for the lock at the server
+        relay.cut();
+        const err = await lost;
+        assert.equal(err.data['outcome'], 'unknown', err.message);
+        await holder.query('ROLLBACK');
+        await relay.close(); // nothing listens any more: a new connection is refused, the append never sent
+        const refused = await rejectsWith(store.append('s', evs(1)), 'unavailable');
+        assert.equal(refused.data['outcome'], undefined, refused.message);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => {});
+        holder.release();
+        await store.close();
+        await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(store.schema)} CASCADE`);
+      }
+    });
+
     it('parking for a subscription another node removes at that moment is not_found', async () => {
       const store = await openStore();
       const remover = await admin.connect();

@@ -17,6 +17,7 @@ import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../
 import type { AppendResult, RecordedEvent } from '../types.ts';
 import type { PreparedAppend } from '../validate.ts';
 import { sqlState, storageError } from './database.ts';
+import { outcomeUnknown } from '../store-errors.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
 import { scalarArrayLiteral, textArrayLiteral } from './array-literal.ts';
@@ -204,7 +205,10 @@ export class AppendBatcher {
         for (const append of batch) await this.#run([append], true);
         return;
       }
-      const error = storageError(err);
+      // A server error (an SQLSTATE) ended the statement, and its transaction with it, and a connection never made
+      // sent nothing: nothing was written. A connection lost with the statement sent (reset, or no answer in time)
+      // may have committed or not.
+      const error = mayHaveCommitted(err) ? outcomeUnknown('append', err) : storageError(err);
       if (error.code !== 'invalid_argument') {
         this.#c.logger.error({ err, appends: batch.length }, 'append batch failed');
       }
@@ -394,4 +398,12 @@ function runBreaksOf(batch: readonly PendingAppend[]): boolean[] {
 function isDataError(err: unknown): boolean {
   const state = sqlState(err) ?? '';
   return state.startsWith('22') || state.startsWith('23') || state.startsWith('54');
+}
+
+/** Whether a failed batch call may still have committed: the connection failed after the statement could be sent. */
+function mayHaveCommitted(err: unknown): boolean {
+  if (sqlState(err) !== undefined || storageError(err).code !== 'unavailable') return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : '';
+  return code !== 'ECONNREFUSED' && !/trying to connect|connection timeout|connect ETIMEDOUT/i.test(message);
 }
