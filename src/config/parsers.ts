@@ -84,56 +84,37 @@ export function boolean(): Parser<boolean> {
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-/** An IP address or a host name. */
-export function host(): Parser<string> {
-  const expected = 'an IP address or a host name';
+/** A string parser that accepts what `accepts` says, and names `expected` otherwise. */
+function textWhere(expected: string, accepts: (value: string) => boolean): Parser<string> {
   return {
     expected,
     list: false,
     parse(value) {
-      if (typeof value !== 'string' || (isIP(value) === 0 && !HOSTNAME.test(value))) fail(expected);
+      if (typeof value !== 'string' || !accepts(value)) fail(expected);
       return value;
     },
   };
+}
+
+/** An IP address or a host name. */
+export function host(): Parser<string> {
+  return textWhere('an IP address or a host name', (v) => isIP(v) !== 0 || HOSTNAME.test(v));
 }
 
 /** An IPv4 address or a host name: what gossip, IPv4 only, can send to. */
 export function ipv4OrHost(): Parser<string> {
-  const expected = 'an IPv4 address or a host name';
-  return {
-    expected,
-    list: false,
-    parse(value) {
-      if (typeof value !== 'string' || (!isIPv4(value) && !HOSTNAME.test(value))) fail(expected);
-      return value;
-    },
-  };
+  return textWhere('an IPv4 address or a host name', (v) => isIPv4(v) || HOSTNAME.test(v));
 }
 
 /** An IPv4 or IPv6 address, for what a socket binds: it takes no host name. */
 export function ip(expected = 'an IP address'): Parser<string> {
-  return {
-    expected,
-    list: false,
-    parse(value) {
-      if (typeof value !== 'string' || isIP(value) === 0) fail(expected);
-      return value;
-    },
-  };
+  return textWhere(expected, (v) => isIP(v) !== 0);
 }
 
 export function ipv4(expected = 'an IPv4 address'): Parser<string> {
-  return {
-    expected,
-    list: false,
-    parse(value) {
-      if (typeof value !== 'string' || !isIPv4(value)) fail(expected);
-      return value;
-    },
-  };
+  return textWhere(expected, isIPv4);
 }
 
-/** A URL with one of the given schemes (`postgres:` …). */
 export function url(protocols: readonly string[]): Parser<string> {
   const expected = `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
   return {
