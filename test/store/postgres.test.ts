@@ -233,6 +233,10 @@ if ('skip' in server) {
         const err = await lost;
         assert.equal(err.data['outcome'], 'unknown', err.message);
         await holder.query('ROLLBACK');
+        // New connections are accepted and closed at once (a proxy before a server that is down): never sent.
+        relay.hangUpOnAccept();
+        const hungUp = await rejectsWith(store.append('s', evs(1)), 'unavailable');
+        assert.equal(hungUp.data['outcome'], undefined, hungUp.message);
         await relay.close(); // nothing listens any more: a new connection is refused, the append never sent
         const refused = await rejectsWith(store.append('s', evs(1)), 'unavailable');
         assert.equal(refused.data['outcome'], undefined, refused.message);

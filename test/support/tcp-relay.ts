@@ -12,6 +12,7 @@ export class TcpRelay {
   readonly #sockets = new Set<Socket>();
   readonly #replyDelayMs: number;
   #silent = false;
+  #hangUpOnAccept = false;
 
   private constructor(server: Server, replyDelayMs: number) {
     this.#server = server;
@@ -43,9 +44,15 @@ export class TcpRelay {
     this.#silent = true;
   }
 
+  /** Accepts new connections and closes them at once, as a proxy in front of a server that is down does. */
+  hangUpOnAccept(): void {
+    this.#hangUpOnAccept = true;
+  }
+
   /** Relays again (connections opened from now on; those silenced stay silent: `cut()` them). */
   resume(): void {
     this.#silent = false;
+    this.#hangUpOnAccept = false;
   }
 
   cut(): void {
@@ -58,6 +65,10 @@ export class TcpRelay {
   }
 
   #relay(downstream: Socket, targetPort: number): void {
+    if (this.#hangUpOnAccept) {
+      downstream.destroy();
+      return;
+    }
     const upstream = createConnection({ port: targetPort, host: '127.0.0.1' });
     for (const [from, to] of [
       [downstream, upstream],

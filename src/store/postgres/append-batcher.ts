@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../errors/index.ts';
 import type { AppendResult, RecordedEvent } from '../types.ts';
 import type { PreparedAppend } from '../validate.ts';
-import { sqlState, storageError } from './database.ts';
+import { checkOut, sqlState, storageError } from './database.ts';
 import { outcomeUnknown } from '../store-errors.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
@@ -265,7 +265,7 @@ export class AppendBatcher {
       }
       tagCounts.push(tagRows);
     }
-    const row = await this.#c.runner.row(this.#c.pool, this.#sql, [
+    const params = [
       textArrayLiteral(streams),
       scalarArrayLiteral(expected),
       scalarArrayLiteral(counts),
@@ -284,8 +284,23 @@ export class AppendBatcher {
       scalarArrayLiteral(eventAppends),
       textArrayLiteral(tagNames),
       scalarArrayLiteral(tagEvents),
-    ]);
-    return row as BatchRow;
+    ];
+    // A connection is taken first, so that a failure to get one is known to have sent nothing (see mayHaveCommitted).
+    let checkedOut: Awaited<ReturnType<typeof checkOut>>;
+    try {
+      checkedOut = await checkOut(this.#c.pool);
+    } catch (err) {
+      if (typeof err === 'object' && err !== null) NEVER_SENT.add(err);
+      throw err;
+    }
+    try {
+      const row = await this.#c.runner.row(checkedOut.client, this.#sql, params);
+      checkedOut.release();
+      return row as BatchRow;
+    } catch (err) {
+      checkedOut.release(err as Error);
+      throw err;
+    }
   }
 
   #answer(batch: readonly PendingAppend[], row: BatchRow): void {
@@ -400,10 +415,17 @@ function isDataError(err: unknown): boolean {
   return state.startsWith('22') || state.startsWith('23') || state.startsWith('54');
 }
 
-/** Whether a failed batch call may still have committed: the connection failed after the statement could be sent. */
+/** Failures of getting a connection for a batch: the batch was never sent. */
+const NEVER_SENT = new WeakSet<object>();
+
+/**
+ * Whether a failed batch call may still have committed: its connection failed after the statement was handed to it.
+ * A server error (an SQLSTATE) ended the statement and its transaction; a connection never obtained, or already
+ * broken when the statement was given to it, sent nothing.
+ */
 function mayHaveCommitted(err: unknown): boolean {
+  if (typeof err === 'object' && err !== null && NEVER_SENT.has(err)) return false;
   if (sqlState(err) !== undefined || storageError(err).code !== 'unavailable') return false;
-  const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : '';
-  return code !== 'ECONNREFUSED' && !/trying to connect|connection timeout|connect ETIMEDOUT/i.test(message);
+  return !/not queryable|Client was closed/i.test(message);
 }
