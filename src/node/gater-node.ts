@@ -52,6 +52,7 @@ export class GaterNode implements RunningNode {
   private readonly logger: Logger;
   private identity: NodeIdentity | undefined;
   private dataDirLock: DataDirLock | undefined;
+  private starting: Promise<void> | undefined;
   private readonly hosted = new Map<string, HostedStore>();
   /** Subscription names with a lag series, by store: those gone since the last scrape have theirs removed. */
   private readonly lagSeries = new Map<string, Set<string>>();
@@ -82,9 +83,14 @@ export class GaterNode implements RunningNode {
     return this.gateway;
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'new') return;
+  start(): Promise<void> {
+    if (this.state !== 'new') return this.starting ?? Promise.resolve();
     this.state = 'starting';
+    this.starting = this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     const s = this.settings;
     try {
       this.dataDirLock = DataDirLock.acquire(s.dataDir);
@@ -163,12 +169,21 @@ export class GaterNode implements RunningNode {
       this.state = 'running';
       log.info({ httpUrl: this.url, stores: s.stores, name: s.nodeName }, 'gater node started');
     } catch (err) {
-      await this.stop();
+      await this.shutDown();
       throw err;
     }
   }
 
+  /**
+   * Stops the node. Asked while it is starting, it lets the start finish first: a start carried on after a stop had
+   * released the data directory's lock would serve without it, with stores nobody closes.
+   */
   async stop(): Promise<void> {
+    if (this.state === 'starting') await this.starting?.catch(() => {});
+    await this.shutDown();
+  }
+
+  private async shutDown(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
     // Peers stop sending calls here: the workers leave the registry, and a call that still reaches one is refused as

@@ -18,10 +18,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function createTestApi(options: { stores?: string[]; settings?: Partial<NodeSettings> } = {}): Promise<TestApi> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gater-test-'));
-  const node = new GaterNode(
-    {
+/** Settings of an in-process test node on loopback, in a cluster of its own. */
+export function testNodeSettings(dataDir: string, options: { stores?: string[]; settings?: Partial<NodeSettings> } = {}): NodeSettings {
+  return {
       nodeName: 'test',
       dataDir,
       stores: options.stores ?? ['default'],
@@ -45,9 +44,12 @@ export async function createTestApi(options: { stores?: string[]; settings?: Par
       meshPort: 0,
       meshHost: '127.0.0.1',
       ...options.settings,
-    },
-    pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-  );
+  };
+}
+
+export async function createTestApi(options: { stores?: string[]; settings?: Partial<NodeSettings> } = {}): Promise<TestApi> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gater-test-'));
+  const node = new GaterNode(testNodeSettings(dataDir, options), pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }));
   await node.start();
   return {
     api: node.api,
