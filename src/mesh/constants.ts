@@ -94,6 +94,8 @@ export const KEY_SELECTION_TIMEOUT_MS = 5_000;
  * The listener drops an inbound connection whose key-selection offer (13 to 69 bytes, which a member sends the moment
  * its connection opens, so it arrives half a round trip later) has not arrived within this. Until then the connection
  * holds an upgrade slot, and under libp2p's 5 s upgrade timeout a stranger sending nothing held it for 5 s. Checked
- * again after pending socket input is read, so a stall of this process does not drop an offer that had arrived.
+ * again after pending socket input is read, so a stall of this process does not drop an offer that had arrived; the
+ * margin covers the dialer's own stalls (its offer leaves when its event loop turns: a long synchronous commit or a
+ * collection pause on a busy node) and a retransmitted packet. The per-host cap, not this, is what bounds a flooder.
  */
-export const KEY_SELECTION_OFFER_TIMEOUT_MS = 500;
+export const KEY_SELECTION_OFFER_TIMEOUT_MS = 1_500;

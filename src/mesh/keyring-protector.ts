@@ -43,7 +43,7 @@ export interface KeyringProtectorInit {
   keys: readonly ClusterKey[];
   /** Deadline of the preamble when libp2p passes no abort signal. @default 5000 */
   timeoutMs?: number;
-  /** How long the listener waits for the dialer's whole offer, from the start of key selection. @default 500 */
+  /** How long the listener waits for the dialer's whole offer, from the start of key selection. @default 1500 (KEY_SELECTION_OFFER_TIMEOUT_MS) */
   offerTimeoutMs?: number;
   /** Told which key a connection uses (for debug logs). */
   onKeySelected?: (keyId: string, direction: 'inbound' | 'outbound') => void;
