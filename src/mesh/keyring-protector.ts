@@ -13,7 +13,7 @@
  * connection when they share none; then both run @libp2p/pnet with that key, unchanged (XSalsa20 over everything that
  * follows, noise inside it). Two nodes connect if and only if their keyrings share a secret.
  *
- * The listener waits for the offer `KEY_SELECTION_OFFER_TIMEOUT_MS` (500 ms), not libp2p's whole upgrade timeout: a
+ * The listener waits for the offer `KEY_SELECTION_OFFER_TIMEOUT_MS` (1.5 s), not libp2p's whole upgrade timeout: a
  * member sends it the moment the connection opens, and a stranger who sends nothing must not hold one of the node's
  * few upgrade slots for long (see `inbound-limiter.ts` for the other half of that defence).
  *
@@ -30,6 +30,7 @@ import type {
 } from '@libp2p/interface';
 import { preSharedKey } from '@libp2p/pnet';
 import { GaterError, TimeoutError } from '../errors/index.ts';
+import { inputDeadline, type InputDeadline } from '../util/input-deadline.ts';
 import { KEY_ID_BYTES, type ClusterKey } from './cluster-keys.ts';
 import { KEY_SELECTION_OFFER_TIMEOUT_MS, KEY_SELECTION_TIMEOUT_MS, MAX_CLUSTER_SECRETS } from './constants.ts';
 
@@ -140,11 +141,9 @@ function readExactly(
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let received = 0;
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
+    let offerDeadline: InputDeadline | undefined;
     const cleanup = (): void => {
-      settled = true;
-      clearTimeout(timer);
+      offerDeadline?.cancel();
       stream.removeEventListener('message', onMessage);
       stream.removeEventListener('close', onClose);
       signal.removeEventListener('abort', onAbort);
@@ -169,20 +168,13 @@ function readExactly(
       reject(signal.reason);
     };
     const onDeadline = (): void => {
-      // After a stall of this process, expired timers run before sockets are read, so the offer may have arrived
-      // unread: look again once pending input is handled (setImmediate runs after the poll phase).
-      setImmediate(() => {
-        if (settled) return;
-        cleanup();
-        reject(new TimeoutError("mesh key selection: the dialer's offer", deadline!.ms));
-      });
+      cleanup();
+      reject(new TimeoutError("mesh key selection: the dialer's offer", deadline!.ms));
     };
     if (signal.aborted) return reject(signal.reason);
     if (stream.status !== 'open') return reject(unauthorized('the connection closed before key selection'));
-    if (deadline !== undefined) {
-      timer = setTimeout(onDeadline, Math.max(0, deadline.at - performance.now()));
-      timer.unref();
-    }
+    // An offer that arrived while this process stalled still counts (see inputDeadline).
+    if (deadline !== undefined) offerDeadline = inputDeadline(deadline.at - performance.now(), onDeadline);
     signal.addEventListener('abort', onAbort);
     stream.addEventListener('close', onClose);
     stream.addEventListener('message', onMessage);

@@ -10,6 +10,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { inputDeadline } from '../../util/input-deadline.ts';
 
 /** How a dedicated connection is kept up. */
 export interface ConnectionUpkeep {
@@ -118,24 +119,14 @@ export class ReconnectingClient {
     this.#heartbeat = setInterval(() => {
       if (inFlight) return;
       inFlight = true;
-      let answered = false;
-      // A timer of our own rather than the driver's query_timeout: after this process stalled (a long collection, a
-      // long synchronous task), expired timers run before the socket is read, so the answer may be waiting unread.
-      // Looking again after the socket's pending input is handled (setImmediate runs after the poll phase) tells a
-      // silent connection from a busy process.
-      const silence = setTimeout(() => {
-        setImmediate(() => {
-          if (!answered) this.#silent(client);
-        });
-      }, this.#init.heartbeatTimeoutMs);
-      silence.unref();
+      // Not the driver's query_timeout: a stall of this process would trip it with the answer waiting unread.
+      const silence = inputDeadline(this.#init.heartbeatTimeoutMs, () => this.#silent(client));
       client
         .query('SELECT 1')
         .catch(() => {}) // a failed connection ends, and 'end' reports it
         .finally(() => {
-          answered = true;
           inFlight = false;
-          clearTimeout(silence);
+          silence.cancel();
         });
     }, this.#init.heartbeatIntervalMs);
     this.#heartbeat.unref();
