@@ -6,7 +6,7 @@
  */
 import { pino, type Logger } from 'pino';
 import { fromWire, GaterError, InvalidArgumentError, TimeoutError, UnavailableError } from '../errors/index.ts';
-import type { CallOptions } from '../gateway/gater-api.ts';
+import { callDeadline, type CallOptions } from '../gateway/gater-api.ts';
 import {
   CALL_DEADLINE_MS,
   DEADLINE_HEADER,
@@ -68,12 +68,8 @@ export class HttpTransport {
   /** Sends one call and returns its JSON body (undefined for 204), or throws the GaterError the node answered. */
   /** The instant (ms since the epoch) a call made now with `options` must be done by. */
   deadlineAt(options: CallOptions = {}): number {
-    if (options.deadlineAt !== undefined && !Number.isFinite(options.deadlineAt)) {
-      throw new InvalidArgumentError('deadlineAt', 'must be a time in milliseconds since the epoch');
-    }
-    if (options.deadlineAt !== undefined && options.deadlineMs === undefined) return options.deadlineAt;
-    const deadlineMs = validDeadline(options.deadlineMs ?? this.deadlineMs, 'deadlineMs');
-    return Math.min(options.deadlineAt ?? Infinity, Date.now() + deadlineMs);
+    if (options.deadlineMs !== undefined) validDeadline(options.deadlineMs, 'deadlineMs');
+    return callDeadline(options, this.deadlineMs);
   }
 
   async request<T>(spec: RequestSpec, options: CallOptions = {}): Promise<T> {

@@ -2,6 +2,7 @@
  * The public gateway API: every store call of the seed's `ExESDBGater.API`, addressed by store id, answered by a
  * worker for that store wherever it runs. The HTTP API, the CLI and the TypeScript client are all views of this.
  */
+import { InvalidArgumentError } from '../errors/index.ts';
 import type { StoreBackendName } from '../store/event-store.ts';
 import type { EventSubscription, ObserveSpec } from '../store/subscriptions/types.ts';
 import type {
@@ -31,6 +32,20 @@ export interface CallOptions {
    */
   deadlineAt?: number;
   signal?: AbortSignal;
+}
+
+/**
+ * The instant (ms since the epoch) a call made at `now` with `options` must be done by: `deadlineAt` given alone, else
+ * `now + (deadlineMs ?? defaultMs)`, or the earlier of the two when both are given. Throws `invalid_argument` for a
+ * `deadlineAt` that is no time.
+ */
+export function callDeadline(options: CallOptions, defaultMs: number, now: number = Date.now()): number {
+  const { deadlineAt, deadlineMs } = options;
+  if (deadlineAt !== undefined && !Number.isFinite(deadlineAt)) {
+    throw new InvalidArgumentError('deadlineAt', 'must be a time in milliseconds since the epoch');
+  }
+  if (deadlineAt !== undefined && deadlineMs === undefined) return deadlineAt;
+  return Math.min(deadlineAt ?? Infinity, now + (deadlineMs ?? defaultMs));
 }
 
 export interface AppendOptions extends CallOptions {

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import {
   GaterError,
-  InvalidArgumentError,
   NoWorkersError,
   TimeoutError,
   toGaterError,
@@ -35,13 +34,14 @@ import type {
   SubscriptionType,
 } from '../store/types.ts';
 import { isSafeToRetry, type StoreCall, type StoreCallArgs, type StoreCallResult, type StoreOp, type StoreStreamCall } from '../worker/protocol.ts';
-import type {
-  AppendOptions,
-  CallOptions,
-  GaterApi,
-  ReadOptions,
-  StoreDetails,
-  StoreSummary,
+import {
+  callDeadline,
+  type AppendOptions,
+  type CallOptions,
+  type GaterApi,
+  type ReadOptions,
+  type StoreDetails,
+  type StoreSummary,
 } from './gater-api.ts';
 import { raceDeadline } from './deadline.ts';
 import { retryDelayMs } from './retry-policy.ts';
@@ -249,16 +249,9 @@ export class Gateway implements GaterApi {
     discardLate?: (late: T) => void,
   ): Promise<T> {
     const started = this.now();
-    if (options.deadlineAt !== undefined && !Number.isFinite(options.deadlineAt)) {
-      throw new InvalidArgumentError('deadlineAt', 'must be a time in milliseconds since the epoch');
-    }
     // On this gateway's clock (injectable in tests); `deadlineAt` and what endpoints get are epoch milliseconds.
-    const deadlineAt = Math.min(
-      options.deadlineAt === undefined ? Infinity : started + (options.deadlineAt - Date.now()),
-      options.deadlineMs === undefined && options.deadlineAt !== undefined
-        ? Infinity
-        : started + (options.deadlineMs ?? this.callTimeoutMs),
-    );
+    const wallNow = Date.now();
+    const deadlineAt = started + (callDeadline(options, this.callTimeoutMs, wallNow) - wallNow);
     const budgetMs = deadlineAt - started;
     const timedOut = (): GaterError => new TimeoutError(`${op} on store '${store}'`, budgetMs);
     let tried: Set<string> | undefined;
