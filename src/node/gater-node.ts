@@ -3,8 +3,10 @@
  * workers, registry, gateway, HTTP), starts them, and stops them in reverse order.
  */
 import type { Logger } from 'pino';
+import { TimeoutError } from '../errors/index.ts';
 import type { GaterConfig } from '../config/index.ts';
 import { Gateway } from '../gateway/gateway.ts';
+import { raceDeadline } from '../gateway/deadline.ts';
 import { RegistryDirectory } from '../gateway/worker-directory.ts';
 import { LocalWorkerEndpoint, type WorkerEndpoint } from '../gateway/worker-endpoint.ts';
 import { createHttpServer, type HealthReport, type HttpServer } from '../http/index.ts';
@@ -299,17 +301,12 @@ export class GaterNode implements RunningNode {
   private async refreshLag(): Promise<void> {
     await Promise.all(
       [...this.hosted].map(async ([storeId, hosted]) => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, LAG_REFRESH_TIMEOUT_MS, 'late')));
         try {
-          const read = Promise.all([hosted.store.stats(), hosted.store.listSubscriptions()]);
-          read.catch(() => {}); // answered after the scrape gave up: nobody waits for it
-          const outcome = await Promise.race([read, late]);
-          if (outcome === 'late') {
-            this.logger.debug({ store: storeId }, 'subscription lag not read in time; keeping the last figures');
-            return;
-          }
-          const [stats, subscriptions] = outcome;
+          const [stats, subscriptions] = await raceDeadline(
+            Promise.all([hosted.store.stats(), hosted.store.listSubscriptions()]),
+            Date.now() + LAG_REFRESH_TIMEOUT_MS,
+            () => new TimeoutError(`reading the subscription lag of store '${storeId}'`, LAG_REFRESH_TIMEOUT_MS),
+          );
           const names = new Set<string>();
           for (const sub of subscriptions) {
             names.add(sub.name);
@@ -320,9 +317,8 @@ export class GaterNode implements RunningNode {
           }
           this.lagSeries.set(storeId, names);
         } catch (err) {
+          // The last figures stay.
           this.logger.debug({ err, store: storeId }, 'subscription lag refresh failed');
-        } finally {
-          clearTimeout(timer);
         }
       }),
     );
