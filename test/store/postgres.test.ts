@@ -25,7 +25,7 @@ import {
   HEARTBEAT_INTERVAL_MS,
   HEARTBEAT_TIMEOUT_MS,
 } from '../../src/store/postgres/constants.ts';
-import { scalarArrayLiteral, textArrayLiteral } from '../../src/store/postgres/array-literal.ts';
+import { jsonTextList, jsonTextsSql, scalarArrayLiteral, textArrayLiteral, uuidList, uuidsSql } from '../../src/store/postgres/array-literal.ts';
 import { startTestPostgres } from '../support/postgres.ts';
 import { runEventStoreContract } from './contract.ts';
 import { ev, evs, rejectsWith } from './contract/support.ts';
@@ -299,12 +299,29 @@ if ('skip' in server) {
       assert.equal(typeof literal, 'string', 'these strings take the shortcut');
       const { rows } = await admin.query<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [literal]);
       assert.deepEqual(rows[0]!.a, tricky);
-      const json = [JSON.stringify({ q: 'say "hi"', b: '\\', n: 'line\nbreak', c: '\u0001', s: '\ud800' }), null, '[]'];
-      const read = await admin.query<{ a: (string | null)[] }>('SELECT $1::text[] AS a', [textArrayLiteral(json, true)]);
-      assert.deepEqual(read.rows[0]!.a, json, 'JSON texts carry their own escapes through');
       const ints = await admin.query<{ a: number[] }>('SELECT $1::bigint[] AS a', [scalarArrayLiteral([0, -4, 2 ** 53 - 1])]);
       assert.deepEqual(ints.rows[0]!.a.map(Number), [0, -4, 2 ** 53 - 1]);
       assert.deepEqual((await admin.query('SELECT $1::text[] AS a', [textArrayLiteral([])])).rows[0]!.a, []);
+    });
+
+    it('carries JSON texts and NULLs as one joined string, each back exactly, a lone NULL or "" included', async () => {
+      const separators = JSON.stringify({ rs: '\u001e', us: '\u001f', nul: '\u0000', lone: '\ud800', pair: '🎉' });
+      assert.ok(!separators.includes('\u001e') && !separators.includes('\u001f'), 'JSON.stringify escapes both');
+      const cases: (string | null)[][] = [
+        [JSON.stringify({ q: 'say "hi"', b: '\\', n: 'line\nbreak', c: '\u0001', s: '\ud800' }), null, '[]'],
+        [separators],
+        [null],
+        [JSON.stringify('')],
+        [null, null],
+        ['{}', null, JSON.stringify(['a,b', '{x}', 'NULL'])],
+      ];
+      for (const texts of cases) {
+        const { rows } = await admin.query<{ a: (string | null)[] }>(`SELECT ${jsonTextsSql(1)} AS a`, [jsonTextList(texts)]);
+        assert.deepEqual(rows[0]!.a, texts, JSON.stringify(texts));
+      }
+      const ids = [randomUUID(), randomUUID()];
+      const { rows } = await admin.query<{ a: string[] }>(`SELECT ${uuidsSql(1)}::text[] AS a`, [uuidList(ids)]);
+      assert.deepEqual(rows[0]!.a, ids);
     });
 
     it('leaves strings with control characters or lone surrogates to the driver, which reads them back too', async () => {

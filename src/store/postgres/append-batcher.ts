@@ -20,7 +20,7 @@ import { checkOut, sqlState, storageError } from './database.ts';
 import { outcomeUnknown } from '../store-errors.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
-import { scalarArrayLiteral, textArrayLiteral } from './array-literal.ts';
+import { jsonTextList, jsonTextsSql, scalarArrayLiteral, textArrayLiteral, uuidList, uuidsSql } from './array-literal.ts';
 import { MIN_SPLIT_BATCH_EVENTS } from './constants.ts';
 
 /** An append waiting for its batch. */
@@ -99,8 +99,8 @@ export class AppendBatcher {
     this.#sql =
       `SELECT r_status, r_version, r_position, r_detail, r_epoch_us FROM ${init.schema}.append_batch(` +
       '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::boolean[], $7::boolean, ' +
-      '$8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], ' +
-      '$16::integer[], $17::text[], $18::integer[])';
+      `${uuidsSql(8)}, $9::text[], ${jsonTextsSql(10)}, ${jsonTextsSql(11)}, ${jsonTextsSql(12)}, ` +
+      '$13::text[], $14::text[], $15::text[], $16::integer[], $17::text[], $18::integer[])';
   }
 
   /** Batches written and the appends they held, since open (their ratio is the mean batch size). */
@@ -273,11 +273,11 @@ export class AppendBatcher {
       scalarArrayLiteral(checks),
       scalarArrayLiteral(runBreaks),
       probeIds,
-      textArrayLiteral(ids),
+      uuidList(ids),
       textArrayLiteral(types),
-      textArrayLiteral(data, true),
-      textArrayLiteral(metadata, true),
-      textArrayLiteral(tags, true),
+      jsonTextList(data),
+      jsonTextList(metadata),
+      jsonTextList(tags),
       textArrayLiteral(firstTags),
       textArrayLiteral(dataTypes),
       textArrayLiteral(metadataTypes),

@@ -1,5 +1,6 @@
 /**
- * PostgreSQL array literals for the append batch's parameters, built with one JSON.stringify per column. For
+ * The append batch's array parameters, as text the server reads fast. Names (streams, event types, tags) travel as
+ * PostgreSQL array literals, built with one JSON.stringify per column. For
  * strings with no control character and no lone surrogate, JSON escapes exactly what an array literal escapes (`\"` and
  * `\\`), quotes every string, and writes null as an unquoted `null`, which the literal reads as NULL. The driver's
  * own encoding escapes element by element (two regular expressions and a concatenation each): about three times the
@@ -14,16 +15,36 @@ const JSON_ONLY_ESCAPES = /[\u0000-\u001f\p{Cs}]/u;
 
 /**
  * The literal of `values`, or `values` themselves (for the driver to encode) when a string holds a character the
- * shortcut cannot carry. `jsonTexts`: the strings are JSON.stringify output, which never holds such a character.
+ * shortcut cannot carry.
  */
-export function textArrayLiteral(
-  values: readonly (string | null)[],
-  jsonTexts = false,
-): string | readonly (string | null)[] {
-  if (!jsonTexts) {
-    for (const value of values) if (value !== null && JSON_ONLY_ESCAPES.test(value)) return values;
-  }
+export function textArrayLiteral(values: readonly (string | null)[]): string | readonly (string | null)[] {
+  for (const value of values) if (value !== null && JSON_ONLY_ESCAPES.test(value)) return values;
   return literalOf(values);
+}
+
+/**
+ * JSON texts, the bulk of an append's bytes, travel as one string instead of a literal: joined by U+001E, with U+001F
+ * for NULL, split by the server with `JSON_TEXTS_SQL`. JSON.stringify escapes every control character, so its output
+ * never holds either separator, and no JSON text is U+001F alone. A join copies each text once, where a literal
+ * escapes every quote of every text on both sides: a third of the client's time and of the server's parse.
+ */
+export function jsonTextList(values: readonly (string | null)[]): string {
+  return values.map((value) => value ?? '\u001f').join('\u001e');
+}
+
+/** The SQL that turns parameter `$n`, a `jsonTextList`, back into a text[]. */
+export function jsonTextsSql(n: number): string {
+  return `string_to_array($${n}::text, E'\\x1e', E'\\x1f')`;
+}
+
+/** Lower-case UUIDs (as prepareEvents makes them) as one string, split by `uuidsSql`. */
+export function uuidList(ids: readonly string[]): string {
+  return ids.join(',');
+}
+
+/** The SQL that turns parameter `$n`, a `uuidList`, back into a uuid[]. */
+export function uuidsSql(n: number): string {
+  return `string_to_array($${n}::text, ',')::uuid[]`;
 }
 
 /** The literal of integers or booleans (safe integers, `true` and `false` read the same in JSON and in a literal). */
