@@ -13,10 +13,12 @@ export {
   type MeshMessageHandler,
   type MeshRequestHandler,
   type MeshHandleOptions,
+  type MeshRefusal,
+  type MeshStats,
 } from './mesh.ts';
 export { loadOrCreatePeerKey, PEER_KEY_FILE } from './peer-key.ts';
 export { deriveClusterKeys, deriveKeyId, deriveSwarmKey, type ClusterKey, type ClusterSecrets } from './cluster-keys.ts';
-export { KeyringProtector, type KeyringProtectorInit } from './keyring-protector.ts';
+export { KeyringProtector, type KeyringProtectorInit, type KeyRefusal } from './keyring-protector.ts';
 export { PeerDialer, dialsFirst, redialDelayMs, type PeerDialerInit, type PeerDialerComponents } from './peer-dialer.ts';
 export { readToEnd, exchange, answer } from './unary.ts';
 export * from './constants.ts';

@@ -39,6 +39,12 @@ const MAGIC = Uint8Array.of(0x67, 0x70, 0x6b, 0x31);
 const OFFER_HEADER_BYTES = MAGIC.byteLength + 1;
 const ANSWER_BYTES = MAGIC.byteLength + KEY_ID_BYTES;
 
+/**
+ * Why the listener refused an inbound connection at key selection: it did not speak the preamble, it offered none of
+ * this node's keys, it sent no whole offer within the deadline, or it hung up first.
+ */
+export type KeyRefusal = 'no_preamble' | 'no_shared_key' | 'offer_timeout' | 'hung_up';
+
 export interface KeyringProtectorInit {
   /** The keyring, in order of preference; at least one key. */
   keys: readonly ClusterKey[];
@@ -48,6 +54,8 @@ export interface KeyringProtectorInit {
   offerTimeoutMs?: number;
   /** Told which key a connection uses (for debug logs). */
   onKeySelected?: (keyId: string, direction: 'inbound' | 'outbound') => void;
+  /** Told of every inbound connection refused at key selection (for metrics). */
+  onInboundRefused?: (reason: KeyRefusal) => void;
 }
 
 interface KeyEntry {
@@ -60,6 +68,7 @@ export class KeyringProtector implements ConnectionProtector {
   private readonly timeoutMs: number;
   private readonly offerTimeoutMs: number;
   private readonly onKeySelected: KeyringProtectorInit['onKeySelected'];
+  private readonly onInboundRefused: KeyringProtectorInit['onInboundRefused'];
 
   constructor(init: KeyringProtectorInit) {
     if (init.keys.length === 0 || init.keys.length > MAX_CLUSTER_SECRETS) {
@@ -69,6 +78,7 @@ export class KeyringProtector implements ConnectionProtector {
     this.timeoutMs = init.timeoutMs ?? KEY_SELECTION_TIMEOUT_MS;
     this.offerTimeoutMs = init.offerTimeoutMs ?? KEY_SELECTION_OFFER_TIMEOUT_MS;
     this.onKeySelected = init.onKeySelected;
+    this.onInboundRefused = init.onInboundRefused;
   }
 
   readonly [Symbol.toStringTag] = 'gater/keyring-protector';
@@ -81,6 +91,9 @@ export class KeyringProtector implements ConnectionProtector {
         connection.direction === 'outbound' ? await this.offer(connection, signal) : await this.choose(connection, signal);
     } catch (err) {
       connection.abort(err instanceof Error ? err : new Error(String(err)));
+      // An abort of libp2p's own (its upgrade timeout, the node stopping) is no refusal.
+      const refusal = refusalOf(err);
+      if (connection.direction === 'inbound' && refusal !== undefined) this.onInboundRefused?.(refusal);
       throw err;
     }
     this.onKeySelected?.(entry.key.id, connection.direction);
@@ -106,13 +119,15 @@ export class KeyringProtector implements ConnectionProtector {
   private async choose(connection: MessageStream, signal: AbortSignal): Promise<KeyEntry> {
     const deadline = { at: performance.now() + this.offerTimeoutMs, ms: this.offerTimeoutMs };
     const header = await readExactly(connection, OFFER_HEADER_BYTES, signal, deadline);
-    if (!hasMagic(header)) throw unauthorized('the peer does not speak the gater key-selection preamble');
+    if (!hasMagic(header)) {
+      throw unauthorized('the peer does not speak the gater key-selection preamble', 'no_preamble');
+    }
     const count = header[MAGIC.byteLength] ?? 0;
-    if (count < 1 || count > MAX_CLUSTER_SECRETS) throw unauthorized(`the peer offered ${count} keys`);
+    if (count < 1 || count > MAX_CLUSTER_SECRETS) throw unauthorized(`the peer offered ${count} keys`, 'no_preamble');
     const ids = await readExactly(connection, count * KEY_ID_BYTES, signal, deadline);
     const offered = Array.from({ length: count }, (_, i) => ids.subarray(i * KEY_ID_BYTES, (i + 1) * KEY_ID_BYTES));
     const entry = this.entries.find((e) => offered.some((id) => equal(id, e.key.idBytes)));
-    if (entry === undefined) throw unauthorized('the peer holds no cluster secret this node accepts');
+    if (entry === undefined) throw unauthorized('the peer holds no cluster secret this node accepts', 'no_shared_key');
     const answer = new Uint8Array(ANSWER_BYTES);
     answer.set(MAGIC, 0);
     answer.set(entry.key.idBytes, MAGIC.byteLength);
@@ -161,7 +176,7 @@ function readExactly(
     };
     const onClose = (evt: StreamCloseEvent): void => {
       cleanup();
-      reject(unauthorized('the peer closed the connection during key selection', evt.error));
+      reject(unauthorized('the peer closed the connection during key selection', 'hung_up', evt.error));
     };
     const onAbort = (): void => {
       cleanup();
@@ -169,10 +184,10 @@ function readExactly(
     };
     const onDeadline = (): void => {
       cleanup();
-      reject(new TimeoutError("mesh key selection: the dialer's offer", deadline!.ms));
+      reject(offerTimeout(deadline!.ms));
     };
     if (signal.aborted) return reject(signal.reason);
-    if (stream.status !== 'open') return reject(unauthorized('the connection closed before key selection'));
+    if (stream.status !== 'open') return reject(unauthorized('the connection closed before key selection', 'hung_up'));
     // An offer that arrived while this process stalled still counts (see inputDeadline).
     if (deadline !== undefined) offerDeadline = inputDeadline(deadline.at - performance.now(), onDeadline);
     signal.addEventListener('abort', onAbort);
@@ -189,7 +204,22 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
-function unauthorized(message: string, cause?: unknown): GaterError {
+/** Key-selection failures, by why the connection was refused. */
+const REFUSALS = new WeakMap<object, KeyRefusal>();
+
+function unauthorized(message: string, refusal?: KeyRefusal, cause?: unknown): GaterError {
   const options = cause === undefined ? undefined : { cause };
-  return new GaterError('unauthorized', `mesh key selection failed: ${message}`, {}, options);
+  const error = new GaterError('unauthorized', `mesh key selection failed: ${message}`, {}, options);
+  if (refusal !== undefined) REFUSALS.set(error, refusal);
+  return error;
+}
+
+function offerTimeout(ms: number): TimeoutError {
+  const error = new TimeoutError("mesh key selection: the dialer's offer", ms);
+  REFUSALS.set(error, 'offer_timeout');
+  return error;
+}
+
+function refusalOf(err: unknown): KeyRefusal | undefined {
+  return typeof err === 'object' && err !== null ? REFUSALS.get(err) : undefined;
 }

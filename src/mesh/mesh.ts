@@ -41,7 +41,7 @@ import {
   STREAM_INACTIVITY_TIMEOUT_MS,
 } from './constants.ts';
 import { InboundLimiter } from './inbound-limiter.ts';
-import { KeyringProtector } from './keyring-protector.ts';
+import { KeyringProtector, type KeyRefusal } from './keyring-protector.ts';
 import { PeerDialer } from './peer-dialer.ts';
 import { answer, exchange } from './unary.ts';
 import { installHalfWindowUpdates } from './yamux-window.ts';
@@ -114,6 +114,19 @@ interface MeshServices extends Record<string, unknown> {
   pubsub: GossipSub;
 }
 
+/**
+ * Why this node refused an inbound connection: its address had too many upgrading (`per_host`, see
+ * inbound-limiter.ts), it came from a peer declared dead (`forgotten`), or key selection refused it (KeyRefusal).
+ */
+export type MeshRefusal = 'per_host' | 'forgotten' | KeyRefusal;
+
+export interface MeshStats {
+  /** Inbound connections refused since start, by reason. */
+  inboundRefused: Readonly<Record<MeshRefusal, number>>;
+  /** Inbound connections upgrading now (counted against their address). */
+  inboundUpgrading: number;
+}
+
 /** How long a handler waits for a unary request to arrive in full. */
 const REQUEST_READ_TIMEOUT_MS = 30_000;
 
@@ -132,7 +145,17 @@ export class Mesh extends EventEmitter<MeshEvents> {
   private readonly topics = new Map<string, Set<MeshMessageHandler>>();
   /** Peers declared dead, refused until wanted again; insertion order is age, for eviction. */
   private readonly forgotten = new Set<string>();
+  private readonly inboundRefused: Record<MeshRefusal, number> = {
+    per_host: 0,
+    forgotten: 0,
+    no_preamble: 0,
+    no_shared_key: 0,
+    offer_timeout: 0,
+    hung_up: 0,
+  };
   private node: Libp2p<MeshServices> | undefined;
+  /** The running node's limiter of inbound upgrades. */
+  private inbound: InboundLimiter | undefined;
   /** Serialises start and stop. */
   private lifecycle: Promise<void> = Promise.resolve();
 
@@ -259,6 +282,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
         remoteAddr: c.remoteAddr.toString(),
         openedAt: c.timeline.open,
       }));
+  }
+
+  /** Counters of inbound refusals since this mesh was made, and the upgrades in progress (for metrics). */
+  stats(): MeshStats {
+    return { inboundRefused: { ...this.inboundRefused }, inboundUpgrading: this.inbound?.size ?? 0 };
   }
 
   /** Peers with at least one open connection. */
@@ -414,6 +442,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
     this.dialer.stop();
     await node.stop();
     this.node = undefined;
+    this.inbound = undefined;
     this.logger.info('mesh stopped');
   }
 
@@ -422,10 +451,14 @@ export class Mesh extends EventEmitter<MeshEvents> {
     const keys = this.keys;
     const logger = this.logger;
     // One per libp2p node: connections of a stopped node close into their own limiter, never a restarted one's.
+    const refused = this.inboundRefused;
     const inbound = new InboundLimiter({
-      onRefused: (host, remoteAddr) =>
-        logger.debug({ host, remoteAddr: remoteAddr.toString() }, 'inbound connection refused: too many from its address'),
+      onRefused: (host, remoteAddr) => {
+        refused.per_host++;
+        logger.debug({ host, remoteAddr: remoteAddr.toString() }, 'inbound connection refused: too many from its address');
+      },
     });
+    this.inbound = inbound;
     return createLibp2p<MeshServices>({
       start: false,
       privateKey: this.privateKey,
@@ -443,6 +476,7 @@ export class Mesh extends EventEmitter<MeshEvents> {
               new KeyringProtector({
                 keys,
                 onKeySelected: (keyId, direction) => logger.trace({ keyId, direction }, 'mesh key selected'),
+                onInboundRefused: (reason) => refused[reason]++,
               }),
           }),
       connectionEncrypters: [noise({ crypto: createNoiseCrypto() })],
@@ -457,7 +491,11 @@ export class Mesh extends EventEmitter<MeshEvents> {
         // A host gets its share of the upgrade slots, not all of them (see inbound-limiter.ts).
         denyInboundConnection: (maConn: MultiaddrConnection) => !inbound.admit(maConn),
         // Identity is known only once noise completes; a forgotten peer is refused until wanted again.
-        denyInboundEncryptedConnection: (peer: PeerId) => this.forgotten.has(peer.toString()),
+        denyInboundEncryptedConnection: (peer: PeerId) => {
+          const deny = this.forgotten.has(peer.toString());
+          if (deny) refused.forgotten++;
+          return deny;
+        },
         // The last step of an inbound upgrade: it no longer counts against its address.
         denyInboundUpgradedConnection: (_peer: PeerId, maConn: MultiaddrConnection) => {
           inbound.release(maConn);

@@ -276,6 +276,8 @@ export class GaterNode implements RunningNode {
     const clusterMetrics = new ClusterMetrics(this.metrics.registry);
     this.metrics.addCollector(() => {
       const stats = cluster.discovery.stats();
+      const mesh = cluster.mesh.stats();
+      const sync = cluster.registrySync.stats();
       const peers: Record<string, number> = {};
       for (const p of cluster.peers()) peers[p.state] = (peers[p.state] ?? 0) + 1;
       clusterMetrics.observe({
@@ -286,9 +288,13 @@ export class GaterNode implements RunningNode {
         dropped: { ...stats.dropped },
         peers,
         meshConnections: cluster.mesh.connectedPeers().length,
+        meshInboundRefused: mesh.inboundRefused,
+        meshInboundUpgrading: mesh.inboundUpgrading,
         registryWorkers: registry.entries().length,
         registryConflicts: registry.conflicts().length,
-        registryMessagesDropped: cluster.registrySync.stats().dropped,
+        registryMessagesDropped: sync.dropped,
+        registryRecordsHeld: sync.held,
+        registryUnconfirmedDropped: sync.unconfirmedDropped,
       });
     });
   }

@@ -2,6 +2,7 @@
  * Three real node processes on loopback form a cluster, replicate the registry, relay calls, and purge a killed node.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Keyring } from '../../src/discovery/keyring.ts';
 import { PacketCodec } from '../../src/discovery/packet-codec.ts';
@@ -74,6 +75,26 @@ describe('a three-process cluster on loopback', () => {
       assert.equal(status, 200);
       assert.ok(!body.peers.some((p) => p.nodeId === 'not-a-peer-id'));
     }
+  });
+
+  it("counts a stranger's mesh connection as refused, by reason, in /metrics", async () => {
+    const metric = async (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(await (await fetch(`${a.url}/metrics`)).text())?.[1]);
+    const { body } = await a.json<{ mesh: { addrs: string[] } }>('/v1/cluster');
+    const port = Number(/\/tcp\/(\d+)/.exec(body.mesh.addrs[0]!)?.[1]);
+    assert.ok(port > 0, `a's mesh address: ${body.mesh.addrs[0]}`);
+    const refused = 'gater_mesh_inbound_refused_total{reason="no_preamble"}';
+    const before = await metric(refused);
+    assert.ok(Number.isFinite(before), 'the series is exported before any refusal');
+    // Not the key-selection preamble: what a web client, a scanner or another protocol's peer would send.
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => {});
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => socket.once('close', resolve));
+    await waitFor('the refusal counted', async () => (await metric(refused)) === before + 1);
+    assert.equal(await metric('gater_mesh_inbound_upgrading'), 0);
+    assert.equal(await metric('gater_registry_records_held'), 0);
+    assert.equal(await metric('gater_registry_unconfirmed_dropped_total'), 0);
   });
 
   it('purges the workers of a killed node everywhere', async () => {

@@ -134,6 +134,8 @@ describe('a flood of idle connections from one host', { timeout: SUITE_TIMEOUT_M
     // Not the 5 s upgrade timeout: an idle connection holds a slot for the offer's deadline only.
     assert.ok(lived >= KEY_SELECTION_OFFER_TIMEOUT_MS - 50, `closed after ${lived} ms, before the deadline`);
     assert.ok(lived < KEY_SELECTION_OFFER_TIMEOUT_MS + 1_000, `closed after ${lived} ms`);
+    await waitFor('counted', () => node.stats().inboundRefused.offer_timeout === 1);
+    assert.equal(node.stats().inboundUpgrading, 0);
   });
 
   /**
@@ -193,6 +195,9 @@ describe('a flood of idle connections from one host', { timeout: SUITE_TIMEOUT_M
     const flood = floodOf(node);
     const dials = await dialsDuringFlood(node, peer, flood);
     assertAllConnected(dials);
+    const refused = node.stats().inboundRefused;
+    assert.ok(refused.per_host > 0, `the flood's connections beyond its address's share were refused (${JSON.stringify(refused)})`);
+    assert.ok(refused.offer_timeout > 0, 'and those admitted timed out at key selection');
     const longest = flood.longestLivedMs();
     assert.ok(longest < KEY_SELECTION_OFFER_TIMEOUT_MS + 1_000, `an idle connection lived ${longest} ms`);
   });

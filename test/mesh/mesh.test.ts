@@ -160,6 +160,7 @@ describe('forget', { timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal(dialer.isWanted(waiter.peerId), true, 'the dialer still wants the waiter');
     await sleep(1_000);
     assert.equal(waiter.isConnected(dialer.peerId), false, 'redials are refused');
+    assert.ok(waiter.stats().inboundRefused.forgotten >= 1, 'and counted');
     // Discovery sees the peer again: the next redial gets through.
     waiter.connect(dialer.peerId, dialer.addrs());
     await waitFor('reconnected', () => isConnectedPair(dialer, waiter));

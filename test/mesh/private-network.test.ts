@@ -83,6 +83,10 @@ describe('the private network', { timeout: SUITE_TIMEOUT_MS }, () => {
     await assert.rejects(ours.dial(theirs.peerId, theirs.addrs()), isUnavailable);
     await assert.rejects(theirs.dial(ours.peerId, ours.addrs()), isUnavailable);
     await assertApart(ours, theirs, events);
+    // Each listener counted the other's dial as a refusal, for what it is.
+    await waitFor('refusals counted', () => ours.stats().inboundRefused.no_shared_key >= 1);
+    assert.ok(theirs.stats().inboundRefused.no_shared_key >= 1);
+    assert.equal(ours.stats().inboundRefused.per_host, 0);
     // Wanting each other (the redial loop) changes nothing.
     ours.connect(theirs.peerId, theirs.addrs());
     theirs.connect(ours.peerId, ours.addrs());
@@ -110,6 +114,9 @@ describe('the private network', { timeout: SUITE_TIMEOUT_MS }, () => {
     await assert.rejects(mesh.dial(plain.peerId.toString(), plain.getMultiaddrs().map(String)), isUnavailable);
     await sleep(SETTLE_MS);
     assert.deepEqual(mesh.connections(), []);
+    // The plain node speaks multistream-select where the preamble belongs.
+    assert.equal(mesh.stats().inboundRefused.no_preamble, 1);
+    assert.equal(mesh.stats().inboundUpgrading, 0, 'the refused connection no longer holds an upgrade slot');
     assert.equal(plain.getConnections().length, 0);
     assert.deepEqual(events, []);
   });
