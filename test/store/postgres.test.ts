@@ -25,7 +25,7 @@ import {
   HEARTBEAT_INTERVAL_MS,
   HEARTBEAT_TIMEOUT_MS,
 } from '../../src/store/postgres/constants.ts';
-import { jsonTextList, jsonTextsSql, scalarArrayLiteral, textArrayLiteral, uuidList, uuidsSql } from '../../src/store/postgres/array-literal.ts';
+import { jsonTextList, jsonTextsSql, scalarArrayLiteral, textArrayLiteral, uuidList, uuidsSql } from '../../src/store/postgres/array-parameters.ts';
 import { startTestPostgres } from '../support/postgres.ts';
 import { runEventStoreContract } from './contract.ts';
 import { ev, evs, rejectsWith } from './contract/support.ts';

@@ -20,7 +20,7 @@ import { checkOut, sqlState, storageError } from './database.ts';
 import { outcomeUnknown } from '../store-errors.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
-import { jsonTextList, jsonTextsSql, scalarArrayLiteral, textArrayLiteral, uuidList, uuidsSql } from './array-literal.ts';
+import { jsonTextList, jsonTextsSql, scalarArrayLiteral, textArrayLiteral, uuidList, uuidsSql } from './array-parameters.ts';
 import { MIN_SPLIT_BATCH_EVENTS } from './constants.ts';
 
 /** An append waiting for its batch. */
