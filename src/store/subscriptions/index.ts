@@ -16,7 +16,7 @@
  */
 export type { Delivery, EventSubscription, ObserveSpec } from './types.ts';
 export { SubscriptionHub, type SubscriptionHubComponents, type SubscriptionHubInit } from './subscription-hub.ts';
-export { compileMatcher, payloadMatches, wildcardToRegExp, ALL_STREAMS } from './matcher.ts';
+export { compileMatcher, payloadMatches, compileWildcard, ALL_STREAMS } from './matcher.ts';
 export type { EventMatcher, MatcherOptions } from './matcher.ts';
 export {
   EventCursor,

@@ -56,8 +56,8 @@ export function compileMatcher(
     }
     case 'by_event_pattern': {
       const pattern = requireName(selector, 'a stream-id wildcard such as greenhouse-*');
-      const regex = wildcardToRegExp(pattern);
-      return { filter: { streamPattern: pattern }, matches: (e) => regex.test(e.streamId) };
+      const matchesId = compileWildcard(pattern);
+      return { filter: { streamPattern: pattern }, matches: (e) => matchesId(e.streamId) };
     }
     case 'by_event_payload': {
       if (!isPlainObject(selector)) {
@@ -87,19 +87,54 @@ export function compileMatcher(
   }
 }
 
+/** Pattern items of `compileWildcard`: a code point, or one of these. */
+const ANY_RUN = -1;
+const ANY_ONE = -2;
+
 /**
- * A stream-id wildcard as an anchored regular expression: `*` any run of characters (possibly empty), `?` exactly one
- * character, everything else literal.
+ * A stream-id wildcard as a predicate over the whole id: `*` any run of characters (possibly empty), `?` exactly one
+ * character (code point), everything else literal. It runs on every live event, so it must stay cheap whatever a
+ * caller sends: a backtracking regular expression takes time exponential in the stars (`*a*a*a*a*a*a*b` against 60
+ * `a`s ran for minutes and froze the node). This walks the id once, going back only to the last star, so it costs at
+ * most pattern × id steps.
  */
-export function wildcardToRegExp(pattern: string): RegExp {
-  let source = '';
+export function compileWildcard(pattern: string): (text: string) => boolean {
+  const items: number[] = [];
   for (const ch of pattern) {
-    if (ch === '*') source += '[\\s\\S]*';
-    else if (ch === '?') source += '[\\s\\S]';
-    else source += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+    const item = ch === '*' ? ANY_RUN : ch === '?' ? ANY_ONE : ch.codePointAt(0)!;
+    // Consecutive stars match what one does.
+    if (item !== ANY_RUN || items.at(-1) !== ANY_RUN) items.push(item);
   }
-  // The `u` flag makes `?` one code point, as the loop above counts characters.
-  return new RegExp(`^${source}$`, 'u');
+  return (text) => wildcardMatches(items, text);
+}
+
+function wildcardMatches(items: readonly number[], text: string): boolean {
+  let item = 0;
+  let at = 0;
+  // The last star seen, and where in the text the run it matches currently ends.
+  let star = -1;
+  let starEnd = 0;
+  while (at < text.length) {
+    const cp = text.codePointAt(at)!;
+    const width = cp > 0xffff ? 2 : 1;
+    const want = items[item];
+    if (want === ANY_RUN) {
+      star = item++;
+      starEnd = at;
+    } else if (want !== undefined && (want === ANY_ONE || want === cp)) {
+      item++;
+      at += width;
+    } else if (star >= 0) {
+      // Let the last star take one more character and try the rest of the pattern from there.
+      starEnd += text.codePointAt(starEnd)! > 0xffff ? 2 : 1;
+      item = star + 1;
+      at = starEnd;
+    } else {
+      return false;
+    }
+  }
+  while (items[item] === ANY_RUN) item++;
+  return item === items.length;
 }
 
 /**

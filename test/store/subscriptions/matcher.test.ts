@@ -164,6 +164,25 @@ describe('matcher properties', () => {
     );
   });
 
+  it('by_event_pattern agrees with it on astral characters, which ? takes whole', () => {
+    const astral = fc.constantFrom('a', '🎉', '𝄞', '*', '?');
+    fc.assert(
+      fc.property(fc.array(astral, { minLength: 1, maxLength: 6 }), fc.array(fc.constantFrom('a', '🎉', '𝄞'), { maxLength: 6 }), (p, id) => {
+        const m = compileMatcher('by_event_pattern', p.join(''));
+        assert.equal(m.matches(recordedEvent({ position: 0, streamId: id.join('') })), globMatches(p.join(''), id.join('')));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  // A backtracking regular expression needs time exponential in the stars here (7 stars on 60 characters: 28 s; this
+  // case: years), and each live event ran it on the node's only thread. The test's timeout is what fails then.
+  it('by_event_pattern stays cheap on patterns with many stars against long ids that almost match', { timeout: 20_000 }, () => {
+    const m = compileMatcher('by_event_pattern', `${'*a'.repeat(100)}*b`);
+    assert.equal(m.matches(recordedEvent({ position: 0, streamId: 'a'.repeat(512) })), false);
+    assert.equal(m.matches(recordedEvent({ position: 0, streamId: `${'a'.repeat(511)}b` })), true);
+  });
+
   it('a stream id built from a pattern (each * a run, each ? one character) matches it', () => {
     fc.assert(
       fc.property(pattern, fc.infiniteStream(streamId), (p, fills) => {
