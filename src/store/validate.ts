@@ -518,7 +518,40 @@ function toJson(value: unknown, field: string, index?: number, key?: string): st
     const name = index === undefined ? field : `${field}[${index}].${key}`;
     throw new InvalidArgumentError(name, `must be JSON-serialisable${reason}`);
   }
+  // JSON.stringify writes Infinity (what JSON.parse makes of 1e400) and NaN as null: stored, the value would silently
+  // become another. Only a text holding a null can hide one, so the common case pays one substring search.
+  if (json.includes('null')) {
+    const path = nonFinitePath(value);
+    if (path !== undefined) {
+      const name = index === undefined ? field : `${field}[${index}].${key}`;
+      throw new InvalidArgumentError(`${name}${path}`, 'must be a finite number (a JSON number this large, Infinity or NaN cannot be stored)');
+    }
+  }
   return json;
+}
+
+/**
+ * The path (`.a[2].b`, or '' for the value itself) of the first number in `value` that is not finite, or undefined.
+ * Iterative: the value may be nested as deep as JSON.stringify allowed. Visits what JSON.stringify wrote: own
+ * enumerable properties and array elements, through toJSON.
+ */
+function nonFinitePath(value: unknown): string | undefined {
+  const pending: [unknown, string][] = [[value, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    let [item, path] = next;
+    if (typeof item === 'object' && item !== null && typeof (item as { toJSON?: unknown }).toJSON === 'function') {
+      item = (item as { toJSON: () => unknown }).toJSON();
+    }
+    if (typeof item === 'number') {
+      if (!Number.isFinite(item)) return path;
+    } else if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) pending.push([item[i], `${path}[${i}]`]);
+    } else if (typeof item === 'object' && item !== null) {
+      const entries = Object.entries(item);
+      for (let i = entries.length - 1; i >= 0; i--) pending.push([entries[i]![1], `${path}.${entries[i]![0]}`]);
+    }
+  }
+  return undefined;
 }
 
 /** Whether objects and arrays nest more than `max` levels in `value`; looks no deeper than that, so a cycle ends too. */

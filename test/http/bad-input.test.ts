@@ -118,6 +118,11 @@ const CASES: Case[] = [
   { what: 'deleting a snapshot at a fractional version', method: 'DELETE', path: `${SNAP}/1.5`, field: 'version' },
   { what: 'listing snapshots with an unknown parameter', method: 'GET', path: `${S}/snapshots?source=x`, field: 'source' },
   { what: 'listing snapshots with an empty source', method: 'GET', path: `${S}/snapshots?sourceUuid=`, field: 'sourceUuid' },
+  // numbers JSON.parse makes Infinity of, which JSON.stringify would store as null
+  { what: 'a number out of range in event data', method: 'POST', path: APPEND, options: { raw: '{"events":[{"eventType":"A","data":{"a":[null,{"big":1e400}]}}]}', headers: { 'content-type': 'application/json' } }, field: 'events[0].data.a[1].big' },
+  { what: 'a number out of range in metadata', method: 'POST', path: APPEND, options: { raw: '{"events":[{"eventType":"A"},{"eventType":"B","metadata":{"n":-1e999}}]}', headers: { 'content-type': 'application/json' } }, field: 'events[1].metadata.n' },
+  { what: 'a number out of range in snapshot data', method: 'PUT', path: `${SNAP}/1`, options: { raw: '{"data":[1e400]}', headers: { 'content-type': 'application/json' } }, field: 'snapshot.data[0]' },
+  { what: 'a number out of range in a saved payload selector', method: 'PUT', path: SUB, options: { raw: '{"type":"by_event_payload","selector":{"big":1e400}}', headers: { 'content-type': 'application/json' } }, field: 'selector.big' },
   // probes and cluster take no parameters either
   { what: 'cluster with a parameter', method: 'GET', path: '/v1/cluster?verbose=1', field: 'verbose' },
   { what: 'readiness with a parameter', method: 'GET', path: '/health/ready?x=1', field: 'x' },

@@ -70,6 +70,23 @@ describe('prepareEvents', () => {
   });
 });
 
+describe('numbers JSON cannot carry', () => {
+  const refusedAt = (fn: () => unknown, field: string) =>
+    assert.throws(fn, (err: unknown) => err instanceof InvalidArgumentError && err.data['field'] === field, field);
+
+  it('are refused, naming their path, where JSON.stringify would have written null', () => {
+    refusedAt(() => prepareEvents([{ eventType: 'A', data: { a: [1, { b: Infinity }] } }]), 'events[0].data.a[1].b');
+    refusedAt(() => prepareEvents([{ eventType: 'A' }, { eventType: 'B', metadata: { n: -Infinity } }]), 'events[1].metadata.n');
+    refusedAt(() => prepareEvents([{ eventType: 'A', data: NaN }]), 'events[0].data');
+    refusedAt(() => prepareEvents([{ eventType: 'A', data: { toJSON: () => ({ x: NaN }) } }]), 'events[0].data.x');
+  });
+
+  it('leave nulls, and finite numbers of every size, as they were', () => {
+    const { events } = prepareEvents([{ eventType: 'A', data: { n: null, list: [null, 1e308, -5e-324, 0], s: 'null' } }]);
+    assert.equal(events[0]!.data, '{"n":null,"list":[null,1e+308,-5e-324,0],"s":"null"}');
+  });
+});
+
 describe('validateStreamId', () => {
   it('accepts up to 512 characters, not starting with $', () => {
     assert.equal(validateStreamId('a$b'), 'a$b');
