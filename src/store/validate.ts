@@ -29,6 +29,13 @@ export const EVENTS_PER_APPEND_MAX = 10_000;
  * outgrow what one statement or one JavaScript string can carry.
  */
 export const APPEND_TEXT_MAX_CHARS = 64 * 1024 * 1024;
+/**
+ * Most bytes of UTF-8 JSON text in one event: its data, metadata and tags together. Every event must be deliverable
+ * through any node: a relayed answer or delivery is one frame of at most 16 MiB (rpc MAX_FRAME_BYTES), and the event's
+ * other fields, at their longest and fully escaped, take less than the 64 KiB left. Without this bound an event
+ * accepted through one node (the HTTP body limit is 16 MiB too) could be read back through none of the others.
+ */
+export const EVENT_TEXT_MAX_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 /** Longest event type, tag, content type or subscription name, in UTF-16 code units. */
 export const NAME_MAX_LENGTH = 256;
 /** Most tags on one event. */
@@ -168,7 +175,16 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
     const dataJson = data === undefined ? null : toJson(data, field, i, 'data');
     const metadataJson = metadata === undefined ? null : toJson(metadata, field, i, 'metadata');
     const tagsJson = tags.length === 0 ? null : JSON.stringify(tags);
-    chars += (dataJson?.length ?? 0) + (metadataJson?.length ?? 0) + (tagsJson?.length ?? 0);
+    const eventChars = (dataJson?.length ?? 0) + (metadataJson?.length ?? 0) + (tagsJson?.length ?? 0);
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8: only a large event needs counting.
+    if (eventChars * 3 > EVENT_TEXT_MAX_BYTES && utf8Bytes(dataJson, metadataJson, tagsJson) > EVENT_TEXT_MAX_BYTES) {
+      throw new InvalidArgumentError(
+        `${field}[${i}]`,
+        `data, metadata and tags of one event must total at most ${EVENT_TEXT_MAX_BYTES} bytes of UTF-8 JSON, so ` +
+          'that any node can deliver it',
+      );
+    }
+    chars += eventChars;
     if (chars > APPEND_TEXT_MAX_CHARS) {
       throw new InvalidArgumentError(
         field,
@@ -196,6 +212,12 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
+
+function utf8Bytes(...texts: (string | null)[]): number {
+  let bytes = 0;
+  for (const text of texts) if (text !== null) bytes += Buffer.byteLength(text, 'utf8');
+  return bytes;
+}
 
 function duplicateId(events: readonly unknown[], index: number, eventId: string, field: string): InvalidArgumentError {
   const first = events.findIndex((e) => isUuid((e as Record<string, unknown>)['eventId']) &&
