@@ -82,6 +82,11 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
     // Requests are counted in metrics and logged at debug below; Fastify's two info lines per request are noise.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: init.bodyLimitBytes ?? BODY_LIMIT_BYTES,
+    // Event data may hold anything JSON can, keys named __proto__ or constructor included; Fastify's default refuses
+    // them as "not valid JSON". JSON.parse makes them own properties, which every reader of a body here treats as
+    // data (own-key iteration, Object.hasOwn, JSON.stringify): none assigns them onto another object.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH_CHARS },
   });
   const eventStreams = new EventStreams(

@@ -61,6 +61,19 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(backwardFrom.body.events.map((e: any) => e.version), [1, 0]);
     });
 
+    test('event data with keys named __proto__ and constructor is stored and read back as data, polluting nothing', async () => {
+      const data = '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"n":[{"__proto__":null}]}';
+      const appended = await req('POST', `${base}/streams/proto-1/events`, {
+        raw: `{"events":[{"eventType":"Odd","data":${data},"metadata":{"__proto__":{"polluted":3}}}]}`,
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(appended.status, 200, JSON.stringify(appended.body));
+      const read = await req('GET', `${base}/streams/proto-1/events`);
+      assert.equal(JSON.stringify(read.body.events[0].data), data);
+      assert.equal(JSON.stringify(read.body.events[0].metadata), '{"__proto__":{"polluted":3}}');
+      assert.equal(({} as Record<string, unknown>)['polluted'], undefined, 'no prototype in this process was touched');
+    });
+
     test('a wrong expected version is a 409 carrying the current version, and nothing is written', async () => {
       await append('order-2', { events: [{ eventType: 'A' }, { eventType: 'B' }] });
       for (const expectedVersion of [0, 5, 'no_stream', -1]) {
