@@ -60,9 +60,8 @@ export class FilterReader {
     const query = this.build(filter, fromPosition, limit);
     const rows = await this.#runner.rows(db, query.sql, query.values, this.#prepares(query.sql));
     const head = (rows[0]?.[0] as number | undefined) ?? -1;
-    const events: RecordedEvent[] = [];
-    for (const row of rows) if (row[1] !== null) events.push(this.#decoder.decode(row, 1));
-    return { events, scannedTo: events.length === limit ? events[events.length - 1]!.position : head };
+    const { events, cut } = this.#decoder.decodePage(rows, 1);
+    return { events, scannedTo: cut || events.length === limit ? events[events.length - 1]!.position : head };
   }
 
   #prepares(sql: string): boolean {

@@ -292,7 +292,7 @@ export class PostgresEventStore implements EventStore {
               fromVersion ?? Number.MAX_SAFE_INTEGER,
               count,
             ]);
-      return this.#decoder.decodeAll(rows);
+      return this.#decoder.decodePage(rows).events;
     });
   }
 

@@ -59,8 +59,8 @@ export class FilterReader {
     const query = this.#build(filter, fromPosition, limit);
     if (query === undefined) return { events: [], scannedTo: head };
     const statement = this.#statements.get(query.sql);
-    const events = this.#decoder.decodeAll(statement.all(query.params));
-    return { events, scannedTo: events.length === limit ? events[events.length - 1]!.position : head };
+    const { events, cut } = this.#decoder.decodePage(statement.all(query.params));
+    return { events, scannedTo: cut || events.length === limit ? events[events.length - 1]!.position : head };
   }
 
   /** The query plan SQLite chooses for a filter, one line per step (for tests and diagnosis). */

@@ -202,7 +202,7 @@ export class SqliteEventStore implements EventStore {
         direction === 'forward'
           ? open.readForward.all(streamId, stream.sid, fromVersion ?? 0, count)
           : open.readBackward.all(streamId, stream.sid, fromVersion ?? stream.version, count);
-      return open.decoder.decodeAll(rows);
+      return open.decoder.decodePage(rows).events;
     });
   }
 

@@ -164,7 +164,11 @@ export class EventCursor {
     this.buffer = page.events.filter((e) => e.position >= from && this.matcher.matches(e));
     this.bufferIndex = 0;
     this.next = Math.max(from, page.scannedTo + 1);
-    this.caughtUp = page.events.length < this.batchEvents;
+    // A short page reached the head, unless the store cut it short by bytes (a page of large events): then it
+    // reports its last event as scanned. A short page whose last event is the head looks alike and costs one more,
+    // empty, read.
+    const last = page.events.at(-1);
+    this.caughtUp = page.events.length < this.batchEvents && (last === undefined || page.scannedTo > last.position);
     if (this.caughtUp) this.hintsAnswered = hints;
   }
 

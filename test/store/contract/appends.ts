@@ -311,16 +311,15 @@ export function appendContract(f: StoreFactory): void {
   describe('heavy appends', () => {
     it('refuses an append whose JSON texts total more than APPEND_TEXT_MAX_CHARS, writing nothing', () =>
       withStore(f, async (store) => {
-        const half = 'x'.repeat(APPEND_TEXT_MAX_CHARS / 2); // each event's data is that plus two quotes
-        const err = await rejectsWith(
-          store.append('heavy', [ev('A', { data: half }), ev('B', { data: half })]),
-          'invalid_argument',
-          'events',
-        );
+        // Five events, each under the per-event bound, together one character over (each data adds two quotes).
+        const fifth = 'x'.repeat(Math.floor(APPEND_TEXT_MAX_CHARS / 5) - 1);
+        assert.equal(5 * (fifth.length + 2), APPEND_TEXT_MAX_CHARS + 1);
+        const five = (data: string) => ['A', 'B', 'C', 'D', 'E'].map((type) => ev(type, { data }));
+        const err = await rejectsWith(store.append('heavy', five(fifth)), 'invalid_argument', 'events');
         assert.match(err.message, /at most/);
         assert.equal(await store.streamVersion('heavy'), -1);
-        await store.append('heavy', [ev('A', { data: half.slice(10) }), ev('B', { data: half.slice(10) })]);
-        assert.equal(await store.streamVersion('heavy'), 1, 'just under the bound is written');
+        await store.append('heavy', five(fifth.slice(1)));
+        assert.equal(await store.streamVersion('heavy'), 4, 'just under the bound is written');
       }));
   });
 

@@ -31,6 +31,18 @@ async function pageThrough(
   }
 }
 
+/** Every event from position 0, in pages of `limit`, following `scannedTo` until a page comes back empty. */
+async function pageThroughAll(store: EventStore, limit: number): Promise<RecordedEvent[]> {
+  const seen: RecordedEvent[] = [];
+  for (let from = 0, pages = 0; ; pages++) {
+    assert.ok(pages <= 100, 'paging terminates');
+    const page = await store.readFiltered({}, from, limit);
+    if (page.events.length === 0) return seen;
+    seen.push(...page.events);
+    from = page.scannedTo + 1;
+  }
+}
+
 /** A small mixed store: streams, types and tags chosen so that each filter selects a proper subset. */
 async function fillMixed(store: EventStore): Promise<void> {
   const plan: [string, NewEvent[]][] = [
@@ -97,6 +109,26 @@ export function readContract(f: StoreFactory): void {
         assert.deepEqual(await pageThrough(store, {}, 5, 20), all.slice(20));
         const past = await store.readFiltered({}, 100, 5);
         assert.deepEqual(past, { events: [], scannedTo: 27 });
+      }));
+
+    it('cuts a page of large events short by bytes, and a reader following scannedTo misses none', () =>
+      withStore(f, async (store) => {
+        // Five events of 5 MB: two fit READ_PAGE_BYTES_MAX (12 MiB), three do not.
+        const big = (n: number): NewEvent => ({ eventType: 'Big', data: `${n}`.padEnd(5_000_000, 'x') });
+        for (let n = 0; n < 5; n++) await store.append('big', [big(n)]);
+        await store.append('small', evs(2));
+        const page = await store.readFiltered({}, 0, 100);
+        assert.deepEqual(page.events.map((e) => e.position), [0, 1]);
+        assert.equal(page.scannedTo, 1, 'a page cut short is scanned to its last event');
+        assert.deepEqual((await pageThroughAll(store, 100)).map((e) => e.position), [0, 1, 2, 3, 4, 5, 6]);
+        const versions = async (options: Parameters<EventStore['readStream']>[1]) =>
+          (await store.readStream('big', options)).map((e) => e.version);
+        assert.deepEqual(await versions({ count: 100 }), [0, 1]);
+        assert.deepEqual(await versions({ fromVersion: 2, count: 100 }), [2, 3]);
+        assert.deepEqual(await versions({ fromVersion: 4, count: 100 }), [4]);
+        assert.deepEqual(await versions({ direction: 'backward', count: 100 }), [4, 3]);
+        const [fifth] = await store.readStream('big', { fromVersion: 4, count: 1 });
+        assert.equal((fifth?.data as string).length, 5_000_000);
       }));
 
     it('reports scannedTo -1 and no events on an empty store', () =>

@@ -129,6 +129,24 @@ describe('observe (transient subscriptions) on SQLite', () => {
     }
   });
 
+  it('catches up over events too large for one page without waiting for another commit', async () => {
+    const dir2 = await makeTempDir();
+    const s = await openStore(dir2);
+    const h = new SubscriptionHub({ store: s });
+    try {
+      // Three events of 5 MB: the store answers them two and one (READ_PAGE_BYTES_MAX), and the second page is short
+      // without being the head. Nothing is appended afterwards to wake the reader.
+      for (let n = 0; n < 3; n++) await s.append('big', [{ eventType: 'Big', data: `${n}`.padEnd(5_000_000, 'x') }]);
+      const reader = new Reader(await h.observe({ type: 'by_stream', selector: '$all', startFrom: 0 }));
+      assert.deepEqual(positionsOf(await reader.take(3, 10_000)), [0, 1, 2]);
+      assert.ok(await reader.quietFor(50));
+    } finally {
+      await h.close();
+      await s.close();
+      await removeDir(dir2);
+    }
+  });
+
   it('without startFrom, delivers only what is committed after subscribing', async () => {
     await appendGreenhouse(10);
     const head = (await store.stats()).lastPosition;
