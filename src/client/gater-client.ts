@@ -4,7 +4,8 @@
  * `currentVersion`). Subscriptions are async iterators over server-sent events that reconnect and resume on their own
  * (see http-subscription.ts). Every call has a deadline (`x-gater-deadline-ms`, 5,000 ms unless set) and takes an
  * AbortSignal; a call whose request could not reach the node is tried again within its deadline when that is safe,
- * which includes appends: the client gives every event an id, so a repeated append never writes twice.
+ * which includes appends: the client gives every event an id, so a repeated append never writes twice. A call that
+ * is not safe to repeat and broke after its request was sent fails with `unavailable` and `data.outcome: 'unknown'`.
  *
  * ```ts
  * const client = new GaterClient({}, { url: 'http://127.0.0.1:4001' });
@@ -13,7 +14,7 @@
  * ```
  */
 import type { Logger } from 'pino';
-import { NotFoundError, TimeoutError } from '../errors/index.ts';
+import { GaterError, NotFoundError, TimeoutError } from '../errors/index.ts';
 import type {
   AppendOptions,
   CallOptions,
@@ -101,12 +102,25 @@ export class GaterClient implements GaterApi {
     this.url = this.transport.url;
   }
 
+  /**
+   * Appends events, giving an id to each that has none (the caller's events are not changed). The ids make the append
+   * idempotent: the client sends it again after a connection broke mid-request, and so may the caller. When the
+   * outcome is unknown (`timeout`, or `unavailable` with `data.outcome === 'unknown'`: the node may have written the
+   * events), the error's `data.eventIds` lists the ids used, in order; appending the same events with those ids writes
+   * them at most once.
+   */
   async appendEvents(store: string, streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    // Ids make the append idempotent, so the client may send it again after a connection broke mid-request.
     const withIds = Array.isArray(events) ? events.map((e) => (e?.eventId === undefined ? { ...e, eventId: uuidv7() } : e)) : events;
     const body: Record<string, unknown> = { events: withIds };
     if (options.expectedVersion !== undefined) body['expectedVersion'] = options.expectedVersion;
-    return this.call({ method: 'POST', path: streamPath(store, streamId, '/events'), body, idempotent: true }, options);
+    try {
+      return await this.call({ method: 'POST', path: streamPath(store, streamId, '/events'), body, idempotent: true }, options);
+    } catch (err) {
+      if (err instanceof GaterError && Array.isArray(withIds) && mayHaveWritten(err)) {
+        err.data['eventIds'] = withIds.map((e) => e?.eventId);
+      }
+      throw err;
+    }
   }
 
   async getEvents(store: string, streamId: string, options: ReadOptions = {}): Promise<RecordedEvent[]> {
@@ -348,6 +362,11 @@ function subscriptionPath(store: string, name: string): string {
 
 function snapshotPath(store: string, sourceUuid: string, streamUuid: string, version: number): string {
   return `${storePath(store)}/snapshots/${encodeURIComponent(sourceUuid)}/${encodeURIComponent(streamUuid)}/${version}`;
+}
+
+/** Whether a failed write may still have been carried out: the node or the client gave up waiting, or said so. */
+function mayHaveWritten(err: GaterError): boolean {
+  return err.code === 'timeout' || err.data['outcome'] === 'unknown';
 }
 
 /** A worker as the client reports it: a client is never on the node answering, so no worker is `local` to it. */

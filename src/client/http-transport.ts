@@ -2,7 +2,9 @@
  * JSON over HTTP to one gater node: the deadline of a call goes in `x-gater-deadline-ms` and bounds the wait here too;
  * the node's error bodies (`{ error: { code, message, ...data } }`) come back as the typed GaterErrors the gateway
  * threw; a request that could not reach the node is tried again, with backoff, while the deadline allows and the call
- * is safe to repeat. Connections are kept alive between calls (fetch pools them per origin).
+ * is safe to repeat. A request that broke after it was sent may have been carried out: unless it is safe to repeat, it
+ * fails with `unavailable` and `data.outcome: 'unknown'`, as the node reports a write it cannot vouch for. Connections
+ * are kept alive between calls (fetch pools them per origin).
  */
 import { pino, type Logger } from 'pino';
 import { fromWire, GaterError, InvalidArgumentError, TimeoutError, UnavailableError } from '../errors/index.ts';
@@ -29,8 +31,8 @@ export interface RequestSpec {
   body?: unknown;
   /**
    * Whether the request may be sent again after it failed on the way (connection reset): reads, saves, acks, and
-   * appends whose events all carry ids. Any request is sent again when the connection was refused, since then
-   * nothing reached the node.
+   * appends whose events all carry ids. Any request is sent again when it failed before it was sent (connection
+   * refused, unknown host), since then nothing reached the node.
    */
   idempotent: boolean;
 }
@@ -83,13 +85,13 @@ export class HttpTransport {
       body = JSON.stringify(spec.body);
     }
     const target = this.target(spec.path, spec.query);
-    /** Why the last try did not reach the node: when the deadline ends the retries, that is the error to report. */
-    let unreached: UnavailableError | undefined;
+    /** Why the last try failed on the way: when the deadline ends the retries, that is the error to report. */
+    let failed: UnavailableError | undefined;
     for (let attempt = 0; ; attempt += 1) {
       // As the gateway reports a cancelled call.
       if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled');
       const remaining = deadlineAt - Date.now();
-      if (remaining <= 0) throw unreached ?? new TimeoutError(what, deadlineMs);
+      if (remaining <= 0) throw failed ?? new TimeoutError(what, deadlineMs);
       headers[DEADLINE_HEADER] = String(Math.min(MAX_DEADLINE_MS, Math.ceil(remaining)));
       const timeout = AbortSignal.timeout(remaining + DEADLINE_GRACE_MS);
       const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
@@ -100,12 +102,13 @@ export class HttpTransport {
         text = await response.text();
       } catch (err) {
         if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled', {}, { cause: err });
-        if (timeout.aborted) throw unreached ?? new TimeoutError(what, deadlineMs);
+        // This try was on its way: a `timeout`, which (as from the node) means the outcome is unknown.
+        if (timeout.aborted) throw new TimeoutError(what, deadlineMs);
         const reason = transportFailure(err);
-        unreached = this.unreachable(reason.text, err);
-        const retry = (reason.refused || spec.idempotent) && deadlineAt - Date.now() > 0;
-        this.logger.debug({ err, what, attempt, retry }, 'request did not reach the node');
-        if (!retry) throw unreached;
+        failed = reason.sent ? this.brokeAfterSending(what, reason.text, err) : this.unreachable(reason.text, err);
+        const retry = (!reason.sent || spec.idempotent) && deadlineAt - Date.now() > 0;
+        this.logger.debug({ err, what, attempt, retry, sent: reason.sent }, 'request failed on the way');
+        if (!retry) throw failed;
         await sleep(Math.min(backoff(attempt, RETRY_BASE_DELAY_MS), Math.max(0, deadlineAt - Date.now())), options.signal);
         continue;
       }
@@ -161,8 +164,20 @@ export class HttpTransport {
     return url;
   }
 
+  /** Nothing was sent: the node did nothing, and the call may be made again as it is. */
   private unreachable(reason: string, cause: unknown): UnavailableError {
     return new UnavailableError(`cannot reach the gater node at ${this.url} (${reason})`, { url: this.url }, { cause });
+  }
+
+  /** The request was sent and no answer came back: the node may have carried it out (`outcome: 'unknown'`). */
+  private brokeAfterSending(what: string, reason: string, cause: unknown): UnavailableError {
+    return new UnavailableError(
+      `${what}: the connection to the gater node at ${this.url} broke after the request was sent (${reason}); ` +
+        'outcome unknown: it may or may not have been carried out, so read before repeating it ' +
+        '(an append repeated with the same event ids is written once)',
+      { url: this.url, outcome: 'unknown' },
+      { cause },
+    );
   }
 }
 
@@ -205,21 +220,31 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-/** Why a request did not get through, in words, and whether the node refused the connection (nothing was sent). */
-export function transportFailure(err: unknown): { text: string; refused: boolean } {
+/**
+ * Why a request did not get through, in words, and whether it may have reached the node: only failures to connect
+ * (refused, unknown or unreachable host, a port fetch refuses) are known to have sent nothing.
+ */
+export function transportFailure(err: unknown): { text: string; sent: boolean } {
   const cause = (err instanceof Error ? err.cause : undefined) as (NodeJS.ErrnoException & { code?: string }) | undefined;
   const code = cause?.code;
   switch (code) {
     case 'ECONNREFUSED':
-      return { text: 'connection refused', refused: true };
+      return { text: 'connection refused', sent: false };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { text: 'unknown host', refused: false };
+      return { text: 'unknown host', sent: false };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return { text: code, sent: false };
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
-      return { text: 'connection reset', refused: false };
+      return { text: 'connection reset', sent: true };
     default:
-      return { text: code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)), refused: false };
+      // fetch refuses some ports (`http://host:1`) before connecting.
+      if (code === undefined && cause?.message === 'bad port') return { text: 'bad port', sent: false };
+      return { text: code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)), sent: true };
   }
 }
 
