@@ -246,8 +246,8 @@ export class GaterClient implements GaterApi {
           query: {},
           ack: (positions) => this.ackEvents(store, name, positions),
         },
+        pick(options, 'signal'),
       ),
-      options.signal,
     );
   }
 
@@ -284,9 +284,8 @@ export class GaterClient implements GaterApi {
       HttpSubscription.open(
         { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
         { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
-        openWithinMs,
+        { deadlineMs: openWithinMs, ...pick(options, 'signal') },
       ),
-      options.signal,
     );
   }
 
@@ -317,17 +316,11 @@ export class GaterClient implements GaterApi {
     this.open.clear();
   }
 
-  /** Keeps an opened subscription for `close()`; the call's signal, once aborted, closes it. */
-  private async track(opening: Promise<HttpSubscription>, signal: AbortSignal | undefined): Promise<HttpSubscription> {
+  /** Keeps an opened subscription for `close()`. */
+  private async track(opening: Promise<HttpSubscription>): Promise<HttpSubscription> {
     const subscription = await opening;
     this.open.add(subscription);
-    const onAbort = (): void => subscription.close('aborted');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted === true) onAbort();
-    void subscription.ended.then(() => {
-      this.open.delete(subscription);
-      signal?.removeEventListener('abort', onAbort);
-    });
+    void subscription.ended.then(() => this.open.delete(subscription));
     return subscription;
   }
 

@@ -21,7 +21,7 @@ import { fromWire, GaterError, toGaterError, UnavailableError } from '../errors/
 import type { Delivery, EventSubscription } from '../store/subscriptions/types.ts';
 import type { RecordedEvent } from '../store/types.ts';
 import { RECONNECT_BASE_DELAY_MS, STREAM_IDLE_TIMEOUT_MS } from './constants.ts';
-import { backoff, sleep, type HttpTransport, type Query } from './http-transport.ts';
+import { backoff, cancelled, isAborted, sleep, type HttpTransport, type Query } from './http-transport.ts';
 import { SseParser, type SseMessage } from './sse-parser.ts';
 
 export type SubscriptionKind = 'transient' | 'persistent';
@@ -100,16 +100,28 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
 
   /**
    * Opens the first connection; rejects with the node's error when the subscription cannot be opened.
-   * `firstOpenDeadlineMs` bounds this first opening alone (what is left of a caller's deadline); reconnects get
-   * `openDeadlineMs` each.
+   * `first.deadlineMs` bounds this first opening alone (what is left of a caller's deadline); reconnects get
+   * `openDeadlineMs` each. `first.signal` cancels the opening (it rejects as a cancelled call does, and an aborted
+   * signal sends no request at all), and once the subscription is open, closes it.
    */
   static async open(
     components: HttpSubscriptionComponents,
     init: HttpSubscriptionInit,
-    firstOpenDeadlineMs?: number,
+    first: { deadlineMs?: number; signal?: AbortSignal } = {},
   ): Promise<HttpSubscription> {
+    const { signal } = first;
+    // Not even a request: opening a persistent subscription takes its session away from whoever consumes it.
+    if (isAborted(signal)) throw cancelled();
     const subscription = new HttpSubscription(components, init);
-    await subscription.connect(firstOpenDeadlineMs);
+    const onAbort = (): void => subscription.close('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void subscription.ended.then(() => signal?.removeEventListener('abort', onAbort));
+    try {
+      await subscription.connect(first.deadlineMs);
+    } catch (err) {
+      subscription.close('failed to open');
+      throw isAborted(signal) ? cancelled(err) : err;
+    }
     return subscription;
   }
 
@@ -269,6 +281,11 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
     this.closing.signal.addEventListener('abort', onClose, { once: true });
     try {
       const response = await this.transport.openStream(this.init.path, query, controller.signal, deadlineMs);
+      // Closed while the node answered: the abort above came too early to cancel this body.
+      if (this.isClosed()) {
+        void response.body?.cancel().catch(() => undefined);
+        throw new UnavailableError('the subscription was closed');
+      }
       const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
       controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
       this.connection = { reader, controller, unlink: () => this.closing.signal.removeEventListener('abort', onClose) };

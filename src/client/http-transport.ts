@@ -88,8 +88,7 @@ export class HttpTransport {
     /** Why the last try failed on the way: when the deadline ends the retries, that is the error to report. */
     let failed: UnavailableError | undefined;
     for (let attempt = 0; ; attempt += 1) {
-      // As the gateway reports a cancelled call.
-      if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled');
+      if (isAborted(options.signal)) throw cancelled();
       const remaining = deadlineAt - Date.now();
       if (remaining <= 0) throw failed ?? new TimeoutError(what, deadlineMs);
       headers[DEADLINE_HEADER] = String(Math.min(MAX_DEADLINE_MS, Math.ceil(remaining)));
@@ -101,7 +100,7 @@ export class HttpTransport {
         response = await this.fetch(target, { method: spec.method, headers, body: body ?? null, signal });
         text = await response.text();
       } catch (err) {
-        if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled', {}, { cause: err });
+        if (isAborted(options.signal)) throw cancelled(err);
         // This try was on its way: a `timeout`, which (as from the node) means the outcome is unknown.
         if (timeout.aborted) throw new TimeoutError(what, deadlineMs);
         const reason = transportFailure(err);
@@ -248,7 +247,12 @@ export function transportFailure(err: unknown): { text: string; sent: boolean } 
   }
 }
 
-function isAborted(signal: AbortSignal | undefined): boolean {
+/** The error of a call its caller's AbortSignal ended, as the gateway reports a cancelled call. */
+export function cancelled(cause?: unknown): UnavailableError {
+  return new UnavailableError('the call was cancelled', {}, cause === undefined ? undefined : { cause });
+}
+
+export function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 
