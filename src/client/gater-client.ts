@@ -14,7 +14,7 @@
  * ```
  */
 import type { Logger } from 'pino';
-import { GaterError, NotFoundError, TimeoutError } from '../errors/index.ts';
+import { GaterError, NotFoundError, TimeoutError, UnavailableError } from '../errors/index.ts';
 import type {
   AppendOptions,
   CallOptions,
@@ -95,6 +95,8 @@ export class GaterClient implements GaterApi {
   private readonly transport: HttpTransport;
   private readonly logger: Logger | undefined;
   private readonly open = new Set<HttpSubscription>();
+  /** Aborted by `close()`: it cancels the subscriptions still opening, and marks the client closed. */
+  private readonly closing = new AbortController();
 
   constructor(components: GaterClientComponents = {}, init: GaterClientInit = {}) {
     this.logger = components.logger;
@@ -237,17 +239,19 @@ export class GaterClient implements GaterApi {
    */
   async subscribe(store: string, name: string, options: SubscribeOptions = {}): Promise<HttpSubscription> {
     return this.track(
-      HttpSubscription.open(
-        { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
-        {
-          ...streamOptions(options),
-          kind: 'persistent',
-          path: `${subscriptionPath(store, name)}/events`,
-          query: {},
-          ack: (positions) => this.ackEvents(store, name, positions),
-        },
-        pick(options, 'signal'),
-      ),
+      (signal) =>
+        HttpSubscription.open(
+          { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
+          {
+            ...streamOptions(options),
+            kind: 'persistent',
+            path: `${subscriptionPath(store, name)}/events`,
+            query: {},
+            ack: (positions) => this.ackEvents(store, name, positions),
+          },
+          { signal },
+        ),
+      options.signal,
     );
   }
 
@@ -281,11 +285,13 @@ export class GaterClient implements GaterApi {
       match: spec.options?.tagMatch,
     };
     return this.track(
-      HttpSubscription.open(
-        { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
-        { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
-        { deadlineMs: openWithinMs, ...pick(options, 'signal') },
-      ),
+      (signal) =>
+        HttpSubscription.open(
+          { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
+          { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
+          { deadlineMs: openWithinMs, signal },
+        ),
+      options.signal,
     );
   }
 
@@ -310,18 +316,41 @@ export class GaterClient implements GaterApi {
     return [...this.open];
   }
 
-  /** Closes every subscription this client opened. Calls in flight finish on their own. */
+  /**
+   * Closes every subscription this client opened or is opening (an opening one rejects). Calls in flight finish on
+   * their own; calls made after this fail with `unavailable` ("the gater client is closed").
+   */
   close(): void {
+    if (this.closing.signal.aborted) return;
     for (const subscription of this.open) subscription.close('client closed');
     this.open.clear();
+    this.closing.abort();
   }
 
-  /** Keeps an opened subscription for `close()`. */
-  private async track(opening: Promise<HttpSubscription>): Promise<HttpSubscription> {
-    const subscription = await opening;
+  /** Opens a subscription that the caller's signal and `close()` both end, and keeps it for `close()`. */
+  private async track(
+    open: (signal: AbortSignal) => Promise<HttpSubscription>,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<HttpSubscription> {
+    if (this.closing.signal.aborted) throw this.closedError();
+    const signal = callerSignal === undefined ? this.closing.signal : AbortSignal.any([callerSignal, this.closing.signal]);
+    let subscription: HttpSubscription;
+    try {
+      subscription = await open(signal);
+    } catch (err) {
+      throw this.closing.signal.aborted ? this.closedError(err) : err;
+    }
+    if (this.closing.signal.aborted) {
+      subscription.close('client closed');
+      throw this.closedError();
+    }
     this.open.add(subscription);
     void subscription.ended.then(() => this.open.delete(subscription));
     return subscription;
+  }
+
+  private closedError(cause?: unknown): UnavailableError {
+    return new UnavailableError('the gater client is closed', { url: this.url }, cause === undefined ? undefined : { cause });
   }
 
   private get<T>(path: string, options?: CallOptions): Promise<T> {
@@ -337,6 +366,7 @@ export class GaterClient implements GaterApi {
   }
 
   private call<T>(spec: RequestSpec, options?: CallOptions): Promise<T> {
+    if (this.closing.signal.aborted) return Promise.reject(this.closedError());
     return this.transport.request<T>(spec, options);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Subscriptions while they open: the caller's AbortSignal cancels an opening (and an aborted one opens nothing, so a
- * live consumer keeps its session). A node that holds back its answer is a small HTTP server that never sends the
+ * live consumer keeps its session), and so does `client.close()`, after which calls fail. A node that holds back its answer is a small HTTP server that never sends the
  * headers of an event stream; the rest runs against a real node.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { take } from './support.ts';
 
 const STORE = 'default';
 const CANCELLED = { code: 'unavailable', message: 'the call was cancelled' };
+const CLOSED = { code: 'unavailable', message: 'the gater client is closed' };
 
 /** Answers `{}` to plain calls; holds every event stream request without an answer, and says when one goes away. */
 class HoldingServer {
@@ -80,6 +81,34 @@ describe('a subscription while it opens', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe('client.close() while subscriptions open', () => {
+  let holding: HoldingServer;
+  let url: string;
+
+  before(async () => {
+    holding = new HoldingServer();
+    url = await holding.start();
+  });
+  after(() => holding.close());
+
+  it('cancels the openings, drops their requests, and refuses calls after it', async () => {
+    const client = new GaterClient({}, { url });
+    const subscribing = client.subscribe(STORE, 'held', { deadlineMs: 3_000 });
+    const observing = client.observe(STORE, { type: 'by_stream', selector: '$all', startFrom: 0 }, { deadlineMs: 3_000 });
+    await holding.received(2);
+    client.close();
+    await assert.rejects(subscribing, CLOSED);
+    await assert.rejects(observing, CLOSED);
+    await holding.droppedAtLeast(2);
+    assert.deepEqual(client.subscriptions, []);
+
+    await assert.rejects(client.getStreams(STORE), CLOSED);
+    await assert.rejects(client.subscribe(STORE, 'held'), CLOSED);
+    await assert.rejects(client.observe(STORE, { type: 'by_stream', selector: '$all', startFrom: 0 }), CLOSED);
+    assert.equal(holding.streams.length, 2, 'nothing was opened after close()');
   });
 });
 
