@@ -300,15 +300,13 @@ export class GaterClient implements GaterApi {
     return this.get<ClusterView>('/v1/cluster', options);
   }
 
-  /** The node's readiness report; answers (rather than throws) when the node says it is not ready. */
+  /**
+   * The node's readiness report; answers (rather than throws) when the node says it is not ready, which it does with
+   * HTTP 503 and the report as the body.
+   */
   async health(options?: CallOptions): Promise<HealthReport> {
-    try {
-      return await this.get<HealthReport>('/health/ready', options);
-    } catch (err) {
-      const report = (err as { data?: { checks?: unknown } }).data;
-      if (report?.checks !== undefined) return { live: true, ready: false, checks: report.checks as HealthReport['checks'] };
-      throw err;
-    }
+    const notReady = (status: number, body: unknown): boolean => status === 503 && isHealthReport(body);
+    return this.call<HealthReport>({ method: 'GET', path: '/health/ready', idempotent: true, answers: notReady }, options);
   }
 
   /** Subscriptions this client has open. */
@@ -385,6 +383,11 @@ function subscriptionPath(store: string, name: string): string {
 
 function snapshotPath(store: string, sourceUuid: string, streamUuid: string, version: number): string {
   return `${storePath(store)}/snapshots/${encodeURIComponent(sourceUuid)}/${encodeURIComponent(streamUuid)}/${version}`;
+}
+
+function isHealthReport(body: unknown): body is HealthReport {
+  const report = body as Partial<HealthReport> | null;
+  return typeof report === 'object' && report !== null && typeof report.ready === 'boolean' && typeof report.checks === 'object';
 }
 
 /** Whether a failed write may still have been carried out: the node or the client gave up waiting, or said so. */

@@ -35,6 +35,11 @@ export interface RequestSpec {
    * refused, unknown host), since then nothing reached the node.
    */
   idempotent: boolean;
+  /**
+   * Whether the JSON body of a failed status is the call's answer rather than an error (the readiness report a node
+   * that is not ready sends with 503). @default none: every failed status is an error
+   */
+  answers?: (status: number, body: unknown) => boolean;
 }
 
 export interface HttpTransportComponents {
@@ -112,6 +117,10 @@ export class HttpTransport {
         continue;
       }
       if (response.ok) return (text === '' ? undefined : parseJson(text, what)) as T;
+      if (spec.answers !== undefined) {
+        const answer = jsonOrUndefined(text);
+        if (answer !== undefined && spec.answers(response.status, answer)) return answer as T;
+      }
       throw errorFromResponse(response.status, text, what);
     }
   }
@@ -196,12 +205,7 @@ export function normalizeBaseUrl(url: string): string {
 
 /** Rebuilds the node's error from a failed response; a body that is not ours (a proxy's page) keeps the status. */
 export function errorFromResponse(status: number, text: string, what: string): GaterError {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
+  const body = jsonOrUndefined(text);
   const error = (body as { error?: unknown } | undefined)?.error;
   if (typeof error === 'object' && error !== null) {
     const { code, message, ...data } = error as Record<string, unknown>;
@@ -209,6 +213,14 @@ export function errorFromResponse(status: number, text: string, what: string): G
   }
   const code = status === 502 || status === 503 ? 'unavailable' : status === 504 ? 'timeout' : status === 404 ? 'not_found' : 'internal';
   return new GaterError(code, `${what} answered HTTP ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, { status });
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseJson(text: string, what: string): unknown {
