@@ -43,6 +43,7 @@ import type {
   SubscriptionSpec,
   SubscriptionType,
 } from '../store/types.ts';
+import { canonicalJson, validateSelector } from '../store/validate.ts';
 import { uuidv7 } from '../util/uuid.ts';
 import { DEFAULT_URL } from './constants.ts';
 import { HttpSubscription, type StreamOptions } from './http-subscription.ts';
@@ -218,8 +219,10 @@ export class GaterClient implements GaterApi {
     // The HTTP API removes by name (unique in a store); the gateway's contract keys by (type, selector, name), so a
     // name saved with another type or selector is not the one asked for. Both calls share the one deadline.
     const within = { ...options, deadlineAt: this.transport.deadlineAt(options) };
+    // Compared as the store compares them: the canonical form of the validated selector (keys sorted, tags deduplicated).
+    const wanted = canonicalJson(validateSelector(type, selector));
     const record = await this.getSubscription(store, name, within);
-    if (record.type !== type || JSON.stringify(record.selector) !== JSON.stringify(selector)) {
+    if (record.type !== type || canonicalJson(record.selector) !== wanted) {
       throw new NotFoundError(`subscription '${name}' of type ${type} with that selector`, { subscription: name });
     }
     await this.call({ method: 'DELETE', path: subscriptionPath(store, name), idempotent: false }, within);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
 import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../src/errors/index.ts';
+import type { SubscriptionSelector, SubscriptionType } from '../../src/store/types.ts';
 import { createTestApi, type TestApi } from '../support/real-api.ts';
 import { freePort } from '../support/gater-process.ts';
 import { range, take } from './support.ts';
@@ -142,6 +143,27 @@ describe('GaterClient over HTTP', () => {
     await assert.rejects(client.removeSubscription(STORE, 'by_stream', 'other-stream', 'lights'), { code: 'not_found' });
     await client.removeSubscription(STORE, 'by_stream', 'sub-stream', 'lights');
     await assert.rejects(client.subscribe(STORE, 'lights'), { code: 'not_found' });
+  });
+
+  it('removes a subscription by any selector the store takes for the saved one, as the gateway does in process', async () => {
+    const cases: { type: SubscriptionType; saved: SubscriptionSelector; asked: SubscriptionSelector; removed: boolean }[] = [
+      { type: 'by_tags', saved: ['a', 'a', 'b'], asked: ['a', 'a', 'b'], removed: true },
+      { type: 'by_tags', saved: ['a', 'b'], asked: ['a', 'b', 'b'], removed: true },
+      { type: 'by_tags', saved: ['a', 'b'], asked: ['b', 'a'], removed: false },
+      { type: 'by_event_payload', saved: { z: 1, a: { y: 2, b: 3 } }, asked: { z: 1, a: { y: 2, b: 3 } }, removed: true },
+      { type: 'by_event_payload', saved: { z: 1, a: { y: 2, b: 3 } }, asked: { a: { b: 3, y: 2 }, z: 1 }, removed: true },
+      { type: 'by_stream', saved: '$all', asked: '$all', removed: true },
+    ];
+    for (const [i, { type, saved, asked, removed }] of cases.entries()) {
+      const outcome = async (remove: (name: string) => Promise<void>, name: string): Promise<string> => {
+        await client.saveSubscription(STORE, { type, selector: saved, name });
+        return remove(name).then(() => 'removed', (err: unknown) => (err as GaterError).code);
+      };
+      const overHttp = await outcome((name) => client.removeSubscription(STORE, type, asked, name), `rm-http-${i}`);
+      const inProcess = await outcome((name) => node.api.removeSubscription(STORE, type, asked, name), `rm-gateway-${i}`);
+      assert.equal(overHttp, inProcess, `case ${i}`);
+      assert.equal(overHttp, removed ? 'removed' : 'not_found', `case ${i}`);
+    }
   });
 
   it('deletes a stream', async () => {
