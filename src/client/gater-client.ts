@@ -14,7 +14,7 @@
  * ```
  */
 import type { Logger } from 'pino';
-import { GaterError, NotFoundError, TimeoutError, UnavailableError } from '../errors/index.ts';
+import { GaterError, InvalidArgumentError, NotFoundError, TimeoutError, UnavailableError } from '../errors/index.ts';
 import type {
   AppendOptions,
   CallOptions,
@@ -154,8 +154,8 @@ export class GaterClient implements GaterApi {
 
   async readEvents(store: string, filter: EventFilter, fromPosition: number, count: number, options?: CallOptions): Promise<FilteredRead> {
     const query = {
-      types: filter.types?.join(','),
-      tags: filter.tags?.join(','),
+      types: filter.types === undefined ? undefined : nameList(filter.types, 'filter.types'),
+      tags: filter.tags === undefined ? undefined : nameList(filter.tags, 'filter.tags'),
       match: filter.tags === undefined ? undefined : filter.tagMatch,
       from: fromPosition,
       count,
@@ -279,14 +279,14 @@ export class GaterClient implements GaterApi {
     // Asking for the head and opening the stream share the call's one deadline.
     const started = Date.now();
     const deadlineAt = this.transport.deadlineAt(options);
-    const startFrom = spec.startFrom ?? (await this.getStore(store, { ...options, deadlineAt })).lastPosition + 1;
-    const openWithinMs = Math.floor(deadlineAt - Date.now());
-    if (openWithinMs < 1) throw new TimeoutError(`observing store '${store}'`, deadlineAt - started);
     const query = {
       type: spec.type,
       selector: selectorText(spec.type, spec.selector),
       match: spec.options?.tagMatch,
     };
+    const startFrom = spec.startFrom ?? (await this.getStore(store, { ...options, deadlineAt })).lastPosition + 1;
+    const openWithinMs = Math.floor(deadlineAt - Date.now());
+    if (openWithinMs < 1) throw new TimeoutError(`observing store '${store}'`, deadlineAt - started);
     return this.track(
       (signal) =>
         HttpSubscription.open(
@@ -406,8 +406,24 @@ function workerInfo(store: string, { nodeId, workerId, backend }: WireWorker): W
 /** A selector as the observe route reads it: JSON for payloads, a comma-separated list of tags, else the text. */
 export function selectorText(type: SubscriptionType, selector: SubscriptionSelector): string {
   if (type === 'by_event_payload') return JSON.stringify(selector);
-  if (type === 'by_tags' && Array.isArray(selector)) return selector.join(',');
+  if (type === 'by_tags' && Array.isArray(selector)) return nameList(selector, 'selector');
   return String(selector);
+}
+
+/**
+ * Names (event types, tags) as one comma-separated query parameter. The node splits it at commas and trims each
+ * name, so a name with a comma or with blanks at either end would select other events: it is refused instead.
+ */
+function nameList(names: readonly string[], field: string): string {
+  for (const [i, name] of names.entries()) {
+    if (typeof name === 'string' && (name.includes(',') || name !== name.trim())) {
+      throw new InvalidArgumentError(
+        `${field}[${i}]`,
+        "cannot hold a comma or start or end with blanks: the HTTP API's list parameters cannot carry it",
+      );
+    }
+  }
+  return names.join(',');
 }
 
 function streamOptions(options: SubscribeOptions): StreamOptions & { openDeadlineMs?: number } {

@@ -166,6 +166,20 @@ describe('GaterClient over HTTP', () => {
     }
   });
 
+  it('refuses event types and tags the comma-separated list parameters cannot carry, naming the field', async () => {
+    await client.appendEvents(STORE, 'commas', [
+      { eventType: 'a,b', tags: ['t,x'] },
+      { eventType: 'a', tags: ['t'] },
+      { eventType: ' a' },
+    ]);
+    const refused = (field: string) => (err: unknown) =>
+      err instanceof InvalidArgumentError && err.data['field'] === field && /comma/.test(err.message);
+    await assert.rejects(client.readEvents(STORE, { types: ['x', 'a,b'] }, 0, 100), refused('filter.types[1]'));
+    await assert.rejects(client.readEvents(STORE, { types: [' a'] }, 0, 100), refused('filter.types[0]'));
+    await assert.rejects(client.readEvents(STORE, { tags: ['t,x'] }, 0, 100), refused('filter.tags[0]'));
+    await assert.rejects(client.observe(STORE, { type: 'by_tags', selector: ['t,x'] }), refused('selector[0]'));
+  });
+
   it('deletes a stream', async () => {
     await client.appendEvents(STORE, 'doomed', [{ eventType: 'x' }]);
     await client.deleteStream(STORE, 'doomed');
