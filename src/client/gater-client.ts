@@ -218,9 +218,9 @@ export class GaterClient implements GaterApi {
   ): Promise<void> {
     // The HTTP API removes by name (unique in a store); the gateway's contract keys by (type, selector, name), so a
     // name saved with another type or selector is not the one asked for. Both calls share the one deadline.
-    const within = { ...options, deadlineAt: this.transport.deadlineAt(options) };
     // Compared as the store compares them: the canonical form of the validated selector (keys sorted, tags deduplicated).
     const wanted = canonicalJson(validateSelector(type, selector));
+    const within = { ...options, deadlineAt: this.transport.deadlineAt(options) };
     const record = await this.getSubscription(store, name, within);
     if (record.type !== type || canonicalJson(record.selector) !== wanted) {
       throw new NotFoundError(`subscription '${name}' of type ${type} with that selector`, { subscription: name });
