@@ -241,6 +241,10 @@ export class GaterClient implements GaterApi {
    * (so does `ackEvents`); after a break the node resumes after the checkpoint and delivers again what was not acked.
    */
   async subscribe(store: string, name: string, options: SubscribeOptions = {}): Promise<HttpSubscription> {
+    const started = Date.now();
+    const deadlineAt = this.transport.deadlineAt(options);
+    const openWithinMs = Math.floor(deadlineAt - started);
+    if (openWithinMs < 1) throw new TimeoutError(`subscribing to '${name}'`, Math.max(0, deadlineAt - started));
     return this.track(
       (signal) =>
         HttpSubscription.open(
@@ -252,7 +256,7 @@ export class GaterClient implements GaterApi {
             query: {},
             ack: (positions) => this.ackEvents(store, name, positions),
           },
-          { signal },
+          { deadlineMs: openWithinMs, signal },
         ),
       options.signal,
     );

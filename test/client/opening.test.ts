@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
+import { TimeoutError } from '../../src/errors/index.ts';
 import { waitFor } from '../support/gater-process.ts';
 import { createTestApi, type TestApi } from '../support/real-api.ts';
 import { take } from './support.ts';
@@ -78,6 +79,36 @@ describe('a subscription while it opens', () => {
       again.abort();
       await assert.rejects(observing, CANCELLED);
       await holding.droppedAtLeast(2);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('the deadline of an opening', () => {
+  let holding: HoldingServer;
+  let url: string;
+
+  before(async () => {
+    holding = new HoldingServer();
+    url = await holding.start();
+  });
+  after(() => holding.close());
+
+  it('is the deadlineAt of subscribe and observe when one is given', async () => {
+    const client = new GaterClient({}, { url });
+    try {
+      const opens = [
+        () => client.subscribe(STORE, 'held', { deadlineAt: Date.now() + 300 }),
+        () => client.observe(STORE, { type: 'by_stream', selector: '$all', startFrom: 0 }, { deadlineAt: Date.now() + 300 }),
+      ];
+      for (const open of opens) {
+        const held = holding.streams.length;
+        await assert.rejects(open(), (err: unknown) => err instanceof TimeoutError && (err.data['deadlineMs'] as number) <= 300);
+        assert.equal(holding.streams.length, held + 1);
+        assert.ok(Number(holding.streams.at(-1)!.headers['x-gater-deadline-ms']) <= 300, 'the node was given that deadline');
+      }
+      await assert.rejects(client.subscribe(STORE, 'held', { deadlineAt: Date.now() - 1 }), { code: 'timeout' });
     } finally {
       client.close();
     }
