@@ -35,8 +35,8 @@ export interface StreamOptions {
   /** Milliseconds of silence (not even a keep-alive comment) after which the connection is taken for dead.
    * @default 45000 */
   idleTimeoutMs?: number;
-  /** Give up (the iterator throws `unavailable`) after the stream has been down this many milliseconds.
-   * @default no limit */
+  /** Give up (the iterator throws `unavailable`) after the stream has been down this many milliseconds, whether the
+   * node refuses connections or takes them and never answers. @default no limit */
   reconnectTimeoutMs?: number;
   /** Called on every change of state, with the error that broke the stream when there is one. */
   onStateChange?: (state: SubscriptionState, error?: GaterError) => void;
@@ -248,23 +248,45 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
     this.setState('reconnecting', error);
   }
 
+  /**
+   * Connects again, with backoff, until it works, the subscription is closed, or `reconnectTimeoutMs` runs out. Pauses
+   * and connection attempts are cut to what is left of that limit, so a node that accepts connections but never
+   * answers cannot hold the subscription past it.
+   */
   private async reconnect(): Promise<void> {
-    for (let attempt = 0; this.stateValue !== 'closed'; attempt += 1) {
-      await sleep(backoff(attempt, RECONNECT_BASE_DELAY_MS), this.closing.signal);
+    const limit = this.init.reconnectTimeoutMs;
+    const downSince = this.downSince ?? Date.now();
+    const giveUpAt = limit === undefined ? Infinity : downSince + limit;
+    let last: GaterError | undefined;
+    for (let attempt = 0; !this.isClosed(); attempt += 1) {
+      if (Date.now() >= giveUpAt) {
+        const error = new UnavailableError(
+          `the event stream has been down for ${Date.now() - downSince} ms, past reconnectTimeoutMs (${limit} ms)` +
+            (last === undefined ? '' : `: ${last.message}`),
+          {},
+          { cause: last },
+        );
+        this.close(`error: ${error.code}`);
+        throw error;
+      }
+      await sleep(Math.min(backoff(attempt, RECONNECT_BASE_DELAY_MS), giveUpAt - Date.now()), this.closing.signal);
       if (this.isClosed()) return;
+      const { openDeadlineMs } = this.init;
+      const openBy = Math.min(this.transport.deadlineAt(openDeadlineMs === undefined ? {} : { deadlineMs: openDeadlineMs }), giveUpAt);
+      const openWithinMs = Math.floor(openBy - Date.now());
+      if (openWithinMs < 1) continue;
       try {
-        await this.connect();
+        await this.connect(openWithinMs);
         this.reconnectCount += 1;
         return;
       } catch (err) {
         const error = toGaterError(err);
         if (this.isClosed()) return;
-        const limit = this.init.reconnectTimeoutMs;
-        const down = Date.now() - (this.downSince ?? Date.now());
-        if (!isRetryable(error) || (limit !== undefined && down >= limit)) {
+        if (!isRetryable(error)) {
           this.close(`error: ${error.code}`);
           throw error;
         }
+        last = error;
         this.logger.debug({ err: error, attempt }, 'reconnect failed');
         this.setState('reconnecting', error);
       }
