@@ -377,19 +377,30 @@ export class GaterClient implements GaterApi {
 }
 
 function storePath(store: string): string {
-  return `/v1/stores/${encodeURIComponent(store)}`;
+  return `/v1/stores/${segment(store, 'store')}`;
 }
 
 function streamPath(store: string, streamId: string, rest: string): string {
-  return `${storePath(store)}/streams/${encodeURIComponent(streamId)}${rest}`;
+  return `${storePath(store)}/streams/${segment(streamId, 'streamId')}${rest}`;
 }
 
 function subscriptionPath(store: string, name: string): string {
-  return `${storePath(store)}/subscriptions/${encodeURIComponent(name)}`;
+  return `${storePath(store)}/subscriptions/${segment(name, 'name')}`;
 }
 
 function snapshotPath(store: string, sourceUuid: string, streamUuid: string, version: number): string {
-  return `${storePath(store)}/snapshots/${encodeURIComponent(sourceUuid)}/${encodeURIComponent(streamUuid)}/${version}`;
+  return `${storePath(store)}/snapshots/${segment(sourceUuid, 'sourceUuid')}/${segment(streamUuid, 'streamUuid')}/${version}`;
+}
+
+/**
+ * One encoded path segment. `.` and `..` (or `%2E` spelled) are refused: URL parsing resolves them as dot segments,
+ * so the request would go to another route, and the HTTP API's paths have no other way to carry them.
+ */
+function segment(value: string, field: string): string {
+  if (value === '.' || value === '..') {
+    throw new InvalidArgumentError(field, `cannot be '${value}': the HTTP API's paths cannot carry it`);
+  }
+  return encodeURIComponent(value);
 }
 
 function isHealthReport(body: unknown): body is HealthReport {

@@ -180,6 +180,23 @@ describe('GaterClient over HTTP', () => {
     await assert.rejects(client.observe(STORE, { type: 'by_tags', selector: ['t,x'] }), refused('selector[0]'));
   });
 
+  it("refuses the ids '.' and '..' that a URL path cannot carry, naming the field", async () => {
+    const refused = (field: string) => (err: unknown) => err instanceof InvalidArgumentError && err.data['field'] === field;
+    for (const dots of ['.', '..']) {
+      await assert.rejects(client.appendEvents(STORE, dots, [{ eventType: 'x' }]), refused('streamId'));
+      await assert.rejects(client.getEvents(STORE, dots), refused('streamId'));
+      await assert.rejects(client.getVersion(STORE, dots), refused('streamId'));
+      await assert.rejects(client.deleteStream(STORE, dots), refused('streamId'));
+      await assert.rejects(client.getStore(dots), refused('store'));
+      await assert.rejects(client.getSubscription(STORE, dots), refused('name'));
+      await assert.rejects(client.saveSubscription(STORE, { type: 'by_stream', selector: '$all', name: dots }), refused('name'));
+      await assert.rejects(client.subscribe(STORE, dots), refused('name'));
+      await assert.rejects(client.readSnapshot(STORE, dots, 's', 0), refused('sourceUuid'));
+      await assert.rejects(client.readSnapshot(STORE, 's', dots, 0), refused('streamUuid'));
+    }
+    assert.deepEqual(await client.getStreams(STORE).then((streams) => streams.filter((s) => s.streamId.startsWith('.'))), []);
+  });
+
   it('deletes a stream', async () => {
     await client.appendEvents(STORE, 'doomed', [{ eventType: 'x' }]);
     await client.deleteStream(STORE, 'doomed');
