@@ -212,7 +212,7 @@ export function errorFromResponse(status: number, text: string, what: string): G
     return fromWire({ code, message, data });
   }
   const code = status === 502 || status === 503 ? 'unavailable' : status === 504 ? 'timeout' : status === 404 ? 'not_found' : 'internal';
-  return new GaterError(code, `${what} answered HTTP ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, { status });
+  return fromWire({ code, message: `${what} answered HTTP ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, data: { status } });
 }
 
 function jsonOrUndefined(text: string): unknown {

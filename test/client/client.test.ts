@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
-import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../src/errors/index.ts';
+import {
+  GaterError,
+  InvalidArgumentError,
+  NoWorkersError,
+  NotFoundError,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+} from '../../src/errors/index.ts';
 import type { SubscriptionSelector, SubscriptionType } from '../../src/store/types.ts';
 import { createTestApi, type TestApi } from '../support/real-api.ts';
 import { freePort } from '../support/gater-process.ts';
@@ -80,10 +87,10 @@ describe('GaterClient over HTTP', () => {
     );
     await assert.rejects(
       client.deleteStream(STORE, 'missing'),
-      (err: unknown) => err instanceof GaterError && err.code === 'stream_not_found' && err.data['streamId'] === 'missing',
+      (err: unknown) => err instanceof StreamNotFoundError && err.code === 'stream_not_found' && err.data['streamId'] === 'missing',
     );
-    await assert.rejects(client.getSubscription(STORE, 'nope'), { code: 'not_found' });
-    await assert.rejects(client.getVersion('no-such-store', 's'), { code: 'no_workers' });
+    await assert.rejects(client.getSubscription(STORE, 'nope'), (err: unknown) => err instanceof NotFoundError && err.code === 'not_found');
+    await assert.rejects(client.getVersion('no-such-store', 's'), (err: unknown) => err instanceof NoWorkersError && err.data['store'] === 'no-such-store');
     await assert.rejects(client.getVersion(STORE, 's', { deadlineMs: 0 }), { code: 'invalid_argument' });
   });
 
