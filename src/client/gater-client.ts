@@ -45,7 +45,7 @@ import type {
 } from '../store/types.ts';
 import { canonicalJson, validateSelector } from '../store/validate.ts';
 import { uuidv7 } from '../util/uuid.ts';
-import { DEFAULT_URL } from './constants.ts';
+import { DEFAULT_URL, MAX_DEADLINE_MS } from './constants.ts';
 import { HttpSubscription, type StreamOptions } from './http-subscription.ts';
 import { HttpTransport, type RequestSpec } from './http-transport.ts';
 
@@ -243,7 +243,7 @@ export class GaterClient implements GaterApi {
   async subscribe(store: string, name: string, options: SubscribeOptions = {}): Promise<HttpSubscription> {
     const started = Date.now();
     const deadlineAt = this.transport.deadlineAt(options);
-    const openWithinMs = Math.floor(deadlineAt - started);
+    const openWithinMs = openWithin(deadlineAt);
     if (openWithinMs < 1) throw new TimeoutError(`subscribing to '${name}'`, Math.max(0, deadlineAt - started));
     return this.track(
       (signal) =>
@@ -289,7 +289,7 @@ export class GaterClient implements GaterApi {
       match: spec.options?.tagMatch,
     };
     const startFrom = spec.startFrom ?? (await this.getStore(store, { ...options, deadlineAt })).lastPosition + 1;
-    const openWithinMs = Math.floor(deadlineAt - Date.now());
+    const openWithinMs = openWithin(deadlineAt);
     if (openWithinMs < 1) throw new TimeoutError(`observing store '${store}'`, deadlineAt - started);
     return this.track(
       (signal) =>
@@ -439,6 +439,11 @@ function nameList(names: readonly string[], field: string): string {
     }
   }
   return names.join(',');
+}
+
+/** Milliseconds left to open a stream by `deadlineAt`, at most the longest deadline the node takes. */
+function openWithin(deadlineAt: number): number {
+  return Math.min(MAX_DEADLINE_MS, Math.floor(deadlineAt - Date.now()));
 }
 
 function streamOptions(options: SubscribeOptions): StreamOptions & { openDeadlineMs?: number } {

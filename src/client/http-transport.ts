@@ -96,8 +96,11 @@ export class HttpTransport {
       if (isAborted(options.signal)) throw cancelled();
       const remaining = deadlineAt - Date.now();
       if (remaining <= 0) throw failed ?? new TimeoutError(what, deadlineMs);
-      headers[DEADLINE_HEADER] = String(Math.min(MAX_DEADLINE_MS, Math.ceil(remaining)));
-      const timeout = AbortSignal.timeout(remaining + DEADLINE_GRACE_MS);
+      // No try waits longer than the longest deadline the node takes: a far deadlineAt would overflow the timer
+      // (~24.8 days at most; past it, it fires at once).
+      const tryMs = Math.min(MAX_DEADLINE_MS, Math.ceil(remaining));
+      headers[DEADLINE_HEADER] = String(tryMs);
+      const timeout = AbortSignal.timeout(tryMs + DEADLINE_GRACE_MS);
       const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
       let response: Response;
       let text: string;

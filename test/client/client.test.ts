@@ -247,6 +247,28 @@ describe('GaterClient over HTTP', () => {
     }
   });
 
+  it('takes a deadlineAt past the longest deadline the node allows as that longest deadline', async () => {
+    const sent: number[] = [];
+    const recording: typeof fetch = (input, init) => {
+      sent.push(Number(new Headers(init?.headers).get('x-gater-deadline-ms')));
+      return fetch(input, init);
+    };
+    const far = new GaterClient({ fetch: recording }, { url: node.url });
+    try {
+      const deadlineAt = Date.now() + 30 * 24 * 3_600_000;
+      assert.deepEqual(await far.getStreams(STORE, { deadlineAt }), await node.api.getStreams(STORE));
+      const observed = await far.observe(STORE, { type: 'by_stream', selector: '$all' }, { deadlineAt });
+      observed.close();
+      await far.saveSubscription(STORE, { type: 'by_stream', selector: '$all', name: 'far-away' }, { deadlineAt });
+      const subscribed = await far.subscribe(STORE, 'far-away', { deadlineAt });
+      subscribed.close();
+      // getStreams, observe's getStore and stream, saveSubscription, subscribe's stream.
+      assert.deepEqual(sent, [600_000, 600_000, 600_000, 600_000, 600_000]);
+    } finally {
+      far.close();
+    }
+  });
+
   it('ends a call at its AbortSignal', async () => {
     const controller = new AbortController();
     controller.abort();
