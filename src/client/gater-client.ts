@@ -4,7 +4,8 @@
  * `currentVersion`). Subscriptions are async iterators over server-sent events that reconnect and resume on their own
  * (see http-subscription.ts). Every call has a deadline (`x-gater-deadline-ms`, 5,000 ms unless set) and takes an
  * AbortSignal; a call whose request could not reach the node is tried again within its deadline when that is safe,
- * which includes appends: the client gives every event an id, so a repeated append never writes twice.
+ * which includes appends: the client gives every event an id, so a repeated append never writes twice. A call that
+ * is not safe to repeat and broke after its request was sent fails with `unavailable` and `data.outcome: 'unknown'`.
  *
  * ```ts
  * const client = new GaterClient({}, { url: 'http://127.0.0.1:4001' });
@@ -13,7 +14,7 @@
  * ```
  */
 import type { Logger } from 'pino';
-import { NotFoundError, TimeoutError } from '../errors/index.ts';
+import { GaterError, InvalidArgumentError, NotFoundError, TimeoutError, UnavailableError } from '../errors/index.ts';
 import type {
   AppendOptions,
   CallOptions,
@@ -42,8 +43,9 @@ import type {
   SubscriptionSpec,
   SubscriptionType,
 } from '../store/types.ts';
+import { canonicalJson, validateSelector } from '../store/validate.ts';
 import { uuidv7 } from '../util/uuid.ts';
-import { DEFAULT_URL } from './constants.ts';
+import { DEFAULT_URL, MAX_DEADLINE_MS } from './constants.ts';
 import { HttpSubscription, type StreamOptions } from './http-subscription.ts';
 import { HttpTransport, type RequestSpec } from './http-transport.ts';
 
@@ -94,6 +96,8 @@ export class GaterClient implements GaterApi {
   private readonly transport: HttpTransport;
   private readonly logger: Logger | undefined;
   private readonly open = new Set<HttpSubscription>();
+  /** Aborted by `close()`: it cancels the subscriptions still opening, and marks the client closed. */
+  private readonly closing = new AbortController();
 
   constructor(components: GaterClientComponents = {}, init: GaterClientInit = {}) {
     this.logger = components.logger;
@@ -101,12 +105,25 @@ export class GaterClient implements GaterApi {
     this.url = this.transport.url;
   }
 
+  /**
+   * Appends events, giving an id to each that has none (the caller's events are not changed). The ids make the append
+   * idempotent: the client sends it again after a connection broke mid-request, and so may the caller. When the
+   * outcome is unknown (`timeout`, or `unavailable` with `data.outcome === 'unknown'`: the node may have written the
+   * events), the error's `data.eventIds` lists the ids used, in order; appending the same events with those ids writes
+   * them at most once.
+   */
   async appendEvents(store: string, streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    // Ids make the append idempotent, so the client may send it again after a connection broke mid-request.
     const withIds = Array.isArray(events) ? events.map((e) => (e?.eventId === undefined ? { ...e, eventId: uuidv7() } : e)) : events;
     const body: Record<string, unknown> = { events: withIds };
     if (options.expectedVersion !== undefined) body['expectedVersion'] = options.expectedVersion;
-    return this.call({ method: 'POST', path: streamPath(store, streamId, '/events'), body, idempotent: true }, options);
+    try {
+      return await this.call({ method: 'POST', path: streamPath(store, streamId, '/events'), body, idempotent: true }, options);
+    } catch (err) {
+      if (err instanceof GaterError && Array.isArray(withIds) && mayHaveWritten(err)) {
+        err.data['eventIds'] = withIds.map((e) => e?.eventId);
+      }
+      throw err;
+    }
   }
 
   async getEvents(store: string, streamId: string, options: ReadOptions = {}): Promise<RecordedEvent[]> {
@@ -137,8 +154,8 @@ export class GaterClient implements GaterApi {
 
   async readEvents(store: string, filter: EventFilter, fromPosition: number, count: number, options?: CallOptions): Promise<FilteredRead> {
     const query = {
-      types: filter.types?.join(','),
-      tags: filter.tags?.join(','),
+      types: filter.types === undefined ? undefined : nameList(filter.types, 'filter.types'),
+      tags: filter.tags === undefined ? undefined : nameList(filter.tags, 'filter.tags'),
       match: filter.tags === undefined ? undefined : filter.tagMatch,
       from: fromPosition,
       count,
@@ -201,9 +218,11 @@ export class GaterClient implements GaterApi {
   ): Promise<void> {
     // The HTTP API removes by name (unique in a store); the gateway's contract keys by (type, selector, name), so a
     // name saved with another type or selector is not the one asked for. Both calls share the one deadline.
+    // Compared as the store compares them: the canonical form of the validated selector (keys sorted, tags deduplicated).
+    const wanted = canonicalJson(validateSelector(type, selector));
     const within = { ...options, deadlineAt: this.transport.deadlineAt(options) };
     const record = await this.getSubscription(store, name, within);
-    if (record.type !== type || JSON.stringify(record.selector) !== JSON.stringify(selector)) {
+    if (record.type !== type || canonicalJson(record.selector) !== wanted) {
       throw new NotFoundError(`subscription '${name}' of type ${type} with that selector`, { subscription: name });
     }
     await this.call({ method: 'DELETE', path: subscriptionPath(store, name), idempotent: false }, within);
@@ -222,17 +241,23 @@ export class GaterClient implements GaterApi {
    * (so does `ackEvents`); after a break the node resumes after the checkpoint and delivers again what was not acked.
    */
   async subscribe(store: string, name: string, options: SubscribeOptions = {}): Promise<HttpSubscription> {
+    const started = Date.now();
+    const deadlineAt = this.transport.deadlineAt(options);
+    const openWithinMs = openWithin(deadlineAt);
+    if (openWithinMs < 1) throw new TimeoutError(`subscribing to '${name}'`, Math.max(0, deadlineAt - started));
     return this.track(
-      HttpSubscription.open(
-        { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
-        {
-          ...streamOptions(options),
-          kind: 'persistent',
-          path: `${subscriptionPath(store, name)}/events`,
-          query: {},
-          ack: (positions) => this.ackEvents(store, name, positions),
-        },
-      ),
+      (signal) =>
+        HttpSubscription.open(
+          { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
+          {
+            ...streamOptions(options),
+            kind: 'persistent',
+            path: `${subscriptionPath(store, name)}/events`,
+            query: {},
+            ack: (positions) => this.ackEvents(store, name, positions),
+          },
+          { deadlineMs: openWithinMs, signal },
+        ),
       options.signal,
     );
   }
@@ -258,20 +283,21 @@ export class GaterClient implements GaterApi {
     // Asking for the head and opening the stream share the call's one deadline.
     const started = Date.now();
     const deadlineAt = this.transport.deadlineAt(options);
-    const startFrom = spec.startFrom ?? (await this.getStore(store, { ...options, deadlineAt })).lastPosition + 1;
-    const openWithinMs = Math.floor(deadlineAt - Date.now());
-    if (openWithinMs < 1) throw new TimeoutError(`observing store '${store}'`, deadlineAt - started);
     const query = {
       type: spec.type,
       selector: selectorText(spec.type, spec.selector),
       match: spec.options?.tagMatch,
     };
+    const startFrom = spec.startFrom ?? (await this.getStore(store, { ...options, deadlineAt })).lastPosition + 1;
+    const openWithinMs = openWithin(deadlineAt);
+    if (openWithinMs < 1) throw new TimeoutError(`observing store '${store}'`, deadlineAt - started);
     return this.track(
-      HttpSubscription.open(
-        { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
-        { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
-        openWithinMs,
-      ),
+      (signal) =>
+        HttpSubscription.open(
+          { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
+          { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
+          { deadlineMs: openWithinMs, signal },
+        ),
       options.signal,
     );
   }
@@ -281,15 +307,13 @@ export class GaterClient implements GaterApi {
     return this.get<ClusterView>('/v1/cluster', options);
   }
 
-  /** The node's readiness report; answers (rather than throws) when the node says it is not ready. */
+  /**
+   * The node's readiness report; answers (rather than throws) when the node says it is not ready, which it does with
+   * HTTP 503 and the report as the body.
+   */
   async health(options?: CallOptions): Promise<HealthReport> {
-    try {
-      return await this.get<HealthReport>('/health/ready', options);
-    } catch (err) {
-      const report = (err as { data?: { checks?: unknown } }).data;
-      if (report?.checks !== undefined) return { live: true, ready: false, checks: report.checks as HealthReport['checks'] };
-      throw err;
-    }
+    const notReady = (status: number, body: unknown): boolean => status === 503 && isHealthReport(body);
+    return this.call<HealthReport>({ method: 'GET', path: '/health/ready', idempotent: true, answers: notReady }, options);
   }
 
   /** Subscriptions this client has open. */
@@ -297,24 +321,41 @@ export class GaterClient implements GaterApi {
     return [...this.open];
   }
 
-  /** Closes every subscription this client opened. Calls in flight finish on their own. */
+  /**
+   * Closes every subscription this client opened or is opening (an opening one rejects). Calls in flight finish on
+   * their own; calls made after this fail with `unavailable` ("the gater client is closed").
+   */
   close(): void {
+    if (this.closing.signal.aborted) return;
     for (const subscription of this.open) subscription.close('client closed');
     this.open.clear();
+    this.closing.abort();
   }
 
-  /** Keeps an opened subscription for `close()`; the call's signal, once aborted, closes it. */
-  private async track(opening: Promise<HttpSubscription>, signal: AbortSignal | undefined): Promise<HttpSubscription> {
-    const subscription = await opening;
+  /** Opens a subscription that the caller's signal and `close()` both end, and keeps it for `close()`. */
+  private async track(
+    open: (signal: AbortSignal) => Promise<HttpSubscription>,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<HttpSubscription> {
+    if (this.closing.signal.aborted) throw this.closedError();
+    const signal = callerSignal === undefined ? this.closing.signal : AbortSignal.any([callerSignal, this.closing.signal]);
+    let subscription: HttpSubscription;
+    try {
+      subscription = await open(signal);
+    } catch (err) {
+      throw this.closing.signal.aborted ? this.closedError(err) : err;
+    }
+    if (this.closing.signal.aborted) {
+      subscription.close('client closed');
+      throw this.closedError();
+    }
     this.open.add(subscription);
-    const onAbort = (): void => subscription.close('aborted');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted === true) onAbort();
-    void subscription.ended.then(() => {
-      this.open.delete(subscription);
-      signal?.removeEventListener('abort', onAbort);
-    });
+    void subscription.ended.then(() => this.open.delete(subscription));
     return subscription;
+  }
+
+  private closedError(cause?: unknown): UnavailableError {
+    return new UnavailableError('the gater client is closed', { url: this.url }, cause === undefined ? undefined : { cause });
   }
 
   private get<T>(path: string, options?: CallOptions): Promise<T> {
@@ -330,24 +371,46 @@ export class GaterClient implements GaterApi {
   }
 
   private call<T>(spec: RequestSpec, options?: CallOptions): Promise<T> {
+    if (this.closing.signal.aborted) return Promise.reject(this.closedError());
     return this.transport.request<T>(spec, options);
   }
 }
 
 function storePath(store: string): string {
-  return `/v1/stores/${encodeURIComponent(store)}`;
+  return `/v1/stores/${segment(store, 'store')}`;
 }
 
 function streamPath(store: string, streamId: string, rest: string): string {
-  return `${storePath(store)}/streams/${encodeURIComponent(streamId)}${rest}`;
+  return `${storePath(store)}/streams/${segment(streamId, 'streamId')}${rest}`;
 }
 
 function subscriptionPath(store: string, name: string): string {
-  return `${storePath(store)}/subscriptions/${encodeURIComponent(name)}`;
+  return `${storePath(store)}/subscriptions/${segment(name, 'name')}`;
 }
 
 function snapshotPath(store: string, sourceUuid: string, streamUuid: string, version: number): string {
-  return `${storePath(store)}/snapshots/${encodeURIComponent(sourceUuid)}/${encodeURIComponent(streamUuid)}/${version}`;
+  return `${storePath(store)}/snapshots/${segment(sourceUuid, 'sourceUuid')}/${segment(streamUuid, 'streamUuid')}/${version}`;
+}
+
+/**
+ * One encoded path segment. `.` and `..` (or `%2E` spelled) are refused: URL parsing resolves them as dot segments,
+ * so the request would go to another route, and the HTTP API's paths have no other way to carry them.
+ */
+function segment(value: string, field: string): string {
+  if (value === '.' || value === '..') {
+    throw new InvalidArgumentError(field, `cannot be '${value}': the HTTP API's paths cannot carry it`);
+  }
+  return encodeURIComponent(value);
+}
+
+function isHealthReport(body: unknown): body is HealthReport {
+  const report = body as Partial<HealthReport> | null;
+  return typeof report === 'object' && report !== null && typeof report.ready === 'boolean' && typeof report.checks === 'object';
+}
+
+/** Whether a failed write may still have been carried out: the node or the client gave up waiting, or said so. */
+function mayHaveWritten(err: GaterError): boolean {
+  return err.code === 'timeout' || err.data['outcome'] === 'unknown';
 }
 
 /** A worker as the client reports it: a client is never on the node answering, so no worker is `local` to it. */
@@ -358,8 +421,29 @@ function workerInfo(store: string, { nodeId, workerId, backend }: WireWorker): W
 /** A selector as the observe route reads it: JSON for payloads, a comma-separated list of tags, else the text. */
 export function selectorText(type: SubscriptionType, selector: SubscriptionSelector): string {
   if (type === 'by_event_payload') return JSON.stringify(selector);
-  if (type === 'by_tags' && Array.isArray(selector)) return selector.join(',');
+  if (type === 'by_tags' && Array.isArray(selector)) return nameList(selector, 'selector');
   return String(selector);
+}
+
+/**
+ * Names (event types, tags) as one comma-separated query parameter. The node splits it at commas and trims each
+ * name, so a name with a comma or with blanks at either end would select other events: it is refused instead.
+ */
+function nameList(names: readonly string[], field: string): string {
+  for (const [i, name] of names.entries()) {
+    if (typeof name === 'string' && (name.includes(',') || name !== name.trim())) {
+      throw new InvalidArgumentError(
+        `${field}[${i}]`,
+        "cannot hold a comma or start or end with blanks: the HTTP API's list parameters cannot carry it",
+      );
+    }
+  }
+  return names.join(',');
+}
+
+/** Milliseconds left to open a stream by `deadlineAt`, at most the longest deadline the node takes. */
+function openWithin(deadlineAt: number): number {
+  return Math.min(MAX_DEADLINE_MS, Math.floor(deadlineAt - Date.now()));
 }
 
 function streamOptions(options: SubscribeOptions): StreamOptions & { openDeadlineMs?: number } {

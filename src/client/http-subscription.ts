@@ -21,7 +21,7 @@ import { fromWire, GaterError, toGaterError, UnavailableError } from '../errors/
 import type { Delivery, EventSubscription } from '../store/subscriptions/types.ts';
 import type { RecordedEvent } from '../store/types.ts';
 import { RECONNECT_BASE_DELAY_MS, STREAM_IDLE_TIMEOUT_MS } from './constants.ts';
-import { backoff, sleep, type HttpTransport, type Query } from './http-transport.ts';
+import { backoff, cancelled, isAborted, sleep, type HttpTransport, type Query } from './http-transport.ts';
 import { SseParser, type SseMessage } from './sse-parser.ts';
 
 export type SubscriptionKind = 'transient' | 'persistent';
@@ -35,8 +35,8 @@ export interface StreamOptions {
   /** Milliseconds of silence (not even a keep-alive comment) after which the connection is taken for dead.
    * @default 45000 */
   idleTimeoutMs?: number;
-  /** Give up (the iterator throws `unavailable`) after the stream has been down this many milliseconds.
-   * @default no limit */
+  /** Give up (the iterator throws `unavailable`) after the stream has been down this many milliseconds, whether the
+   * node refuses connections or takes them and never answers. @default no limit */
   reconnectTimeoutMs?: number;
   /** Called on every change of state, with the error that broke the stream when there is one. */
   onStateChange?: (state: SubscriptionState, error?: GaterError) => void;
@@ -100,16 +100,28 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
 
   /**
    * Opens the first connection; rejects with the node's error when the subscription cannot be opened.
-   * `firstOpenDeadlineMs` bounds this first opening alone (what is left of a caller's deadline); reconnects get
-   * `openDeadlineMs` each.
+   * `first.deadlineMs` bounds this first opening alone (what is left of a caller's deadline); reconnects get
+   * `openDeadlineMs` each. `first.signal` cancels the opening (it rejects as a cancelled call does, and an aborted
+   * signal sends no request at all), and once the subscription is open, closes it.
    */
   static async open(
     components: HttpSubscriptionComponents,
     init: HttpSubscriptionInit,
-    firstOpenDeadlineMs?: number,
+    first: { deadlineMs?: number; signal?: AbortSignal } = {},
   ): Promise<HttpSubscription> {
+    const { signal } = first;
+    // Not even a request: opening a persistent subscription takes its session away from whoever consumes it.
+    if (isAborted(signal)) throw cancelled();
     const subscription = new HttpSubscription(components, init);
-    await subscription.connect(firstOpenDeadlineMs);
+    const onAbort = (): void => subscription.close('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void subscription.ended.then(() => signal?.removeEventListener('abort', onAbort));
+    try {
+      await subscription.connect(first.deadlineMs);
+    } catch (err) {
+      subscription.close('failed to open');
+      throw isAborted(signal) ? cancelled(err) : err;
+    }
     return subscription;
   }
 
@@ -236,23 +248,45 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
     this.setState('reconnecting', error);
   }
 
+  /**
+   * Connects again, with backoff, until it works, the subscription is closed, or `reconnectTimeoutMs` runs out. Pauses
+   * and connection attempts are cut to what is left of that limit, so a node that accepts connections but never
+   * answers cannot hold the subscription past it.
+   */
   private async reconnect(): Promise<void> {
-    for (let attempt = 0; this.stateValue !== 'closed'; attempt += 1) {
-      await sleep(backoff(attempt, RECONNECT_BASE_DELAY_MS), this.closing.signal);
+    const limit = this.init.reconnectTimeoutMs;
+    const downSince = this.downSince ?? Date.now();
+    const giveUpAt = limit === undefined ? Infinity : downSince + limit;
+    let last: GaterError | undefined;
+    for (let attempt = 0; !this.isClosed(); attempt += 1) {
+      if (Date.now() >= giveUpAt) {
+        const error = new UnavailableError(
+          `the event stream has been down for ${Date.now() - downSince} ms, past reconnectTimeoutMs (${limit} ms)` +
+            (last === undefined ? '' : `: ${last.message}`),
+          {},
+          { cause: last },
+        );
+        this.close(`error: ${error.code}`);
+        throw error;
+      }
+      await sleep(Math.min(backoff(attempt, RECONNECT_BASE_DELAY_MS), giveUpAt - Date.now()), this.closing.signal);
       if (this.isClosed()) return;
+      const { openDeadlineMs } = this.init;
+      const openBy = Math.min(this.transport.deadlineAt(openDeadlineMs === undefined ? {} : { deadlineMs: openDeadlineMs }), giveUpAt);
+      const openWithinMs = Math.floor(openBy - Date.now());
+      if (openWithinMs < 1) continue;
       try {
-        await this.connect();
+        await this.connect(openWithinMs);
         this.reconnectCount += 1;
         return;
       } catch (err) {
         const error = toGaterError(err);
         if (this.isClosed()) return;
-        const limit = this.init.reconnectTimeoutMs;
-        const down = Date.now() - (this.downSince ?? Date.now());
-        if (!isRetryable(error) || (limit !== undefined && down >= limit)) {
+        if (!isRetryable(error)) {
           this.close(`error: ${error.code}`);
           throw error;
         }
+        last = error;
         this.logger.debug({ err: error, attempt }, 'reconnect failed');
         this.setState('reconnecting', error);
       }
@@ -269,6 +303,11 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
     this.closing.signal.addEventListener('abort', onClose, { once: true });
     try {
       const response = await this.transport.openStream(this.init.path, query, controller.signal, deadlineMs);
+      // Closed while the node answered: the abort above came too early to cancel this body.
+      if (this.isClosed()) {
+        void response.body?.cancel().catch(() => undefined);
+        throw new UnavailableError('the subscription was closed');
+      }
       const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
       controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
       this.connection = { reader, controller, unlink: () => this.closing.signal.removeEventListener('abort', onClose) };

@@ -2,7 +2,9 @@
  * JSON over HTTP to one gater node: the deadline of a call goes in `x-gater-deadline-ms` and bounds the wait here too;
  * the node's error bodies (`{ error: { code, message, ...data } }`) come back as the typed GaterErrors the gateway
  * threw; a request that could not reach the node is tried again, with backoff, while the deadline allows and the call
- * is safe to repeat. Connections are kept alive between calls (fetch pools them per origin).
+ * is safe to repeat. A request that broke after it was sent may have been carried out: unless it is safe to repeat, it
+ * fails with `unavailable` and `data.outcome: 'unknown'`, as the node reports a write it cannot vouch for. Connections
+ * are kept alive between calls (fetch pools them per origin).
  */
 import { pino, type Logger } from 'pino';
 import { fromWire, GaterError, InvalidArgumentError, TimeoutError, UnavailableError } from '../errors/index.ts';
@@ -29,10 +31,15 @@ export interface RequestSpec {
   body?: unknown;
   /**
    * Whether the request may be sent again after it failed on the way (connection reset): reads, saves, acks, and
-   * appends whose events all carry ids. Any request is sent again when the connection was refused, since then
-   * nothing reached the node.
+   * appends whose events all carry ids. Any request is sent again when it failed before it was sent (connection
+   * refused, unknown host), since then nothing reached the node.
    */
   idempotent: boolean;
+  /**
+   * Whether the JSON body of a failed status is the call's answer rather than an error (the readiness report a node
+   * that is not ready sends with 503). @default none: every failed status is an error
+   */
+  answers?: (status: number, body: unknown) => boolean;
 }
 
 export interface HttpTransportComponents {
@@ -83,15 +90,17 @@ export class HttpTransport {
       body = JSON.stringify(spec.body);
     }
     const target = this.target(spec.path, spec.query);
-    /** Why the last try did not reach the node: when the deadline ends the retries, that is the error to report. */
-    let unreached: UnavailableError | undefined;
+    /** Why the last try failed on the way: when the deadline ends the retries, that is the error to report. */
+    let failed: UnavailableError | undefined;
     for (let attempt = 0; ; attempt += 1) {
-      // As the gateway reports a cancelled call.
-      if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled');
+      if (isAborted(options.signal)) throw cancelled();
       const remaining = deadlineAt - Date.now();
-      if (remaining <= 0) throw unreached ?? new TimeoutError(what, deadlineMs);
-      headers[DEADLINE_HEADER] = String(Math.min(MAX_DEADLINE_MS, Math.ceil(remaining)));
-      const timeout = AbortSignal.timeout(remaining + DEADLINE_GRACE_MS);
+      if (remaining <= 0) throw failed ?? new TimeoutError(what, deadlineMs);
+      // No try waits longer than the longest deadline the node takes: a far deadlineAt would overflow the timer
+      // (~24.8 days at most; past it, it fires at once).
+      const tryMs = Math.min(MAX_DEADLINE_MS, Math.ceil(remaining));
+      headers[DEADLINE_HEADER] = String(tryMs);
+      const timeout = AbortSignal.timeout(tryMs + DEADLINE_GRACE_MS);
       const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
       let response: Response;
       let text: string;
@@ -99,17 +108,22 @@ export class HttpTransport {
         response = await this.fetch(target, { method: spec.method, headers, body: body ?? null, signal });
         text = await response.text();
       } catch (err) {
-        if (isAborted(options.signal)) throw new GaterError('unavailable', 'the call was cancelled', {}, { cause: err });
-        if (timeout.aborted) throw unreached ?? new TimeoutError(what, deadlineMs);
+        if (isAborted(options.signal)) throw cancelled(err);
+        // This try was on its way: a `timeout`, which (as from the node) means the outcome is unknown.
+        if (timeout.aborted) throw new TimeoutError(what, deadlineMs);
         const reason = transportFailure(err);
-        unreached = this.unreachable(reason.text, err);
-        const retry = (reason.refused || spec.idempotent) && deadlineAt - Date.now() > 0;
-        this.logger.debug({ err, what, attempt, retry }, 'request did not reach the node');
-        if (!retry) throw unreached;
+        failed = reason.sent ? this.brokeAfterSending(what, reason.text, err) : this.unreachable(reason.text, err);
+        const retry = (!reason.sent || spec.idempotent) && deadlineAt - Date.now() > 0;
+        this.logger.debug({ err, what, attempt, retry, sent: reason.sent }, 'request failed on the way');
+        if (!retry) throw failed;
         await sleep(Math.min(backoff(attempt, RETRY_BASE_DELAY_MS), Math.max(0, deadlineAt - Date.now())), options.signal);
         continue;
       }
       if (response.ok) return (text === '' ? undefined : parseJson(text, what)) as T;
+      if (spec.answers !== undefined) {
+        const answer = jsonOrUndefined(text);
+        if (answer !== undefined && spec.answers(response.status, answer)) return answer as T;
+      }
       throw errorFromResponse(response.status, text, what);
     }
   }
@@ -161,8 +175,20 @@ export class HttpTransport {
     return url;
   }
 
+  /** Nothing was sent: the node did nothing, and the call may be made again as it is. */
   private unreachable(reason: string, cause: unknown): UnavailableError {
     return new UnavailableError(`cannot reach the gater node at ${this.url} (${reason})`, { url: this.url }, { cause });
+  }
+
+  /** The request was sent and no answer came back: the node may have carried it out (`outcome: 'unknown'`). */
+  private brokeAfterSending(what: string, reason: string, cause: unknown): UnavailableError {
+    return new UnavailableError(
+      `${what}: the connection to the gater node at ${this.url} broke after the request was sent (${reason}); ` +
+        'outcome unknown: it may or may not have been carried out, so read before repeating it ' +
+        '(an append repeated with the same event ids is written once)',
+      { url: this.url, outcome: 'unknown' },
+      { cause },
+    );
   }
 }
 
@@ -182,19 +208,22 @@ export function normalizeBaseUrl(url: string): string {
 
 /** Rebuilds the node's error from a failed response; a body that is not ours (a proxy's page) keeps the status. */
 export function errorFromResponse(status: number, text: string, what: string): GaterError {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
+  const body = jsonOrUndefined(text);
   const error = (body as { error?: unknown } | undefined)?.error;
   if (typeof error === 'object' && error !== null) {
     const { code, message, ...data } = error as Record<string, unknown>;
     return fromWire({ code, message, data });
   }
   const code = status === 502 || status === 503 ? 'unavailable' : status === 504 ? 'timeout' : status === 404 ? 'not_found' : 'internal';
-  return new GaterError(code, `${what} answered HTTP ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, { status });
+  return fromWire({ code, message: `${what} answered HTTP ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, data: { status } });
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -205,25 +234,40 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-/** Why a request did not get through, in words, and whether the node refused the connection (nothing was sent). */
-export function transportFailure(err: unknown): { text: string; refused: boolean } {
+/**
+ * Why a request did not get through, in words, and whether it may have reached the node: only failures to connect
+ * (refused, unknown or unreachable host, a port fetch refuses) are known to have sent nothing.
+ */
+export function transportFailure(err: unknown): { text: string; sent: boolean } {
   const cause = (err instanceof Error ? err.cause : undefined) as (NodeJS.ErrnoException & { code?: string }) | undefined;
   const code = cause?.code;
   switch (code) {
     case 'ECONNREFUSED':
-      return { text: 'connection refused', refused: true };
+      return { text: 'connection refused', sent: false };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return { text: 'unknown host', refused: false };
+      return { text: 'unknown host', sent: false };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return { text: code, sent: false };
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
-      return { text: 'connection reset', refused: false };
+      return { text: 'connection reset', sent: true };
     default:
-      return { text: code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)), refused: false };
+      // fetch refuses some ports (`http://host:1`) before connecting.
+      if (code === undefined && cause?.message === 'bad port') return { text: 'bad port', sent: false };
+      return { text: code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)), sent: true };
   }
 }
 
-function isAborted(signal: AbortSignal | undefined): boolean {
+/** The error of a call its caller's AbortSignal ended, as the gateway reports a cancelled call. */
+export function cancelled(cause?: unknown): UnavailableError {
+  return new UnavailableError('the call was cancelled', {}, cause === undefined ? undefined : { cause });
+}
+
+export function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 

@@ -122,6 +122,13 @@ export function fromWire(wire: unknown): GaterError {
   const msg = typeof message === 'string' ? message : undefined;
   const d = typeof data === 'object' && data !== null && !Array.isArray(data) ? data : {};
   if (!isErrorCode(code)) return new GaterError('internal', msg ?? 'unknown error', d);
+  // The subclass with the message and data that came, not those its constructor would make of them.
+  const exactly = (error: GaterError): GaterError => {
+    error.message = msg ?? ERROR_CODES[code].description;
+    for (const key of Object.keys(error.data)) delete error.data[key];
+    Object.assign(error.data, d);
+    return error;
+  };
   let error: GaterError;
   switch (code) {
     case 'wrong_expected_version':
@@ -134,6 +141,16 @@ export function fromWire(wire: unknown): GaterError {
     case 'invalid_argument':
       error = new InvalidArgumentError(String(d['field'] ?? 'request'), '');
       break;
+    case 'stream_not_found':
+      return exactly(new StreamNotFoundError(''));
+    case 'not_found':
+      return exactly(new NotFoundError(''));
+    case 'no_workers':
+      return exactly(new NoWorkersError(''));
+    case 'timeout':
+      return exactly(new TimeoutError('', 0));
+    case 'unavailable':
+      return exactly(new UnavailableError(''));
     default:
       error = new GaterError(code, msg, d);
   }

@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
-import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../src/errors/index.ts';
+import {
+  GaterError,
+  InvalidArgumentError,
+  NoWorkersError,
+  NotFoundError,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+} from '../../src/errors/index.ts';
+import type { SubscriptionSelector, SubscriptionType } from '../../src/store/types.ts';
 import { createTestApi, type TestApi } from '../support/real-api.ts';
 import { freePort } from '../support/gater-process.ts';
 import { range, take } from './support.ts';
@@ -79,10 +87,10 @@ describe('GaterClient over HTTP', () => {
     );
     await assert.rejects(
       client.deleteStream(STORE, 'missing'),
-      (err: unknown) => err instanceof GaterError && err.code === 'stream_not_found' && err.data['streamId'] === 'missing',
+      (err: unknown) => err instanceof StreamNotFoundError && err.code === 'stream_not_found' && err.data['streamId'] === 'missing',
     );
-    await assert.rejects(client.getSubscription(STORE, 'nope'), { code: 'not_found' });
-    await assert.rejects(client.getVersion('no-such-store', 's'), { code: 'no_workers' });
+    await assert.rejects(client.getSubscription(STORE, 'nope'), (err: unknown) => err instanceof NotFoundError && err.code === 'not_found');
+    await assert.rejects(client.getVersion('no-such-store', 's'), (err: unknown) => err instanceof NoWorkersError && err.data['store'] === 'no-such-store');
     await assert.rejects(client.getVersion(STORE, 's', { deadlineMs: 0 }), { code: 'invalid_argument' });
   });
 
@@ -144,6 +152,58 @@ describe('GaterClient over HTTP', () => {
     await assert.rejects(client.subscribe(STORE, 'lights'), { code: 'not_found' });
   });
 
+  it('removes a subscription by any selector the store takes for the saved one, as the gateway does in process', async () => {
+    const cases: { type: SubscriptionType; saved: SubscriptionSelector; asked: SubscriptionSelector; removed: boolean }[] = [
+      { type: 'by_tags', saved: ['a', 'a', 'b'], asked: ['a', 'a', 'b'], removed: true },
+      { type: 'by_tags', saved: ['a', 'b'], asked: ['a', 'b', 'b'], removed: true },
+      { type: 'by_tags', saved: ['a', 'b'], asked: ['b', 'a'], removed: false },
+      { type: 'by_event_payload', saved: { z: 1, a: { y: 2, b: 3 } }, asked: { z: 1, a: { y: 2, b: 3 } }, removed: true },
+      { type: 'by_event_payload', saved: { z: 1, a: { y: 2, b: 3 } }, asked: { a: { b: 3, y: 2 }, z: 1 }, removed: true },
+      { type: 'by_stream', saved: '$all', asked: '$all', removed: true },
+    ];
+    for (const [i, { type, saved, asked, removed }] of cases.entries()) {
+      const outcome = async (remove: (name: string) => Promise<void>, name: string): Promise<string> => {
+        await client.saveSubscription(STORE, { type, selector: saved, name });
+        return remove(name).then(() => 'removed', (err: unknown) => (err as GaterError).code);
+      };
+      const overHttp = await outcome((name) => client.removeSubscription(STORE, type, asked, name), `rm-http-${i}`);
+      const inProcess = await outcome((name) => node.api.removeSubscription(STORE, type, asked, name), `rm-gateway-${i}`);
+      assert.equal(overHttp, inProcess, `case ${i}`);
+      assert.equal(overHttp, removed ? 'removed' : 'not_found', `case ${i}`);
+    }
+  });
+
+  it('refuses event types and tags the comma-separated list parameters cannot carry, naming the field', async () => {
+    await client.appendEvents(STORE, 'commas', [
+      { eventType: 'a,b', tags: ['t,x'] },
+      { eventType: 'a', tags: ['t'] },
+      { eventType: ' a' },
+    ]);
+    const refused = (field: string) => (err: unknown) =>
+      err instanceof InvalidArgumentError && err.data['field'] === field && /comma/.test(err.message);
+    await assert.rejects(client.readEvents(STORE, { types: ['x', 'a,b'] }, 0, 100), refused('filter.types[1]'));
+    await assert.rejects(client.readEvents(STORE, { types: [' a'] }, 0, 100), refused('filter.types[0]'));
+    await assert.rejects(client.readEvents(STORE, { tags: ['t,x'] }, 0, 100), refused('filter.tags[0]'));
+    await assert.rejects(client.observe(STORE, { type: 'by_tags', selector: ['t,x'] }), refused('selector[0]'));
+  });
+
+  it("refuses the ids '.' and '..' that a URL path cannot carry, naming the field", async () => {
+    const refused = (field: string) => (err: unknown) => err instanceof InvalidArgumentError && err.data['field'] === field;
+    for (const dots of ['.', '..']) {
+      await assert.rejects(client.appendEvents(STORE, dots, [{ eventType: 'x' }]), refused('streamId'));
+      await assert.rejects(client.getEvents(STORE, dots), refused('streamId'));
+      await assert.rejects(client.getVersion(STORE, dots), refused('streamId'));
+      await assert.rejects(client.deleteStream(STORE, dots), refused('streamId'));
+      await assert.rejects(client.getStore(dots), refused('store'));
+      await assert.rejects(client.getSubscription(STORE, dots), refused('name'));
+      await assert.rejects(client.saveSubscription(STORE, { type: 'by_stream', selector: '$all', name: dots }), refused('name'));
+      await assert.rejects(client.subscribe(STORE, dots), refused('name'));
+      await assert.rejects(client.readSnapshot(STORE, dots, 's', 0), refused('sourceUuid'));
+      await assert.rejects(client.readSnapshot(STORE, 's', dots, 0), refused('streamUuid'));
+    }
+    assert.deepEqual(await client.getStreams(STORE).then((streams) => streams.filter((s) => s.streamId.startsWith('.'))), []);
+  });
+
   it('deletes a stream', async () => {
     await client.appendEvents(STORE, 'doomed', [{ eventType: 'x' }]);
     await client.deleteStream(STORE, 'doomed');
@@ -165,7 +225,8 @@ describe('GaterClient over HTTP', () => {
       await client.saveSubscription(STORE, { type: 'by_stream', selector: '$all', name: 'short-lived' });
       await timed.removeSubscription(STORE, 'by_stream', '$all', 'short-lived', { deadlineMs: 2_000 });
       assert.deepEqual(deadlines.map((d) => d.method), ['GET', 'DELETE']);
-      assert.equal(deadlines[0]!.deadlineMs, 2_000);
+      // 2,000 less the millisecond ticks between the deadline's computation and the request: not a time to assert.
+      assert.ok(deadlines[0]!.deadlineMs > 1_900, `the first call got ${deadlines[0]!.deadlineMs} ms of 2,000`);
       assert.ok(deadlines[1]!.deadlineMs <= 1_700, `the removal got ${deadlines[1]!.deadlineMs} ms, not a fresh 2,000`);
 
       deadlines.length = 0;
@@ -183,6 +244,28 @@ describe('GaterClient over HTTP', () => {
       assert.ok(deadlines[0]!.deadlineMs > 19_000, 'a deadlineAt given alone is the deadline, not cut to the default');
     } finally {
       timed.close();
+    }
+  });
+
+  it('takes a deadlineAt past the longest deadline the node allows as that longest deadline', async () => {
+    const sent: number[] = [];
+    const recording: typeof fetch = (input, init) => {
+      sent.push(Number(new Headers(init?.headers).get('x-gater-deadline-ms')));
+      return fetch(input, init);
+    };
+    const far = new GaterClient({ fetch: recording }, { url: node.url });
+    try {
+      const deadlineAt = Date.now() + 30 * 24 * 3_600_000;
+      assert.deepEqual(await far.getStreams(STORE, { deadlineAt }), await node.api.getStreams(STORE));
+      const observed = await far.observe(STORE, { type: 'by_stream', selector: '$all' }, { deadlineAt });
+      observed.close();
+      await far.saveSubscription(STORE, { type: 'by_stream', selector: '$all', name: 'far-away' }, { deadlineAt });
+      const subscribed = await far.subscribe(STORE, 'far-away', { deadlineAt });
+      subscribed.close();
+      // getStreams, observe's getStore and stream, saveSubscription, subscribe's stream.
+      assert.deepEqual(sent, [600_000, 600_000, 600_000, 600_000, 600_000]);
+    } finally {
+      far.close();
     }
   });
 

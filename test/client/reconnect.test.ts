@@ -2,11 +2,13 @@
  * A real node process is killed and restarted under open subscriptions: the client's iterators reconnect on their
  * own and go on with no gap and no duplicate, the transient one from one past its last position, the persistent one
  * from the node's checkpoint (acks sent while the node was down are retried; acks the restarted node forgot are sent
- * again instead of handing the event out twice).
+ * again instead of handing the event out twice). A node frozen under a subscription (SIGSTOP) makes it give up at its
+ * reconnectTimeoutMs.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
+import { GaterError } from '../../src/errors/index.ts';
 import type { Delivery } from '../../src/store/subscriptions/types.ts';
 import { GaterProcess, uniqueCluster, waitFor } from '../support/gater-process.ts';
 import { range, take } from './support.ts';
@@ -65,5 +67,29 @@ describe('subscriptions across a node restart', () => {
     await waitFor('the checkpoint to cover everything', async () => (await client.getSubscription(STORE, 'everything')).checkpoint === BEFORE + AFTER - 1);
     observed.close();
     persistent.close();
+  });
+
+  it('gives up at reconnectTimeoutMs on a node that takes connections and never answers', async () => {
+    const states: string[] = [];
+    const observed = await client.observe(STORE, { type: 'by_stream', selector: '$all' }, {
+      idleTimeoutMs: 500,
+      reconnectTimeoutMs: 1_000,
+      onStateChange: (state, err) => states.push(err === undefined ? state : `${state}:${err.code}`),
+    });
+    // Frozen, the node's kernel still accepts connections; its keep-alive comments stop, and no stream opens.
+    process.kill(node.pid!, 'SIGSTOP');
+    try {
+      await assert.rejects(observed.next(), (err: unknown) => {
+        assert.ok(err instanceof GaterError);
+        assert.equal(err.code, 'unavailable');
+        assert.match(err.message, /past reconnectTimeoutMs \(1000 ms\)/);
+        return true;
+      });
+    } finally {
+      process.kill(node.pid!, 'SIGCONT');
+    }
+    assert.equal(observed.state, 'closed');
+    assert.deepEqual(states.at(-1), 'closed');
+    assert.ok(states.includes('reconnecting:unavailable'), states.join());
   });
 });

@@ -5,6 +5,11 @@ import {
   ERROR_CODES,
   GaterError,
   InvalidArgumentError,
+  NoWorkersError,
+  NotFoundError,
+  StreamNotFoundError,
+  TimeoutError,
+  UnavailableError,
   WrongExpectedVersionError,
   fromWire,
   toGaterError,
@@ -45,6 +50,27 @@ describe('error codes', () => {
       assert.equal(back.retryable, ERROR_CODES[code].retryable);
       assert.equal(back.data['extra'], 1);
     }
+  });
+
+  it('codes with a subclass come back as it, with the message and data exactly as sent', () => {
+    const classes = [
+      ['stream_not_found', StreamNotFoundError],
+      ['not_found', NotFoundError],
+      ['no_workers', NoWorkersError],
+      ['timeout', TimeoutError],
+      ['unavailable', UnavailableError],
+    ] as const;
+    for (const [code, type] of classes) {
+      const back = fromWire({ code, message: `m ${code}`, data: { extra: 1 } });
+      assert.ok(back instanceof type, code);
+      assert.equal(back.name, type.name);
+      assert.equal(back.code, code);
+      assert.equal(back.message, `m ${code}`);
+      assert.deepEqual(back.data, { extra: 1 });
+      assert.equal(fromWire({ code }).message, ERROR_CODES[code].description);
+    }
+    assert.deepEqual(fromWire(new StreamNotFoundError('s').toWire()).data, { streamId: 's' });
+    assert.deepEqual(fromWire(new TimeoutError('append', 100).toWire()).data, { deadlineMs: 100 });
   });
 
   it('garbage on the wire becomes internal, never a crash', () => {
