@@ -126,7 +126,7 @@ export function fromWire(wire: unknown): GaterError {
   const exactly = (error: GaterError): GaterError => {
     error.message = msg ?? ERROR_CODES[code].description;
     for (const key of Object.keys(error.data)) delete error.data[key];
-    Object.assign(error.data, d);
+    copyData(error.data, d);
     return error;
   };
   let error: GaterError;
@@ -155,7 +155,7 @@ export function fromWire(wire: unknown): GaterError {
       error = new GaterError(code, msg, d);
   }
   if (msg !== undefined) error.message = msg;
-  Object.assign(error.data, d);
+  copyData(error.data, d);
   return error;
 }
 
@@ -163,4 +163,13 @@ export function fromWire(wire: unknown): GaterError {
 export function toGaterError(err: unknown): GaterError {
   if (err instanceof GaterError) return err;
   return new GaterError('internal', err instanceof Error ? err.message : String(err), {}, { cause: err });
+}
+
+/**
+ * Copies error data received from the network onto `target` key by key. Object.assign would run the `__proto__`
+ * setter for a key of that name (JSON.parse makes it an own property) and give `target` a prototype chosen by the
+ * sender, whose properties every later read of a missing key would find. No error datum is named `__proto__`.
+ */
+export function copyData(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>): void {
+  for (const key of Object.keys(source)) if (key !== '__proto__') target[key] = source[key];
 }

@@ -9,6 +9,7 @@ export {
   TimeoutError,
   UnavailableError,
   fromWire,
+  copyData,
   toGaterError,
   type WireError,
   type ErrorData,

@@ -4,7 +4,7 @@
  * `invalid_argument` with Fastify's status; anything else is a 500 `internal` whose details stay in the log.
  */
 import type { ErrorObject } from 'ajv';
-import { GaterError, InvalidArgumentError, type ErrorCode } from '../errors/index.ts';
+import { GaterError, InvalidArgumentError, copyData, type ErrorCode } from '../errors/index.ts';
 import { toInvalidArgument, type HttpPart } from './validation.ts';
 
 /** The message of every 500: the details are logged, never sent. */
@@ -55,7 +55,12 @@ export function errorReply(err: unknown): ErrorReply {
   }
   const { message } = error;
   // Data never overrides the code or the message, yet they stay first in the body.
-  const body: ErrorBody = { error: Object.assign({ code, message }, error.data, { code, message }) };
+  // Code and message first, and never overwritten by the data.
+  const fields: Record<string, unknown> = { code, message };
+  copyData(fields, error.data);
+  fields['code'] = code;
+  fields['message'] = message;
+  const body: ErrorBody = { error: fields as ErrorBody['error'] };
   return { status: status ?? error.status, body, error };
 }
 

@@ -80,4 +80,17 @@ describe('error codes', () => {
     assert.equal(fromWire({ code: 'nope' }).code, 'internal');
     assert.equal(toGaterError(new Error('boom')).code, 'internal');
   });
+
+  it('data named __proto__ from the wire gives no error a prototype of the sender\'s choosing', () => {
+    // As JSON.parse decodes a frame or an HTTP body: "__proto__" is then an own key, and Object.assign would run
+    // the setter of that name.
+    for (const code of ['not_found', 'unavailable', 'invalid_argument', 'wrong_expected_version', 'conflict', 'nope']) {
+      const wire: unknown = JSON.parse(`{"code":"${code}","message":"m","data":{"__proto__":{"delivered":false,"outcome":"written"},"x":1}}`);
+      const error = fromWire(wire);
+      assert.equal(Object.getPrototypeOf(error.data), Object.prototype, code);
+      assert.equal(error.data['delivered'], undefined, code);
+      assert.equal(error.data['outcome'], undefined, code);
+      assert.equal(error.data['x'], 1, code);
+    }
+  });
 });
