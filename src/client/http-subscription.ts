@@ -13,11 +13,14 @@
  * removed, the request is invalid) end the iteration by throwing.
  *
  * A persistent subscription has one delivery session at a time: a second consumer of the same subscription takes the
- * session over, and the first, seeing its stream end, takes it back on its next pull. Consume each one in one place.
+ * session over, and the node ends the first one's stream saying so (`event: end`, reason `replaced`). The first then
+ * ends too, throwing `conflict`, rather than reconnect to take the session back, which would make two consumers take
+ * it from each other for ever. A stream the node ends for another reason (its lease moved, the node stopping) is
+ * reconnected; one of a removed subscription throws `not_found`.
  */
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { fromWire, GaterError, toGaterError, UnavailableError } from '../errors/index.ts';
+import { fromWire, GaterError, NotFoundError, toGaterError, UnavailableError } from '../errors/index.ts';
 import type { Delivery, EventSubscription } from '../store/subscriptions/types.ts';
 import type { RecordedEvent } from '../store/types.ts';
 import { RECONNECT_BASE_DELAY_MS, STREAM_IDLE_TIMEOUT_MS } from './constants.ts';
@@ -232,12 +235,40 @@ export class HttpSubscription implements EventSubscription, AsyncIterator<Delive
       this.close(`error: ${error.code}`);
       throw error;
     }
+    if (message.event === 'end') return this.endedByNode(message.data);
     if (message.event !== 'event') return undefined;
     const { event, attempt } = JSON.parse(message.data) as { event: RecordedEvent; attempt: number };
     // A transient stream resumed from `last + 1` cannot repeat a position; this makes sure of it.
     if (this.kind === 'transient' && event.position <= this.last) return undefined;
     this.last = Math.max(this.last, event.position);
     return { event, attempt };
+  }
+
+  /** The node ended the stream, saying why: replaced and removed end this subscription; anything else reconnects. */
+  private endedByNode(data: string): undefined {
+    let reason = 'unknown';
+    try {
+      const parsed: unknown = JSON.parse(data);
+      if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { reason?: unknown }).reason === 'string') {
+        reason = (parsed as { reason: string }).reason;
+      }
+    } catch {
+      // A malformed end is an end all the same: reconnect.
+    }
+    if (reason === 'replaced') {
+      this.close('replaced');
+      throw new GaterError(
+        'conflict',
+        `another session of ${this.init.path} took over its delivery (a second consumer subscribed); this one ends ` +
+          'rather than take it back',
+      );
+    }
+    if (reason === 'removed') {
+      this.close('removed');
+      throw new NotFoundError(`the subscription of ${this.init.path} (removed)`);
+    }
+    this.broken(new UnavailableError(`the node ended the event stream (${reason})`));
+    return undefined;
   }
 
   private broken(error: GaterError): void {

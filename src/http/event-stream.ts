@@ -133,9 +133,19 @@ export class EventStreams {
     this.metrics?.httpEventStreams.inc();
     log.debug('event stream opened');
     try {
+      let cut = false;
       for await (const delivery of subscription) {
-        if (res.destroyed) break;
-        if (!res.write(formatDelivery(delivery)) && !(await this.drained(res, log))) break;
+        if (res.destroyed || (!res.write(formatDelivery(delivery)) && !(await this.drained(res, log)))) {
+          cut = true;
+          break;
+        }
+      }
+      // The subscription ended on its side (replaced by a newer session, removed, its lease lost, the server
+      // closing): say why, so that a client does not reconnect to take back a session another consumer now holds.
+      // (An iterator that stopped without ending its subscription is ended here, so `ended` is always settled.)
+      if (!cut && !res.destroyed) {
+        subscription.close('closed');
+        res.write(formatEnd(await subscription.ended));
       }
     } catch (err) {
       const { body, error } = errorReply(err);
@@ -189,6 +199,11 @@ export class EventStreams {
 /** One SSE message: `id` is the global position, `data` the JSON of `{ event, attempt }`. */
 export function formatDelivery(delivery: Delivery): string {
   return `id: ${delivery.event.position}\nevent: event\ndata: ${JSON.stringify({ event: delivery.event, attempt: delivery.attempt })}\n\n`;
+}
+
+/** The last SSE message of a stream its subscription ended: `data` is `{ reason }` (EndReason). */
+export function formatEnd(reason: string): string {
+  return `event: end\ndata: ${JSON.stringify({ reason })}\n\n`;
 }
 
 /** Ends the response; resolves once it is flushed or the connection is gone. */

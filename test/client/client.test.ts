@@ -152,6 +152,35 @@ describe('GaterClient over HTTP', () => {
     await assert.rejects(client.subscribe(STORE, 'lights'), { code: 'not_found' });
   });
 
+  it('a persistent subscription taken over by a second consumer ends the first with conflict; it does not take it back', async () => {
+    await client.saveSubscription(STORE, { type: 'by_stream', selector: 'takeover', name: 'takeover' });
+    const states: string[] = [];
+    const first = await client.subscribe(STORE, 'takeover', { onStateChange: (state) => states.push(state) });
+    await client.appendEvents(STORE, 'takeover', [{ eventType: 'one' }]);
+    const [d1] = await take(first, 1);
+    await first.ack(d1!.event.position);
+    const second = await client.subscribe(STORE, 'takeover');
+    try {
+      // Bounded: without the node's reason, the first reconnected, took the session back and waited on.
+      const within = (ms: number) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref());
+      await assert.rejects(Promise.race([first.next(), within(10_000)]), { code: 'conflict' });
+      assert.equal(await first.ended, 'replaced');
+      assert.ok(!states.includes('reconnecting'), `the first never reconnected (${states.join(', ')})`);
+      await client.appendEvents(STORE, 'takeover', [{ eventType: 'two' }, { eventType: 'three' }]);
+      const got = await take(second, 2);
+      assert.deepEqual(got.map((d) => [d.event.eventType, d.attempt]), [['two', 1], ['three', 1]], 'the second keeps its session');
+    } finally {
+      first.close();
+      second.close();
+    }
+    // Removed while a consumer reads: it ends with not_found.
+    const third = await client.subscribe(STORE, 'takeover');
+    await client.removeSubscription(STORE, 'by_stream', 'takeover', 'takeover');
+    await assert.rejects(async () => {
+      for (;;) await third.next();
+    }, { code: 'not_found' });
+  });
+
   it('removes a subscription by any selector the store takes for the saved one, as the gateway does in process', async () => {
     const cases: { type: SubscriptionType; saved: SubscriptionSelector; asked: SubscriptionSelector; removed: boolean }[] = [
       { type: 'by_tags', saved: ['a', 'a', 'b'], asked: ['a', 'a', 'b'], removed: true },

@@ -165,6 +165,10 @@ describe('persistent subscription sessions over SSE', () => {
     const first = await SseReader.open(`${h.url}${S}/subscriptions/single/events`);
     const second = await SseReader.open(`${h.url}${S}/subscriptions/single/events`);
     try {
+      // It says why, so that its client does not reconnect to take the session back.
+      let last = await first.next();
+      for (let i = 0; last.event === 'event' && i < 1_000; i++) last = await first.next(); // history it was sent
+      assert.deepEqual([last.event, last.data], ['end', { reason: 'replaced' }]);
       assert.equal(await first.waitForEnd(), true);
       await append('single-1', [{ eventType: 'X' }]);
       const seen = await second.next();
