@@ -33,6 +33,10 @@ for (const transport of TRANSPORTS) {
       const again = await req('PUT', `${S}/subscriptions/orders`, { json: spec });
       assert.equal(again.status, 200);
       assert.deepEqual(again.body.subscription, subscription);
+      const changed = await req('PUT', `${S}/subscriptions/orders`, { json: { ...spec, options: { maxDeliveries: 4 } } });
+      assert.equal(changed.status, 409, changed.text);
+      assert.equal(changed.body.error.code, 'conflict');
+      assert.match(changed.body.error.message, /options .*"maxDeliveries":3/);
 
       await req('PUT', `${S}/subscriptions/payload`, {
         json: { type: 'by_event_payload', selector: { region: 'eu', total: { $exists: true } } },
