@@ -60,6 +60,10 @@ const CASES: Case[] = [
   { what: 'an unknown direction', method: 'GET', path: `${S}/streams/s/events?direction=sideways`, field: 'direction' },
   { what: 'an unknown query parameter', method: 'GET', path: `${S}/streams/s/events?fromVersion=1`, field: 'fromVersion' },
   { what: 'a repeated query parameter', method: 'GET', path: `${S}/streams/s/events?count=1&count=2`, field: 'count' },
+  // paths the router refuses before any route matches
+  { what: 'bad percent-encoding in a path', method: 'GET', path: `${S}/streams/a%ZZ/version`, field: 'path' },
+  { what: 'invalid UTF-8 in a path', method: 'GET', path: `${S}/streams/%FF/version`, field: 'path' },
+  { what: 'a path parameter over the router limit', method: 'GET', path: `${S}/streams/${'x'.repeat(4700)}/version`, field: 'path', status: 414 },
   // version, streams, delete, stores
   { what: 'version with a reserved stream id', method: 'GET', path: `${S}/streams/%24x/version`, field: 'stream' },
   { what: 'version with an unknown parameter', method: 'GET', path: `${S}/streams/s/version?at=1`, field: 'at' },
