@@ -58,6 +58,17 @@ const CASES: Case[] = [
   { what: 'from negative', method: 'GET', path: `${S}/streams/s/events?from=-1`, field: 'from' },
   { what: 'from a fraction', method: 'GET', path: `${S}/streams/s/events?from=1.5`, field: 'from' },
   { what: 'an unknown direction', method: 'GET', path: `${S}/streams/s/events?direction=sideways`, field: 'direction' },
+  // numbers in paths and query strings are plain decimal text, nothing else JavaScript's Number() reads
+  { what: 'count in hex', method: 'GET', path: `${S}/streams/s/events?count=0x2`, field: 'count' },
+  { what: 'count with an exponent', method: 'GET', path: `${S}/streams/s/events?count=1e1`, field: 'count' },
+  { what: 'count with a leading blank', method: 'GET', path: `${S}/streams/s/events?count=%205`, field: 'count' },
+  { what: 'count with a plus sign', method: 'GET', path: `${S}/streams/s/events?count=%2B5`, field: 'count' },
+  { what: 'count empty', method: 'GET', path: `${S}/streams/s/events?count=`, field: 'count' },
+  { what: 'from with a leading zero', method: 'GET', path: `${S}/streams/s/events?from=01`, field: 'from' },
+  { what: '$all from in binary', method: 'GET', path: `${S}/all?from=0b11`, field: 'from' },
+  { what: 'a query from with a trailing blank', method: 'GET', path: `${S}/events?types=a&from=3%20`, field: 'from' },
+  { what: 'a snapshot version with an exponent', method: 'PUT', path: `${SNAP}/1e1`, options: json({ data: 1 }), field: 'version' },
+  { what: 'reading a snapshot at a hex version', method: 'GET', path: `${SNAP}/0x1`, field: 'version' },
   { what: 'an unknown query parameter', method: 'GET', path: `${S}/streams/s/events?fromVersion=1`, field: 'fromVersion' },
   { what: 'a repeated query parameter', method: 'GET', path: `${S}/streams/s/events?count=1&count=2`, field: 'count' },
   // paths the router refuses before any route matches
