@@ -106,6 +106,9 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
   );
 
   app.setValidatorCompiler(createValidatorCompiler());
+  // Bodies are JSON only. Fastify also reads text/plain, which would reach the schema as a string and be answered
+  // "must be an object"; without its parser it is a 415, as every other type that is not JSON.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler(refuse);
 

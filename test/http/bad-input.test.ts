@@ -27,7 +27,10 @@ const CASES: Case[] = [
   // append
   { what: 'no body', method: 'POST', path: APPEND, field: 'body' },
   { what: 'malformed JSON', method: 'POST', path: APPEND, options: { raw: '{"events": [', headers: { 'content-type': 'application/json' } }, field: 'body' },
-  { what: 'a body that is not JSON', method: 'POST', path: APPEND, options: { raw: 'events', headers: { 'content-type': 'text/plain' } }, field: 'body' },
+  { what: 'a text/plain body', method: 'POST', path: APPEND, options: { raw: 'events', headers: { 'content-type': 'text/plain' } }, field: 'body', status: 415 },
+  { what: 'a text/plain body that is JSON', method: 'POST', path: APPEND, options: { raw: JSON.stringify({ events: [ok] }), headers: { 'content-type': 'text/plain; charset=utf-8' } }, field: 'body', status: 415 },
+  { what: 'a form body', method: 'POST', path: APPEND, options: { raw: 'events=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, field: 'body', status: 415 },
+  { what: 'a body without a content type (fetch sends text/plain)', method: 'POST', path: APPEND, options: { raw: JSON.stringify({ events: [ok] }) }, field: 'body', status: 415 },
   { what: 'a JSON array body', method: 'POST', path: APPEND, options: json([ok]), field: 'body' },
   { what: 'events missing', method: 'POST', path: APPEND, options: json({}), field: 'events' },
   { what: 'events not an array', method: 'POST', path: APPEND, options: json({ events: ok }), field: 'events' },
