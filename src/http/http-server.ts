@@ -109,6 +109,15 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
   // Bodies are JSON only. Fastify also reads text/plain, which would reach the schema as a string and be answered
   // "must be an object"; without its parser it is a 415, as every other type that is not JSON.
   app.removeContentTypeParser('text/plain');
+  // An empty body labelled JSON is no body, as on a DELETE or a replay sent by a client that labels every request:
+  // Fastify's parser refuses it (400) even where a route takes no body. A route that needs one still refuses it
+  // through its schema.
+  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void parseJson(request, body as string, done);
+  });
 
   app.setErrorHandler(refuse);
 

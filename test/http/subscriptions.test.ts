@@ -57,6 +57,25 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual((await req('GET', `${S}/subscriptions`)).body.subscriptions.map((s: any) => s.name).sort(), ['payload', 'tagged']);
     });
 
+    test('routes that take no body accept an empty one labelled JSON; those that need one still refuse it', async () => {
+      const empty = { raw: '', headers: { 'content-type': 'application/json' } };
+      assert.equal((await req('PUT', `${S}/subscriptions/bodiless`, { json: { type: 'by_stream', selector: '$all' } })).status, 200);
+      const replay = await req('POST', `${S}/subscriptions/bodiless/parked/replay`, empty);
+      assert.equal(replay.status, 200, replay.text);
+      assert.deepEqual(replay.body, { replayed: 0 });
+      const removed = await req('DELETE', `${S}/subscriptions/bodiless`, empty);
+      assert.equal(removed.status, 204, removed.text);
+      assert.equal((await req('POST', `${S}/streams/bodiless/events`, { json: { events: [{ eventType: 'A' }] } })).status, 200);
+      const deleted = await req('DELETE', `${S}/streams/bodiless`, empty);
+      assert.equal(deleted.status, 204, deleted.text);
+      const append = await req('POST', `${S}/streams/bodiless/events`, empty);
+      assert.equal(append.status, 400, append.text);
+      assert.equal(append.body.error.field, 'body');
+      const ack = await req('POST', `${S}/subscriptions/bodiless/ack`, empty);
+      assert.equal(ack.status, 400, ack.text);
+      assert.equal(ack.body.error.field, 'body');
+    });
+
     test('acks, parked and events of an unknown subscription are 404 JSON errors', async () => {
       for (const [method, path, json] of [
         ['POST', `${S}/subscriptions/nope/ack`, { positions: [0] }],
