@@ -1,7 +1,8 @@
 /**
  * How errors become HTTP responses: `{ error: { code, message, ...data } }` with the status of the code. GaterErrors
- * keep their code and data; Fastify's own request errors (bad JSON, too large, wrong content type) are
- * `invalid_argument` with Fastify's status; anything else is a 500 `internal` whose details stay in the log.
+ * keep their code and data; Fastify's own request errors (bad JSON, too large, wrong content type, a path that does
+ * not decode or has a parameter too long) are `invalid_argument` with Fastify's status; anything else is a 500
+ * `internal` whose details stay in the log.
  */
 import type { ErrorObject } from 'ajv';
 import { GaterError, InvalidArgumentError, copyData, type ErrorCode } from '../errors/index.ts';
@@ -37,8 +38,14 @@ export function errorReply(err: unknown): ErrorReply {
     error = err;
   } else {
     const e = (typeof err === 'object' && err !== null ? err : {}) as FastifyRequestError;
+    const pathMessage = e.code === undefined ? undefined : PATH_ERRORS[e.code];
     if (Array.isArray(e.validation)) {
       error = toInvalidArgument(e.validation, e.validationContext ?? 'body');
+    } else if (pathMessage !== undefined && isClientError(e)) {
+      // Refused by the router before any route matched. Its own message echoes the whole path, which may be
+      // kilobytes long (the reason for refusing it), so ours says what is wrong instead.
+      error = new InvalidArgumentError('path', pathMessage);
+      status = e.statusCode;
     } else if (isClientError(e)) {
       // A request Fastify refused before any handler ran: malformed JSON (400), body too large (413), unsupported
       // content type (415). The caller's mistake, so invalid_argument, with Fastify's more precise status.
@@ -63,6 +70,15 @@ export function errorReply(err: unknown): ErrorReply {
   const body: ErrorBody = { error: fields as ErrorBody['error'] };
   return { status: status ?? error.status, body, error };
 }
+
+/**
+ * The router's refusals of a path (Fastify's `frameworkErrors`), by Fastify code: 400 for a path that is not valid
+ * percent-encoded UTF-8, 414 for a parameter longer than the router's maxParamLength.
+ */
+const PATH_ERRORS: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'is not valid percent-encoded UTF-8',
+  FST_ERR_MAX_PARAM_LENGTH: 'has a parameter too long',
+};
 
 function isClientError(e: FastifyRequestError): e is FastifyRequestError & { statusCode: number } {
   return (

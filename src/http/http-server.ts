@@ -3,7 +3,7 @@
  * metrics. Every route has a JSON schema; every failure answers `{ error: { code, message, ...data } }` with the
  * status of its code (DESIGN.md, "HTTP API").
  */
-import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { GaterApi } from '../gateway/gater-api.ts';
 import { CALL_TIMEOUT_MS } from '../gateway/index.ts';
@@ -77,6 +77,13 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
   const host = init.host ?? HTTP_HOST;
   const port = init.port ?? HTTP_PORT;
 
+  const refuse = (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const { status, body, error } = errorReply(err);
+    if (error.code === 'internal') request.log.error({ err }, 'request failed');
+    else request.log.debug({ code: error.code, status }, 'request refused');
+    return reply.code(status).send(body);
+  };
+
   const app = fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Requests are counted in metrics and logged at debug below; Fastify's two info lines per request are noise.
@@ -88,6 +95,12 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH_CHARS },
+    // Paths the router refuses (bad percent-encoding, a parameter too long) would otherwise get Fastify's own body.
+    // Such a reply skips the onResponse hook, so it is counted here.
+    frameworkErrors: (err, request, reply) => {
+      refuse(err, request, reply);
+      metrics.recordHttpRequest(routeLabel(request), reply.statusCode);
+    },
   });
   const eventStreams = new EventStreams(
     { logger, metrics },
@@ -98,13 +111,20 @@ export function createHttpServer(components: HttpComponents, init: HttpInit = {}
   );
 
   app.setValidatorCompiler(createValidatorCompiler());
-
-  app.setErrorHandler((err, request, reply) => {
-    const { status, body, error } = errorReply(err);
-    if (error.code === 'internal') request.log.error({ err }, 'request failed');
-    else request.log.debug({ code: error.code, status }, 'request refused');
-    return reply.code(status).send(body);
+  // Bodies are JSON only. Fastify also reads text/plain, which would reach the schema as a string and be answered
+  // "must be an object"; without its parser it is a 415, as every other type that is not JSON.
+  app.removeContentTypeParser('text/plain');
+  // An empty body labelled JSON is no body, as on a DELETE or a replay sent by a client that labels every request:
+  // Fastify's parser refuses it (400) even where a route takes no body. A route that needs one still refuses it
+  // through its schema.
+  const parseJson = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? 'error', app.initialConfig.onConstructorPoisoning ?? 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void parseJson(request, body as string, done);
   });
+
+  app.setErrorHandler(refuse);
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),

@@ -38,11 +38,12 @@ export function parseNameList(value: string, field: string): string[] {
 
 /**
  * Where a resumed event stream starts: one past the `Last-Event-ID` an EventSource sends when it reconnects (our
- * event ids are global positions), or undefined when the header is absent.
+ * event ids are global positions), or undefined when the header is absent or empty (an empty last event id is
+ * the one a stream has before its first event: nothing to resume after).
  */
 export function resumePosition(request: FastifyRequest): number | undefined {
   const raw = request.headers['last-event-id'];
-  if (raw === undefined) return undefined;
+  if (raw === undefined || (typeof raw === 'string' && raw.trim() === '')) return undefined;
   const id = typeof raw === 'string' && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(id)) throw new InvalidArgumentError('Last-Event-ID', 'must be the position of an event (integer >= 0)');
   return id + 1;

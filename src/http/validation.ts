@@ -1,8 +1,9 @@
 /**
  * Request validation: one Ajv per part of the request, because the parts need different rules. Bodies are JSON and
  * are checked as they are (no type coercion: `"5"` is not a number, `5` is not a string); path parameters, query
- * strings and headers are text, so they are coerced to the types their schemas declare. Unknown fields are errors
- * everywhere (never silently dropped), and failures become InvalidArgumentErrors naming the field.
+ * strings and headers are text, so they are coerced to the types their schemas declare, integers only from plain
+ * decimal text. Unknown fields are errors everywhere (never silently dropped), and failures become
+ * InvalidArgumentErrors naming the field.
  */
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { FastifySchema, FastifySchemaCompiler } from 'fastify';
@@ -26,10 +27,54 @@ const COMMON_AJV_OPTIONS: Options = {
 /** The request parts Fastify validates. */
 export type HttpPart = 'body' | 'querystring' | 'params' | 'headers';
 
+/**
+ * An integer as text: decimal digits, a minus sign before a number other than 0, no leading zeros, blanks, signs,
+ * exponents or hex. Ajv's coercion is JavaScript's `Number()`, which would read `0x2`, `1e1` and ` 5` as numbers.
+ */
+const DECIMAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
+
 export function createValidatorCompiler(): FastifySchemaCompiler<FastifySchema> {
   const body = withHint(new Ajv({ ...COMMON_AJV_OPTIONS, coerceTypes: false, useDefaults: false }));
   const text = withHint(new Ajv({ ...COMMON_AJV_OPTIONS, coerceTypes: true, useDefaults: true }));
-  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema as object) as ValidateFunction;
+  return ({ schema, httpPart }) =>
+    httpPart === 'body'
+      ? (body.compile(schema as object) as ValidateFunction)
+      : decimalIntegersOnly(text.compile(schema as object), schema as object);
+}
+
+/**
+ * `validate` of a text part (a flat object of strings) refusing, before Ajv coerces them, values of integer
+ * properties that are not plain decimal text, with the error Ajv gives a value of the wrong type.
+ */
+function decimalIntegersOnly(validate: ValidateFunction, schema: object): ValidateFunction {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const integers = Object.keys(properties).filter((key) => properties[key]!.type === 'integer');
+  if (integers.length === 0) return validate;
+  const checked = function (this: unknown, data: unknown, ...rest: unknown[]): boolean {
+    const values = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+    for (const key of integers) {
+      const value = values[key];
+      if (typeof value === 'string' && !DECIMAL_INTEGER.test(value)) {
+        checked.errors = [
+          {
+            keyword: 'type',
+            instancePath: `/${key}`,
+            schemaPath: `#/properties/${key}/type`,
+            params: { type: 'integer' },
+            parentSchema: properties[key],
+            data: value,
+          },
+        ];
+        return false;
+      }
+    }
+    const valid = (validate as (this: unknown, ...args: unknown[]) => boolean).call(this, data, ...rest);
+    checked.errors = validate.errors;
+    return valid;
+  } as ValidateFunction;
+  // Fastify lets a function with a schemaEnv (an Ajv one) replace the part it validates, as coercion may.
+  checked.schemaEnv = validate.schemaEnv;
+  return checked;
 }
 
 function withHint(ajv: Ajv): Ajv {

@@ -12,6 +12,7 @@ import type {
   SubscriptionSelector,
   SubscriptionType,
 } from './types.ts';
+import { canonicalJson } from './validate.ts';
 
 export const SNAPSHOT_COLUMNS = 'source_uuid, stream_uuid, version, data, metadata, created_epoch_us';
 /** `selector` holds the selector as canonical JSON, `options` the options as JSON. */
@@ -46,6 +47,28 @@ export function subscriptionFromRow(row: readonly unknown[]): SubscriptionRecord
 /** The stored type of a subscription row, and its selector as the canonical JSON it was saved as. */
 export function subscriptionDefinition(row: readonly unknown[]): { type: string; selector: string; createdEpochUs: number } {
   return { type: row[1] as string, selector: row[2] as string, createdEpochUs: row[6] as number };
+}
+
+/**
+ * What a stored subscription row has other than `spec` (whose `selector` is given as canonical JSON), worded for a
+ * `conflict` message ("startFrom 0 and options {...}"), or undefined when they are the same definition. The spec's
+ * defaults are filled in by validation, so a save that omits a default and one that spells it out are the same;
+ * options are compared as canonical JSON, so the order their keys were stored in does not matter.
+ */
+export function subscriptionDifference(
+  row: readonly unknown[],
+  spec: { type: string; startFrom: number; options: object },
+  selector: string,
+): string | undefined {
+  const stored = subscriptionDefinition(row);
+  if (stored.type !== spec.type || stored.selector !== selector) {
+    return `type ${stored.type} and selector ${stored.selector}`;
+  }
+  const differences: string[] = [];
+  if (Number(row[3]) !== spec.startFrom) differences.push(`startFrom ${Number(row[3])}`);
+  const options = canonicalJson(JSON.parse(row[4] as string));
+  if (options !== canonicalJson(spec.options)) differences.push(`options ${options}`);
+  return differences.length === 0 ? undefined : differences.join(' and ');
 }
 
 /** The values of a parked event's row, in `PARKED_COLUMNS` order. */

@@ -47,11 +47,12 @@ export function subscriptionNotFound(name: string): NotFoundError {
   return new NotFoundError(`subscription '${name}'`, { name });
 }
 
-/** A subscription of that name exists with another type or selector (`selector`: its stored JSON). */
-export function subscriptionConflict(name: string, type: string, selector: string): GaterError {
-  return new GaterError('conflict', `subscription '${name}' already exists with type ${type} and selector ${selector}`, {
-    name,
-  });
+/**
+ * A subscription of that name exists with another definition; `difference` names what the stored one has instead
+ * (`type by_stream and selector "a"`, `startFrom 0 and options {...}`).
+ */
+export function subscriptionConflict(name: string, difference: string): GaterError {
+  return new GaterError('conflict', `subscription '${name}' already exists with ${difference}`, { name });
 }
 
 /** The store was written by a newer gater, whose schema this one must not touch. */

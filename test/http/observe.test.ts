@@ -67,6 +67,15 @@ describe('observe over SSE', () => {
     } finally {
       resumed.close();
     }
+
+    // An empty Last-Event-ID (no event seen yet) is no resume point: `from` applies.
+    const emptyId = await observe(`type=by_stream&selector=replay&from=${p0}`, { 'last-event-id': '' });
+    try {
+      assert.equal(emptyId.response.status, 200);
+      assert.deepEqual((await emptyId.take(4)).map((m) => m.data.event.data.n), [0, 1, 2, 3]);
+    } finally {
+      emptyId.close();
+    }
   });
 
   test('selectors from the query string: event type, stream pattern, JSON payload, tags any and all', async () => {

@@ -23,6 +23,8 @@ describe('a real node: metrics after calls, probes, cluster', () => {
     assert.equal((await node('POST', path, { json: { events: [{ eventType: 'A' }], expectedVersion: 0 } })).status, 409);
     assert.equal((await node('GET', `${path}?count=2`)).status, 200);
     assert.equal((await node('GET', `${path}?count=0`)).status, 400);
+    assert.equal((await node('GET', '/v1/stores/default/streams/a%ZZ/version')).status, 400);
+    assert.equal((await node('GET', `/v1/stores/default/streams/${'x'.repeat(4700)}/version`)).status, 414);
 
     const res = await node('GET', '/metrics');
     assert.equal(res.status, 200);
@@ -43,6 +45,9 @@ describe('a real node: metrics after calls, probes, cluster', () => {
     assert.equal(value(`gater_http_requests_total{route="${route}",status="200"}`), 3);
     assert.equal(value(`gater_http_requests_total{route="${route}",status="409"}`), 1);
     assert.equal(value('gater_http_requests_total{route="GET /v1/stores/:store/streams/:stream/events",status="400"}'), 1);
+    // Paths the router refuses match no route, yet are counted.
+    assert.equal(value('gater_http_requests_total{route="unmatched",status="400"}'), 1);
+    assert.equal(value('gater_http_requests_total{route="unmatched",status="414"}'), 1);
     // The refused read never reached the gateway.
     assert.ok(!res.text.includes('outcome="invalid_argument"'));
     // Process metrics are on by default, under the same prefix.

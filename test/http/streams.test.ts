@@ -245,6 +245,18 @@ for (const transport of TRANSPORTS) {
       assert.equal(defaults.body.events.length, TOTAL);
     });
 
+    test('nextPosition never moves behind from, even from beyond the head', async () => {
+      const far = await req('GET', `${base}/all?from=1000000000`);
+      assert.equal(far.status, 200, far.text);
+      assert.deepEqual(far.body, { events: [], nextPosition: 1000000000 });
+      const none = await req('GET', `${base}/events?types=Nothing&from=300`);
+      assert.equal(none.status, 200, none.text);
+      assert.deepEqual(none.body, { events: [], nextPosition: 300 });
+      // Within the written positions, a page with no match still moves on to the head.
+      const scanned = await req('GET', `${base}/events?types=Nothing&from=2`);
+      assert.deepEqual(scanned.body, { events: [], nextPosition: TOTAL });
+    });
+
     test('events by type, by tags (any and all), and both, paged', async () => {
       const odd = await req('GET', `${base}/events?types=Odd`);
       assert.equal(odd.status, 200);

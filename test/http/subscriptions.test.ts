@@ -33,6 +33,10 @@ for (const transport of TRANSPORTS) {
       const again = await req('PUT', `${S}/subscriptions/orders`, { json: spec });
       assert.equal(again.status, 200);
       assert.deepEqual(again.body.subscription, subscription);
+      const changed = await req('PUT', `${S}/subscriptions/orders`, { json: { ...spec, options: { maxDeliveries: 4 } } });
+      assert.equal(changed.status, 409, changed.text);
+      assert.equal(changed.body.error.code, 'conflict');
+      assert.match(changed.body.error.message, /options .*"maxDeliveries":3/);
 
       await req('PUT', `${S}/subscriptions/payload`, {
         json: { type: 'by_event_payload', selector: { region: 'eu', total: { $exists: true } } },
@@ -51,6 +55,25 @@ for (const transport of TRANSPORTS) {
       assert.equal(gone.body.error.code, 'not_found');
       assert.equal((await req('DELETE', `${S}/subscriptions/orders`)).status, 404);
       assert.deepEqual((await req('GET', `${S}/subscriptions`)).body.subscriptions.map((s: any) => s.name).sort(), ['payload', 'tagged']);
+    });
+
+    test('routes that take no body accept an empty one labelled JSON; those that need one still refuse it', async () => {
+      const empty = { raw: '', headers: { 'content-type': 'application/json' } };
+      assert.equal((await req('PUT', `${S}/subscriptions/bodiless`, { json: { type: 'by_stream', selector: '$all' } })).status, 200);
+      const replay = await req('POST', `${S}/subscriptions/bodiless/parked/replay`, empty);
+      assert.equal(replay.status, 200, replay.text);
+      assert.deepEqual(replay.body, { replayed: 0 });
+      const removed = await req('DELETE', `${S}/subscriptions/bodiless`, empty);
+      assert.equal(removed.status, 204, removed.text);
+      assert.equal((await req('POST', `${S}/streams/bodiless/events`, { json: { events: [{ eventType: 'A' }] } })).status, 200);
+      const deleted = await req('DELETE', `${S}/streams/bodiless`, empty);
+      assert.equal(deleted.status, 204, deleted.text);
+      const append = await req('POST', `${S}/streams/bodiless/events`, empty);
+      assert.equal(append.status, 400, append.text);
+      assert.equal(append.body.error.field, 'body');
+      const ack = await req('POST', `${S}/subscriptions/bodiless/ack`, empty);
+      assert.equal(ack.status, 400, ack.text);
+      assert.equal(ack.body.error.field, 'body');
     });
 
     test('acks, parked and events of an unknown subscription are 404 JSON errors', async () => {

@@ -42,7 +42,7 @@ export const storeRoutes: FastifyPluginAsync<StoreRoutesOptions> = async (app, {
     },
     async (request) => {
       const { from, count } = request.query;
-      return page(await api.readAll(request.params.store, from, count, callOptions(request)));
+      return page(from, await api.readAll(request.params.store, from, count, callOptions(request)));
     },
   );
 
@@ -72,7 +72,7 @@ export const storeRoutes: FastifyPluginAsync<StoreRoutesOptions> = async (app, {
         filter.tags = parseNameList(tags, 'tags');
         filter.tagMatch = match;
       }
-      return page(await api.readEvents(request.params.store, filter, from, count, callOptions(request)));
+      return page(from, await api.readEvents(request.params.store, filter, from, count, callOptions(request)));
     },
   );
 };
@@ -82,7 +82,11 @@ function publicWorker({ nodeId, workerId, backend }: WorkerInfo): { nodeId: stri
   return { nodeId, workerId, backend };
 }
 
-/** A page of a read by position, with where the next page starts (never skipping or repeating an event). */
-function page({ events, scannedTo }: FilteredRead): { events: FilteredRead['events']; nextPosition: number } {
-  return { events, nextPosition: scannedTo + 1 };
+/**
+ * A page of a read from `from`, with where the next page starts (never skipping or repeating an event). A read from
+ * beyond the head scans only up to the head; the next page still starts at `from`, never behind it, or a reader
+ * following nextPosition would be sent back over positions it asked to skip.
+ */
+function page(from: number, { events, scannedTo }: FilteredRead): { events: FilteredRead['events']; nextPosition: number } {
+  return { events, nextPosition: Math.max(from, scannedTo + 1) };
 }

@@ -8,7 +8,7 @@ import {
   parkedFromRow,
   parkedValues,
   SUBSCRIPTION_COLUMNS,
-  subscriptionDefinition,
+  subscriptionDifference,
   subscriptionFromRow,
 } from '../record-rows.ts';
 import { subscriptionConflict, subscriptionNotFound } from '../store-errors.ts';
@@ -62,8 +62,9 @@ export class SubscriptionRecords {
   }
 
   /**
-   * Saves a definition. The same (type, selector, name) again returns the stored record unchanged; the same name
-   * with another type or selector is `conflict`.
+   * Saves a definition. The same definition again (type, selector, startFrom and options, defaults filled in)
+   * returns the stored record unchanged; the same name with any of them different is `conflict`, never a success
+   * that quietly keeps the old settings.
    */
   async save(db: pg.Pool, spec: ValidSubscriptionSpec, epochUs: number): Promise<SubscriptionRecord> {
     const selector = canonicalJson(spec.selector);
@@ -79,9 +80,9 @@ export class SubscriptionRecords {
     if (inserted !== undefined) return subscriptionFromRow(inserted);
     const existing = await this.#runner.row(db, this.#get, [spec.name]);
     if (existing === undefined) return this.save(db, spec, epochUs); // removed in between: try again
-    const stored = subscriptionDefinition(existing);
-    if (stored.type === spec.type && stored.selector === selector) return subscriptionFromRow(existing);
-    throw subscriptionConflict(spec.name, stored.type, stored.selector);
+    const difference = subscriptionDifference(existing, spec, selector);
+    if (difference === undefined) return subscriptionFromRow(existing);
+    throw subscriptionConflict(spec.name, difference);
   }
 
   /** Removes a definition with its checkpoint and parked events. Throws `not_found`. */

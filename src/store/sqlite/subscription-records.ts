@@ -9,6 +9,7 @@ import {
   parkedValues,
   SUBSCRIPTION_COLUMNS,
   subscriptionDefinition,
+  subscriptionDifference,
   subscriptionFromRow,
 } from '../record-rows.ts';
 import { subscriptionConflict, subscriptionNotFound } from '../store-errors.ts';
@@ -56,16 +57,17 @@ export class SubscriptionRecords {
   }
 
   /**
-   * Saves a definition. The same (type, selector, name) again returns the stored record unchanged; the same name
-   * with another type or selector is `conflict`.
+   * Saves a definition. The same definition again (type, selector, startFrom and options, defaults filled in)
+   * returns the stored record unchanged; the same name with any of them different is `conflict`, never a success
+   * that quietly keeps the old settings.
    */
   save(spec: ValidSubscriptionSpec, epochUs: number): SubscriptionRecord {
     const selector = canonicalJson(spec.selector);
     const existing = this.#get.get(spec.name) as unknown[] | undefined;
     if (existing !== undefined) {
-      const stored = subscriptionDefinition(existing);
-      if (stored.type === spec.type && stored.selector === selector) return subscriptionFromRow(existing);
-      throw subscriptionConflict(spec.name, stored.type, stored.selector);
+      const difference = subscriptionDifference(existing, spec, selector);
+      if (difference === undefined) return subscriptionFromRow(existing);
+      throw subscriptionConflict(spec.name, difference);
     }
     const options = JSON.stringify(spec.options);
     committing(`saving subscription '${spec.name}'`, () =>

@@ -98,7 +98,7 @@ export function recordsContract(f: StoreFactory): void {
   describe('subscription records', () => {
     const spec: SubscriptionSpec = { type: 'by_event_type', selector: 'OrderPlaced', name: 'orders' };
 
-    it('saves with defaults, idempotently for the same type, selector and name', () =>
+    it('saves with defaults, idempotently for the same definition, defaults omitted or spelled out', () =>
       withStore(f, async (store) => {
         const saved = await store.saveSubscription(spec);
         assert.deepEqual(
@@ -118,7 +118,14 @@ export function recordsContract(f: StoreFactory): void {
             createdAt: undefined,
           },
         );
-        assert.deepEqual(await store.saveSubscription({ ...spec, startFrom: 9, options: { maxInFlight: 1 } }), saved);
+        // The defaults spelled out are the same definition as the defaults omitted.
+        const explicit: SubscriptionSpec = {
+          ...spec,
+          startFrom: 0,
+          options: { tagMatch: TAG_MATCH, maxInFlight: MAX_IN_FLIGHT, maxDeliveries: MAX_DELIVERIES, ackTimeoutMs: ACK_TIMEOUT_MS },
+        };
+        assert.deepEqual(await store.saveSubscription(explicit), saved);
+        assert.deepEqual(await store.saveSubscription({ ...spec, options: {} }), saved);
         assert.deepEqual(await store.getSubscription('orders'), saved);
         assert.deepEqual(await store.listSubscriptions(), [saved]);
         assert.equal(await store.getSubscription('other'), undefined);
@@ -144,6 +151,33 @@ export function recordsContract(f: StoreFactory): void {
         await rejectsWith(store.saveSubscription({ ...spec, selector: 'OrderPaid' }), 'conflict');
         await rejectsWith(store.saveSubscription({ ...spec, type: 'by_stream', selector: 'OrderPlaced' }), 'conflict');
         assert.equal((await store.listSubscriptions()).length, 1);
+      }));
+
+    it('is a conflict to save a name again with another startFrom or options, and changes nothing', () =>
+      withStore(f, async (store) => {
+        const tagged: SubscriptionSpec = {
+          type: 'by_tags',
+          selector: ['a', 'b'],
+          name: 'tagged',
+          startFrom: 3,
+          options: { tagMatch: 'all', ackTimeoutMs: 1_000 },
+        };
+        const saved = await store.saveSubscription(tagged);
+        assert.deepEqual(await store.saveSubscription({ ...tagged, options: { ackTimeoutMs: 1_000, tagMatch: 'all' } }), saved);
+        const startFrom = await rejectsWith(store.saveSubscription({ ...tagged, startFrom: 5 }), 'conflict');
+        assert.match(startFrom.message, /startFrom 3/);
+        assert.doesNotMatch(startFrom.message, /options/);
+        const tagMatch = await rejectsWith(
+          store.saveSubscription({ ...tagged, options: { tagMatch: 'any', ackTimeoutMs: 1_000 } }),
+          'conflict',
+        );
+        assert.match(tagMatch.message, /options .*"tagMatch":"all"/);
+        assert.doesNotMatch(tagMatch.message, /startFrom/);
+        await rejectsWith(store.saveSubscription({ ...tagged, options: { tagMatch: 'all' } }), 'conflict');
+        await rejectsWith(store.saveSubscription({ ...tagged, options: { tagMatch: 'all', ackTimeoutMs: 1_000, maxInFlight: 1 } }), 'conflict');
+        const both = await rejectsWith(store.saveSubscription({ ...tagged, startFrom: 0, options: undefined }), 'conflict');
+        assert.match(both.message, /startFrom 3 and options/);
+        assert.deepEqual(await store.listSubscriptions(), [saved]);
       }));
 
     it('compares payload selectors by meaning, not key order', () =>
