@@ -3,10 +3,11 @@
  * `produce` with their output (text and `--json`) and exit codes (0 done, 1 refused or unreachable, 2 bad input).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
 import { freePort } from '../support/gater-process.ts';
-import { createTestApi, type TestApi } from '../support/real-api.ts';
+import type { TestApi } from '../support/real-api.ts';
+import { withRealNodeClient } from '../client/support.ts';
 import { runBin } from './cli-harness.ts';
 
 describe('gater append, read, observe and produce', () => {
@@ -14,13 +15,9 @@ describe('gater append, read, observe and produce', () => {
   let client: GaterClient;
   const gater = (...args: string[]) => runBin([...args, '--url', node.url], {}, 30_000);
 
-  before(async () => {
-    node = await createTestApi();
-    client = new GaterClient({}, { url: node.url });
-  });
-  after(async () => {
-    client.close();
-    await node.close();
+  withRealNodeClient((n, c) => {
+    node = n;
+    client = c;
   });
 
   it('append: one event or several, text or JSON; a conflict exits 1 with the current version', async () => {

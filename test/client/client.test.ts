@@ -4,7 +4,7 @@
  * and aborts end calls, and an unreachable node is a clear `unavailable`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
 import {
   GaterError,
@@ -15,9 +15,9 @@ import {
   WrongExpectedVersionError,
 } from '../../src/errors/index.ts';
 import type { SubscriptionSelector, SubscriptionType } from '../../src/store/types.ts';
-import { createTestApi, type TestApi } from '../support/real-api.ts';
+import type { TestApi } from '../support/real-api.ts';
 import { freePort } from '../support/gater-process.ts';
-import { range, take } from './support.ts';
+import { range, take, withRealNodeClient } from './support.ts';
 
 const STORE = 'default';
 
@@ -25,13 +25,9 @@ describe('GaterClient over HTTP', () => {
   let node: TestApi;
   let client: GaterClient;
 
-  before(async () => {
-    node = await createTestApi();
-    client = new GaterClient({}, { url: node.url });
-  });
-  after(async () => {
-    client.close();
-    await node.close();
+  withRealNodeClient((n, c) => {
+    node = n;
+    client = c;
   });
 
   it('appends, reads and lists exactly what the gateway does in process', async () => {

@@ -10,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { GaterClient } from '../../src/client/index.ts';
 import { TimeoutError } from '../../src/errors/index.ts';
 import { waitFor } from '../support/gater-process.ts';
-import { createTestApi, type TestApi } from '../support/real-api.ts';
-import { take } from './support.ts';
+import type { TestApi } from '../support/real-api.ts';
+import { take, withRealNodeClient } from './support.ts';
 
 const STORE = 'default';
 const CANCELLED = { code: 'unavailable', message: 'the call was cancelled' };
@@ -53,15 +53,20 @@ class HoldingServer {
   }
 }
 
+/** A HoldingServer for the calling suite, started before its tests (handed to `use` with its URL), closed after. */
+function withHoldingServer(use: (holding: HoldingServer, url: string) => void): void {
+  const holding = new HoldingServer();
+  before(async () => use(holding, await holding.start()));
+  after(() => holding.close());
+}
+
 describe('a subscription while it opens', () => {
   let holding: HoldingServer;
   let url: string;
-
-  before(async () => {
-    holding = new HoldingServer();
-    url = await holding.start();
+  withHoldingServer((h, u) => {
+    holding = h;
+    url = u;
   });
-  after(() => holding.close());
 
   it('is cancelled by the caller aborting, its request dropped, before its deadline', async () => {
     const client = new GaterClient({}, { url });
@@ -88,12 +93,10 @@ describe('a subscription while it opens', () => {
 describe('the deadline of an opening', () => {
   let holding: HoldingServer;
   let url: string;
-
-  before(async () => {
-    holding = new HoldingServer();
-    url = await holding.start();
+  withHoldingServer((h, u) => {
+    holding = h;
+    url = u;
   });
-  after(() => holding.close());
 
   it('is the deadlineAt of subscribe and observe when one is given', async () => {
     const client = new GaterClient({}, { url });
@@ -118,12 +121,10 @@ describe('the deadline of an opening', () => {
 describe('client.close() while subscriptions open', () => {
   let holding: HoldingServer;
   let url: string;
-
-  before(async () => {
-    holding = new HoldingServer();
-    url = await holding.start();
+  withHoldingServer((h, u) => {
+    holding = h;
+    url = u;
   });
-  after(() => holding.close());
 
   it('cancels the openings, drops their requests, and refuses calls after it', async () => {
     const client = new GaterClient({}, { url });
@@ -147,13 +148,9 @@ describe('a subscription whose signal is aborted before it opens', () => {
   let node: TestApi;
   let client: GaterClient;
 
-  before(async () => {
-    node = await createTestApi();
-    client = new GaterClient({}, { url: node.url });
-  });
-  after(async () => {
-    client.close();
-    await node.close();
+  withRealNodeClient((n, c) => {
+    node = n;
+    client = c;
   });
 
   it('rejects and opens nothing, so the live consumer keeps its session', async () => {

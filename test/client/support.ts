@@ -1,5 +1,29 @@
-/** Helpers of the client tests: pull a bounded number of deliveries from a subscription, within a time limit. */
+/**
+ * Helpers of the client tests: a real node with a client of it for a suite, and pulling a bounded number of deliveries
+ * from a subscription within a time limit.
+ */
+import { after, before } from 'node:test';
+import { GaterClient } from '../../src/client/index.ts';
 import type { Delivery } from '../../src/store/subscriptions/types.ts';
+import { createTestApi, type TestApi } from '../support/real-api.ts';
+
+/**
+ * Starts a real node and a client of it before the calling suite's tests, handing both to `use`, and closes them
+ * after.
+ */
+export function withRealNodeClient(use: (node: TestApi, client: GaterClient) => void): void {
+  let node: TestApi | undefined;
+  let client: GaterClient | undefined;
+  before(async () => {
+    node = await createTestApi();
+    client = new GaterClient({}, { url: node.url });
+    use(node, client);
+  });
+  after(async () => {
+    client?.close();
+    await node?.close();
+  });
+}
 
 /** Pulls `count` deliveries, failing after `timeoutMs`; `each` runs on every delivery before the next pull. */
 export async function take(
