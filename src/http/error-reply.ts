@@ -31,7 +31,35 @@ interface FastifyRequestError {
   message?: string;
 }
 
-export function errorReply(err: unknown): ErrorReply {
+/**
+ * How the store's errors name what a request calls otherwise: each key a field or field prefix of the store's, each
+ * value the request's name for it ('' where the request's body is that object itself). The store validates objects
+ * the routes build from paths, queries and bodies (`validateStreamId(stream)`, `filter.tags` from `?tags=`, the
+ * snapshot from its path and body), and the caller must learn which of its inputs was wrong in its own terms.
+ */
+export type FieldNames = Readonly<Record<string, string>>;
+
+export const REQUEST_FIELD_NAMES: FieldNames = {
+  streamId: 'stream',
+  'filter.tags': 'tags',
+  'filter.types': 'types',
+  'spec.name': 'name',
+  snapshot: '',
+};
+
+/** `field` in the request's terms. */
+export function requestField(field: string, names: FieldNames): string {
+  for (const [called, asked] of Object.entries(names)) {
+    if (field === called) return asked === '' ? 'body' : asked;
+    const next = field.charAt(called.length);
+    if (field.startsWith(called) && (next === '.' || next === '[')) {
+      return asked === '' ? field.slice(called.length + (next === '.' ? 1 : 0)) : asked + field.slice(called.length);
+    }
+  }
+  return field;
+}
+
+export function errorReply(err: unknown, fieldNames: FieldNames = REQUEST_FIELD_NAMES): ErrorReply {
   let error: GaterError;
   let status: number | undefined;
   if (err instanceof GaterError) {
@@ -60,11 +88,17 @@ export function errorReply(err: unknown): ErrorReply {
     // Whatever went wrong inside stays in the log (paths, SQL, stack); the caller learns only that it was not them.
     return { status: error.status, body: { error: { code, message: INTERNAL_MESSAGE } }, error };
   }
-  const { message } = error;
-  // Data never overrides the code or the message, yet they stay first in the body.
+  let { message } = error;
   // Code and message first, and never overwritten by the data.
   const fields: Record<string, unknown> = { code, message };
   copyData(fields, error.data);
+  const field = fields['field'];
+  if (code === 'invalid_argument' && typeof field === 'string') {
+    // Named as the request names it; the message starts with the field (InvalidArgumentError).
+    const asked = requestField(field, fieldNames);
+    if (message.startsWith(`${field}: `)) message = `${asked}: ${message.slice(field.length + 2)}`;
+    fields['field'] = asked;
+  }
   fields['code'] = code;
   fields['message'] = message;
   const body: ErrorBody = { error: fields as ErrorBody['error'] };

@@ -139,8 +139,14 @@ const CASES: Case[] = [
   // numbers JSON.parse makes Infinity of, which JSON.stringify would store as null
   { what: 'a number out of range in event data', method: 'POST', path: APPEND, options: { raw: '{"events":[{"eventType":"A","data":{"a":[null,{"big":1e400}]}}]}', headers: { 'content-type': 'application/json' } }, field: 'events[0].data.a[1].big' },
   { what: 'a number out of range in metadata', method: 'POST', path: APPEND, options: { raw: '{"events":[{"eventType":"A"},{"eventType":"B","metadata":{"n":-1e999}}]}', headers: { 'content-type': 'application/json' } }, field: 'events[1].metadata.n' },
-  { what: 'a number out of range in snapshot data', method: 'PUT', path: `${SNAP}/1`, options: { raw: '{"data":[1e400]}', headers: { 'content-type': 'application/json' } }, field: 'snapshot.data[0]' },
+  { what: 'a number out of range in snapshot data', method: 'PUT', path: `${SNAP}/1`, options: { raw: '{"data":[1e400]}', headers: { 'content-type': 'application/json' } }, field: 'data[0]' },
   { what: 'a number out of range in a saved payload selector', method: 'PUT', path: SUB, options: { raw: '{"type":"by_event_payload","selector":{"big":1e400}}', headers: { 'content-type': 'application/json' } }, field: 'selector.big' },
+  // inputs the store checks, named as the request names them (the store says streamId, filter.tags, spec.name…)
+  { what: 'a stream id holding U+0000 in the path', method: 'POST', path: `${S}/streams/a%00b/events`, options: json({ events: [ok] }), field: 'stream' },
+  { what: 'a tag holding U+0000 in the query', method: 'GET', path: `${S}/events?tags=ok,a%00b`, field: 'tags[1]' },
+  { what: 'an event type holding U+0000 in the query', method: 'GET', path: `${S}/events?types=a%00b`, field: 'types[0]' },
+  { what: 'a subscription name holding U+0000', method: 'PUT', path: `${S}/subscriptions/a%00b`, options: json({ type: 'by_stream', selector: '$all' }), field: 'name' },
+  { what: 'a snapshot source holding U+0000', method: 'PUT', path: `${S}/snapshots/a%00b/stream/1`, options: json({ data: 1 }), field: 'sourceUuid' },
   // probes and cluster take no parameters either
   { what: 'cluster with a parameter', method: 'GET', path: '/v1/cluster?verbose=1', field: 'verbose' },
   { what: 'readiness with a parameter', method: 'GET', path: '/health/ready?x=1', field: 'x' },
