@@ -62,7 +62,9 @@ export function scanFlags(argv: readonly string[], specs: Readonly<Record<string
       continue;
     }
     // Without strict mode parseArgs takes the next flag as the value of one whose value is missing.
-    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-') && token.value.length > 1)) {
+    // A negative number is a value (--expected-version -1), not the next flag.
+    const nextFlag = !token.inlineValue && token.value !== undefined && /^-[^\d]/.test(token.value);
+    if (token.value === undefined || nextFlag) {
       problems.push({ flag: token.rawName, message: 'needs a value' });
       continue;
     }

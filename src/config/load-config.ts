@@ -157,7 +157,8 @@ class ConfigLoader {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      this.issue(where, `is not valid JSON: ${(err as Error).message}`);
+      // Only where: V8's message quotes the text around the error, which may be the cluster secret.
+      this.issue(where, `is not valid JSON${jsonErrorPlace(text, (err as Error).message)}`);
       return;
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -309,4 +310,13 @@ export function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** ` (line L, column C)` of a JSON.parse failure, from the position its message gives, or '' when it gives none. */
+function jsonErrorPlace(text: string, message: string): string {
+  const match = /position (\d+)/.exec(message);
+  if (match === null) return /end of JSON input/i.test(message) ? ' (it ends too early)' : '';
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
 }
