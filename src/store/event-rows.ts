@@ -3,7 +3,7 @@
  * RecordedEvents, plus the events of a commit built from what was written, for append listeners. Both backends lay
  * out their events tables alike, so they share this.
  */
-import type { EventMetadata, RecordedEvent } from './types.ts';
+import type { EventMetadata, FilteredRead, RecordedEvent } from './types.ts';
 import { DEFAULT_CONTENT_TYPE, type PreparedEvent } from './validate.ts';
 
 /**
@@ -35,6 +35,14 @@ const EVENT_ENVELOPE_BYTES = 320;
 export interface DecodedPage {
   events: RecordedEvent[];
   cut: boolean;
+}
+
+/**
+ * The answer of a filtered read of at most `limit` events from `page`, where `head` was the store's last position at
+ * the read: a page that is full, or cut short by bytes, is scanned to its last event; any other reached the head.
+ */
+export function filteredRead({ events, cut }: DecodedPage, limit: number, head: number): FilteredRead {
+  return { events, scannedTo: cut || events.length === limit ? events[events.length - 1]!.position : head };
 }
 
 /** Turns rows into events. Keeps the last timestamp it formatted: the events of one commit share theirs. */

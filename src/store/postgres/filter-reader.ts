@@ -18,7 +18,7 @@
  */
 import { planFilter } from '../filter-plan.ts';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
-import { EventDecoder, eventColumns } from '../event-rows.ts';
+import { EventDecoder, eventColumns, filteredRead } from '../event-rows.ts';
 import type { Queryable, SqlRunner } from './sql-runner.ts';
 
 interface Query {
@@ -60,8 +60,7 @@ export class FilterReader {
     const query = this.build(filter, fromPosition, limit);
     const rows = await this.#runner.rows(db, query.sql, query.values, this.#prepares(query.sql));
     const head = (rows[0]?.[0] as number | undefined) ?? -1;
-    const { events, cut } = this.#decoder.decodePage(rows, 1);
-    return { events, scannedTo: cut || events.length === limit ? events[events.length - 1]!.position : head };
+    return filteredRead(this.#decoder.decodePage(rows, 1), limit, head);
   }
 
   #prepares(sql: string): boolean {

@@ -15,7 +15,7 @@ import { planFilter } from '../filter-plan.ts';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
 import { StatementCache } from './database.ts';
-import { eventColumns, type EventDecoder } from '../event-rows.ts';
+import { eventColumns, filteredRead, type EventDecoder } from '../event-rows.ts';
 import type { StreamIndex } from './stream-index.ts';
 
 type Params = Record<string, SQLInputValue>;
@@ -59,8 +59,7 @@ export class FilterReader {
     const query = this.#build(filter, fromPosition, limit);
     if (query === undefined) return { events: [], scannedTo: head };
     const statement = this.#statements.get(query.sql);
-    const { events, cut } = this.#decoder.decodePage(statement.all(query.params));
-    return { events, scannedTo: cut || events.length === limit ? events[events.length - 1]!.position : head };
+    return filteredRead(this.#decoder.decodePage(statement.all(query.params)), limit, head);
   }
 
   /** The query plan SQLite chooses for a filter, one line per step (for tests and diagnosis). */
