@@ -536,18 +536,14 @@ function toJson(value: unknown, field: string, index?: number, key?: string): st
   } catch (err) {
     reason = ` (${(err as Error).message})`;
   }
-  if (json === undefined) {
-    const name = index === undefined ? field : `${field}[${index}].${key}`;
-    throw new InvalidArgumentError(name, `must be JSON-serialisable${reason}`);
-  }
+  // Built only on failure: this runs for every event of every append.
+  const name = (): string => (index === undefined ? field : `${field}[${index}].${key}`);
+  if (json === undefined) throw new InvalidArgumentError(name(), `must be JSON-serialisable${reason}`);
   // JSON.stringify writes Infinity (what JSON.parse makes of 1e400) and NaN as null: stored, the value would silently
   // become another. Only a text holding a null can hide one, so the common case pays one substring search.
-  if (json.includes('null')) {
-    const path = nonFinitePath(value);
-    if (path !== undefined) {
-      const name = index === undefined ? field : `${field}[${index}].${key}`;
-      throw new InvalidArgumentError(`${name}${path}`, 'must be a finite number (a JSON number this large, Infinity or NaN cannot be stored)');
-    }
+  const path = json.includes('null') ? nonFinitePath(value) : undefined;
+  if (path !== undefined) {
+    throw new InvalidArgumentError(`${name()}${path}`, 'must be a finite number (a JSON number this large, Infinity or NaN cannot be stored)');
   }
   return json;
 }
