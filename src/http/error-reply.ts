@@ -37,9 +37,7 @@ interface FastifyRequestError {
  * the routes build from paths, queries and bodies (`validateStreamId(stream)`, `filter.tags` from `?tags=`, the
  * snapshot from its path and body), and the caller must learn which of its inputs was wrong in its own terms.
  */
-export type FieldNames = Readonly<Record<string, string>>;
-
-export const REQUEST_FIELD_NAMES: FieldNames = {
+const REQUEST_FIELD_NAMES: Readonly<Record<string, string>> = {
   streamId: 'stream',
   'filter.tags': 'tags',
   'filter.types': 'types',
@@ -48,8 +46,8 @@ export const REQUEST_FIELD_NAMES: FieldNames = {
 };
 
 /** `field` in the request's terms. */
-export function requestField(field: string, names: FieldNames): string {
-  for (const [called, asked] of Object.entries(names)) {
+function requestField(field: string): string {
+  for (const [called, asked] of Object.entries(REQUEST_FIELD_NAMES)) {
     if (field === called) return asked === '' ? 'body' : asked;
     const next = field.charAt(called.length);
     if (field.startsWith(called) && (next === '.' || next === '[')) {
@@ -59,7 +57,7 @@ export function requestField(field: string, names: FieldNames): string {
   return field;
 }
 
-export function errorReply(err: unknown, fieldNames: FieldNames = REQUEST_FIELD_NAMES): ErrorReply {
+export function errorReply(err: unknown): ErrorReply {
   let error: GaterError;
   let status: number | undefined;
   if (err instanceof GaterError) {
@@ -95,7 +93,7 @@ export function errorReply(err: unknown, fieldNames: FieldNames = REQUEST_FIELD_
   const field = fields['field'];
   if (code === 'invalid_argument' && typeof field === 'string') {
     // Named as the request names it; the message starts with the field (InvalidArgumentError).
-    const asked = requestField(field, fieldNames);
+    const asked = requestField(field);
     if (message.startsWith(`${field}: `)) message = `${asked}: ${message.slice(field.length + 2)}`;
     fields['field'] = asked;
   }
