@@ -6,19 +6,19 @@
 import type { EventMetadata, FilteredRead, RecordedEvent } from './types.ts';
 import { DEFAULT_CONTENT_TYPE, type PreparedEvent } from './validate.ts';
 
+/** The columns of an event read, in the order `EventDecoder` reads them. */
+const EVENT_COLUMNS = [
+  'position', 'stream_id', 'version', 'event_id', 'event_type', 'data', 'metadata', 'tags', 'epoch_us',
+  'data_content_type', 'metadata_content_type',
+] as const;
+
 /**
  * The SELECT list of an event read. `stream` is the expression giving the stream id: `s.stream_id` when the query
  * joins `streams s`, or a parameter when every row comes from one known stream.
  */
 export function eventColumns(stream: string): string {
-  return (
-    `e.position, ${stream}, e.version, e.event_id, e.event_type, e.data, e.metadata, e.tags, e.epoch_us, ` +
-    'e.data_content_type, e.metadata_content_type'
-  );
+  return EVENT_COLUMNS.map((c) => (c === 'stream_id' ? `${stream} AS stream_id` : `e.${c}`)).join(', ');
 }
-
-/** The number of columns `eventColumns` selects. */
-export const EVENT_COLUMN_COUNT = 11;
 
 /**
  * Most bytes one read answers with (estimated as the events encode in JSON), unless its first event alone is larger.
@@ -49,6 +49,11 @@ export function filteredRead({ events, cut }: DecodedPage, limit: number, head: 
 export class EventDecoder {
   #lastEpochUs = -1;
   #lastTimestamp = '';
+  /**
+   * Rows handed to `decodePage` since this decoder was made: all of an array (the driver fetched them), those pulled
+   * from an iterator. What a page cost in rows, for tests of the byte cut.
+   */
+  rowsFetched = 0;
 
   /** Decodes rows, each an array starting at column `offset` (queries may put other columns first). */
   decodeAll(rows: readonly unknown[], offset = 0): RecordedEvent[] {
@@ -59,12 +64,16 @@ export class EventDecoder {
 
   /**
    * Decodes rows (each from column `offset`; rows whose column `offset` is null hold no event and are passed over)
-   * until the page would pass `maxBytes`; always at least one event.
+   * until the page would pass `maxBytes`; always at least one event. Given an iterator (SQLite's), it pulls no row
+   * past the one that cuts the page, so a read of many large events never holds more than the page and one event.
    */
-  decodePage(rows: readonly unknown[], offset = 0, maxBytes = READ_PAGE_BYTES_MAX): DecodedPage {
+  decodePage(rows: Iterable<unknown>, offset = 0, maxBytes = READ_PAGE_BYTES_MAX): DecodedPage {
     const events: RecordedEvent[] = [];
     let bytes = 0;
+    const fromArray = Array.isArray(rows);
+    if (fromArray) this.rowsFetched += rows.length;
     for (const item of rows) {
+      if (!fromArray) this.rowsFetched++;
       const row = item as readonly unknown[];
       if (row[offset] === null) continue;
       const size = encodedSize(row, offset);
@@ -137,14 +146,33 @@ export function storedContentType(contentType: string): string | null {
 }
 
 /**
- * About the bytes of a row's event encoded in JSON: its texts as they are (exact in UTF-8 for the large ones, which
- * decide a cut), its names, and the other fields.
+ * About the bytes of a row's event encoded in JSON: its texts in UTF-8 as they are, its names, and the other fields.
+ * Never less than `pageCutSql`'s measure of the same row, which the cut in SQL relies on.
  */
 function encodedSize(row: readonly unknown[], o: number): number {
   let bytes = EVENT_ENVELOPE_BYTES + (row[o + 1] as string).length + (row[o + 4] as string).length;
   for (let c = o + 5; c <= o + 7; c++) {
     const text = row[c] as string | null;
-    if (text !== null) bytes += text.length > 65_536 ? Buffer.byteLength(text, 'utf8') : text.length;
+    if (text !== null) bytes += Buffer.byteLength(text, 'utf8');
   }
   return bytes;
+}
+
+/**
+ * `select` (a SELECT of `eventColumns`, ordered by `order` and limited) cut short in SQL near where `decodePage`
+ * will cut it, so that the driver never fetches the rows a page of large events leaves out: without it, a read of
+ * 10,000 events of 1 MB fetched 10 GB to answer 12 MiB. A row is kept while the texts (data, metadata, tags) of the
+ * rows before the one before it take at most `maxBytes` in UTF-8: measured so, the rows kept always reach the row
+ * `decodePage` cuts at, whenever rows were left out (the first two rows are always kept, for a first event that is
+ * alone over `maxBytes`), and at most two rows past the page are fetched. `octet_length` reads a stored value's
+ * size without fetching it. `order` names the columns of `eventColumns` (`position`, `version DESC`). One window
+ * costs a fifth of the read rate of small events (two cost a third).
+ */
+export function pageCutSql(select: string, order: string, maxBytes = READ_PAGE_BYTES_MAX): string {
+  const size = 'coalesce(octet_length(q.data), 0) + coalesce(octet_length(q.metadata), 0) + coalesce(octet_length(q.tags), 0)';
+  return (
+    `SELECT ${EVENT_COLUMNS.map((c) => `w.${c}`).join(', ')} FROM (SELECT q.*, sum(${size}) OVER ` +
+    `(ORDER BY q.${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 2 PRECEDING) AS bytes_before FROM (${select}) q) w ` +
+    `WHERE coalesce(w.bytes_before, 0) <= ${maxBytes} ORDER BY w.${order}`
+  );
 }

@@ -18,7 +18,7 @@
  */
 import { planFilter } from '../filter-plan.ts';
 import type { EventFilter, FilteredRead, RecordedEvent } from '../types.ts';
-import { EventDecoder, eventColumns, filteredRead } from '../event-rows.ts';
+import { EventDecoder, eventColumns, filteredRead, pageCutSql } from '../event-rows.ts';
 import type { Queryable, SqlRunner } from './sql-runner.ts';
 
 interface Query {
@@ -80,10 +80,10 @@ export class FilterReader {
   build(filter: EventFilter, fromPosition: number, limit: number): Query {
     const s = this.#s;
     const p = new Params();
-    const inner = this.#inner(filter, fromPosition === 0, p.bind(fromPosition), p.bind(limit), p);
+    const page = pageCutSql(this.#inner(filter, fromPosition === 0, p.bind(fromPosition), p.bind(limit), p), 'position');
     return {
       sql:
-        `SELECT h.next_position - 1, r.* FROM ${s}.store_head h LEFT JOIN LATERAL (${inner}) r ON true ` +
+        `SELECT h.next_position - 1, r.* FROM ${s}.store_head h LEFT JOIN LATERAL (${page}) r ON true ` +
         'ORDER BY r.position',
       values: p.values,
     };

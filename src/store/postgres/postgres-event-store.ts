@@ -66,7 +66,7 @@ import {
   STATEMENT_TIMEOUT_MS,
 } from './constants.ts';
 import { checkOut, clientConfig, createPool, storageError, storeTypes, type PoolSettings } from './database.ts';
-import { EventDecoder, eventColumns } from '../event-rows.ts';
+import { EventDecoder, eventColumns, pageCutSql } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { NotificationListener } from './notification-listener.ts';
 import type { ConnectionUpkeep } from './reconnecting-client.ts';
@@ -147,6 +147,11 @@ export class PostgresEventStore implements EventStore {
     this.#maxBatchEvents = init.maxBatchEvents ?? MAX_BATCH_EVENTS;
     this.#maxConcurrentBatches = init.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
     this.#sql = statements(quoteIdent(this.schema));
+  }
+
+  /** Rows this store's reads fetched from the server (see EventDecoder.rowsFetched). */
+  get rowsFetched(): number {
+    return this.#decoder.rowsFetched;
   }
 
   /** Append batches written and the appends they held, since open. */
@@ -510,14 +515,18 @@ export class PostgresEventStore implements EventStore {
 /** The fixed statements of a store, given its quoted schema name. */
 function statements(s: string) {
   return {
-    readForward:
+    readForward: pageCutSql(
       `SELECT ${eventColumns('$1::text')} FROM ${s}.events e ` +
-      `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1) AND e.version >= $2 ` +
-      'ORDER BY e.version LIMIT $3',
-    readBackward:
+        `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1) AND e.version >= $2 ` +
+        'ORDER BY e.version LIMIT $3',
+      'version',
+    ),
+    readBackward: pageCutSql(
       `SELECT ${eventColumns('$1::text')} FROM ${s}.events e ` +
-      `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1) AND e.version <= $2 ` +
-      'ORDER BY e.version DESC LIMIT $3',
+        `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1) AND e.version <= $2 ` +
+        'ORDER BY e.version DESC LIMIT $3',
+      'version DESC',
+    ),
     streamVersion:
       `SELECT max(e.version) FROM ${s}.events e ` +
       `WHERE e.sid = (SELECT sid FROM ${s}.streams WHERE stream_id = $1)`,

@@ -59,7 +59,7 @@ export class FilterReader {
     const query = this.#build(filter, fromPosition, limit);
     if (query === undefined) return { events: [], scannedTo: head };
     const statement = this.#statements.get(query.sql);
-    return filteredRead(this.#decoder.decodePage(statement.all(query.params)), limit, head);
+    return filteredRead(this.#decoder.decodePage(statement.iterate(query.params)), limit, head);
   }
 
   /** The query plan SQLite chooses for a filter, one line per step (for tests and diagnosis). */

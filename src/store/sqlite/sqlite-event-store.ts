@@ -132,6 +132,11 @@ export class SqliteEventStore implements EventStore {
     this.#streamCacheSize = init.streamCacheSize ?? STREAM_CACHE_SIZE;
   }
 
+  /** Rows this store's reads fetched from the database since open (see EventDecoder.rowsFetched). */
+  get rowsFetched(): number {
+    return this.#open?.decoder.rowsFetched ?? 0;
+  }
+
   /** Group commit's batches and the appends they held, since open. */
   get commitCounters(): { batches: number; appends: number } {
     return this.#open?.commits.counters ?? { batches: 0, appends: 0 };
@@ -200,8 +205,8 @@ export class SqliteEventStore implements EventStore {
       if (stream === undefined) return [];
       const rows =
         direction === 'forward'
-          ? open.readForward.all(streamId, stream.sid, fromVersion ?? 0, count)
-          : open.readBackward.all(streamId, stream.sid, fromVersion ?? stream.version, count);
+          ? open.readForward.iterate(streamId, stream.sid, fromVersion ?? 0, count)
+          : open.readBackward.iterate(streamId, stream.sid, fromVersion ?? stream.version, count);
       return open.decoder.decodePage(rows).events;
     });
   }

@@ -131,6 +131,44 @@ export function readContract(f: StoreFactory): void {
         assert.equal((fifth?.data as string).length, 5_000_000);
       }));
 
+    it('fetches no more than two rows past a page cut short by bytes, however many events were asked for', () =>
+      withStore(f, async (store) => {
+        // Six events of 5 MB (pages of two) and two of 13 MB, each alone over READ_PAGE_BYTES_MAX (pages of one).
+        const big = (n: number, size: number): NewEvent => ({
+          eventType: size > 6_000_000 ? 'Huge' : 'Big',
+          data: `${n}`.padEnd(size, 'x'),
+          tags: [size > 6_000_000 ? 'huge' : 'big'],
+        });
+        for (let n = 0; n < 6; n++) await store.append('big', [big(n, 5_000_000)]);
+        for (let n = 0; n < 2; n++) await store.append('huge', [big(n, 13_000_000)]);
+        const fetched = () => {
+          const count = (store as unknown as { rowsFetched?: number }).rowsFetched;
+          assert.equal(typeof count, 'number', 'the store counts the rows its reads fetch');
+          return count!;
+        };
+        const reads: [string, () => Promise<RecordedEvent[]>, number[]][] = [
+          ['a stream forward', () => store.readStream('big', { count: 1000 }), [0, 1]],
+          ['a stream backward', () => store.readStream('big', { direction: 'backward', count: 1000 }), [5, 4]],
+          ['huge events forward', () => store.readStream('huge', { count: 1000 }), [6]],
+          ['huge events backward', () => store.readStream('huge', { direction: 'backward', count: 1000 }), [7]],
+          ['$all', async () => (await store.readFiltered({}, 0, 1000)).events, [0, 1]],
+          ['$all from the huge events', async () => (await store.readFiltered({}, 6, 1000)).events, [6]],
+          ['by stream', async () => (await store.readFiltered({ streamId: 'big' }, 2, 1000)).events, [2, 3]],
+          ['by type', async () => (await store.readFiltered({ types: ['Big', 'Huge'] }, 4, 1000)).events, [4, 5]],
+          ['by tag', async () => (await store.readFiltered({ tags: ['huge'] }, 0, 1000)).events, [6]],
+        ];
+        for (const [name, read, positions] of reads) {
+          const before = fetched();
+          const events = await read();
+          assert.deepEqual(events.map((e) => e.position), positions, name);
+          assert.ok(fetched() - before <= positions.length + 2, `${name}: fetched ${fetched() - before} rows`);
+        }
+        // A reader following scannedTo through the huge events gets each of them, one page each.
+        const first = await store.readFiltered({ tags: ['huge'] }, 0, 1000);
+        assert.equal(first.scannedTo, 6, 'a page of one huge event is cut short, not taken for the head');
+        assert.deepEqual((await store.readFiltered({ tags: ['huge'] }, 7, 1000)).events.map((e) => e.position), [7]);
+      }));
+
     it('reports scannedTo -1 and no events on an empty store', () =>
       withStore(f, async (store) => {
         assert.deepEqual(await store.readFiltered({}, 0, 10), { events: [], scannedTo: -1 });
