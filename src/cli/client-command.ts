@@ -4,7 +4,7 @@
  * with `--json` the error as `{"error": {"code", "message", ...}}`, and the exit code (1 when the node refused or
  * could not be reached, 2 when the command line was wrong and nothing was sent).
  */
-import { formatIssue, scanFlags, type FlagSpec, type FlagValue } from '../config/index.ts';
+import { formatIssue, integer, scanFlags, ValueError, type FlagSpec, type FlagValue } from '../config/index.ts';
 import { GaterClient } from '../client/index.ts';
 import { toGaterError } from '../errors/index.ts';
 import type { CliIo } from './cli-io.ts';
@@ -82,7 +82,10 @@ export function callFailed(name: string, io: CliIo, err: unknown, json: boolean)
   return EXIT_FAILURE;
 }
 
-/** An integer flag within bounds, or its default; a bad value is added to `problems`. */
+/**
+ * An integer flag within bounds, or its default; a bad value is added to `problems`. Read as the configuration reads
+ * a number (decimal digits only), so `1e2`, `0x10` or a blank are refused here as the HTTP API refuses them.
+ */
 export function integerFlag(
   values: ReadonlyMap<string, FlagValue>,
   name: string,
@@ -93,12 +96,13 @@ export function integerFlag(
 ): number {
   const raw = values.get(name)?.value;
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isSafeInteger(n) || n < min || n > max) {
-    problems.push(`--${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  try {
+    return integer(min, max).parse(raw);
+  } catch (err) {
+    if (!(err instanceof ValueError)) throw err;
+    problems.push(formatIssue({ field: `--${name}`, message: `${err.message} (got ${JSON.stringify(raw)})` }));
     return fallback;
   }
-  return n;
 }
 
 /** A JSON flag, parsed; a bad value is added to `problems`. */

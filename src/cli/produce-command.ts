@@ -35,7 +35,8 @@ export async function runProduce(argv: readonly string[], io: CliIo): Promise<nu
   const streams = splitStreams(stringFlag(flags, 'streams') ?? DEFAULT_PRODUCER_STREAMS);
   if (streams.length === 0 || streams.some((s) => s.startsWith('$'))) problems.push('--streams must name streams (not starting with $)');
   const rateText = stringFlag(flags, 'rate');
-  const ratePerS = rateText === undefined ? DEFAULT_RATE_PER_S : Number(rateText);
+  // Decimal digits with an optional fraction: Number() alone would take 0x10, 1e1 or a blank.
+  const ratePerS = rateText === undefined ? DEFAULT_RATE_PER_S : /^\d+(\.\d+)?$/.test(rateText) ? Number(rateText) : NaN;
   if (!(ratePerS >= 0.1 && ratePerS <= MAX_RATE_PER_S)) problems.push(`--rate must be a number from 0.1 to ${MAX_RATE_PER_S} (got ${JSON.stringify(rateText)})`);
   const batchSize = integerFlag(flags, 'batch', DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE, problems);
   const maxBatches = flags.has('batches') ? integerFlag(flags, 'batches', 1, 1, Number.MAX_SAFE_INTEGER, problems) : undefined;

@@ -70,6 +70,24 @@ describe('gater append, read, observe and produce', () => {
     assert.deepEqual(JSON.parse(missing.stdout), { events: [] });
   });
 
+  it('number flags take decimal digits only, as the HTTP API does: anything else exits 2 naming the flag', async () => {
+    const cases: [string[], string][] = [
+      [['read', '--stream', 'g1', '--count', '1e2'], 'gater read: --count must be an integer from 1 to 10000 (got "1e2")'],
+      [['read', '--stream', 'g1', '--count', '0x10'], 'gater read: --count must be an integer from 1 to 10000 (got "0x10")'],
+      [['read', '--stream', 'g1', '--from', ' '], `gater read: --from must be an integer from 0 to ${Number.MAX_SAFE_INTEGER} (got " ")`],
+      [['observe', '--count', '1.0'], `gater observe: --count must be an integer from 1 to ${Number.MAX_SAFE_INTEGER} (got "1.0")`],
+      [['produce', '--streams', 'never', '--batches', '0b1'], `gater produce: --batches must be an integer from 1 to ${Number.MAX_SAFE_INTEGER} (got "0b1")`],
+      [['produce', '--streams', 'never', '--rate', '0x10'], 'gater produce: --rate must be a number from 0.1 to 100 (got "0x10")'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await gater(...args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.stderr, `${message}\n`);
+      assert.equal(result.stdout, '');
+    }
+    assert.equal(await client.getVersion('default', 'never'), -1);
+  });
+
   it('observe: only the events selected, until --count; fewer before --duration-ms exits 1', async () => {
     const from = (await client.getStore('default')).lastPosition + 1;
     await client.appendEvents('default', 'ops', [
