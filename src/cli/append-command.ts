@@ -1,7 +1,8 @@
 /** `gater append`: appends events to a stream, for scripts. */
+import { MAX_CALL_TIMEOUT_MS } from '../config/index.ts';
 import type { NewEvent } from '../store/types.ts';
 import type { CliIo } from './cli-io.ts';
-import { callFailed, jsonFlag, parseClientCommand, stringFlag, usageFailed } from './client-command.ts';
+import { callFailed, jsonFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stringFlag, usageFailed } from './client-command.ts';
 import { EXIT_OK } from './exit-codes.ts';
 
 export const APPEND_USAGE = `Usage: gater append --stream STREAM (--type TYPE [--data JSON] [--metadata JSON] | --events JSON)
@@ -11,6 +12,7 @@ Appends one event (--type with --data) or several (--events, a JSON array of {ev
 
   --expected-version V   a version, or any, no_stream, stream_exists (default any)
   --json                 print {"version", "position"} (errors as {"error": {...}} on stderr)
+  --timeout-ms MS        deadline of the call (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 Exit codes: 0 appended, 1 refused by the node (wrong_expected_version, ...) or node unreachable, 2 bad command line.
 `;

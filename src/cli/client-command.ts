@@ -4,7 +4,7 @@
  * with `--json` the error as `{"error": {"code", "message", ...}}`, and the exit code (1 when the node refused or
  * could not be reached, 2 when the command line was wrong and nothing was sent).
  */
-import { formatIssue, integer, scanFlags, ValueError, type FlagSpec, type FlagValue } from '../config/index.ts';
+import { formatIssue, integer, MAX_CALL_TIMEOUT_MS, scanFlags, ValueError, type FlagSpec, type FlagValue } from '../config/index.ts';
 import { GaterClient } from '../client/index.ts';
 import { toGaterError } from '../errors/index.ts';
 import type { CliIo } from './cli-io.ts';
@@ -55,7 +55,7 @@ export function parseClientCommand(
   ];
   const store = String(values.get('store')?.value ?? 'default');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(store)) errors.push(`--store must be a store id (1 to 64 letters, digits, _ or -), got ${JSON.stringify(store)}`);
-  const deadlineMs = integerFlag(values, 'timeout-ms', SCRIPT_CALL_TIMEOUT_MS, 1, 600_000, errors);
+  const deadlineMs = integerFlag(values, 'timeout-ms', SCRIPT_CALL_TIMEOUT_MS, 1, MAX_CALL_TIMEOUT_MS, errors);
   let client: GaterClient | undefined;
   try {
     client = new GaterClient({}, { url: String(values.get('url')?.value ?? defaultUrl(io.env)), deadlineMs });

@@ -3,10 +3,20 @@
  * payload pattern or stream wildcard), or with `--subscription` a saved persistent one, acked as printed.
  */
 import type { HttpSubscription } from '../client/index.ts';
+import { MAX_CALL_TIMEOUT_MS } from '../config/index.ts';
 import { receivedLine, seenLine } from '../console/format.ts';
 import type { SubscriptionSelector, SubscriptionType } from '../store/types.ts';
 import type { CliIo } from './cli-io.ts';
-import { callFailed, integerFlag, jsonFlag, parseClientCommand, stopRequest, stringFlag, usageFailed } from './client-command.ts';
+import {
+  callFailed,
+  integerFlag,
+  jsonFlag,
+  parseClientCommand,
+  SCRIPT_CALL_TIMEOUT_MS,
+  stopRequest,
+  stringFlag,
+  usageFailed,
+} from './client-command.ts';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.ts';
 
 export const OBSERVE_USAGE = `Usage: gater observe [--stream STREAM|$all | --type TYPE | --payload JSON | --pattern WILDCARD
@@ -24,6 +34,7 @@ Prints events as they are appended: "SEEN stream:type (vN) => data" (default: ev
   --count N           stop after N events
   --duration-ms MS    stop after MS milliseconds (otherwise run until Ctrl+C)
   --json              one JSON object per line: {"event": {...}, "attempt": n}
+  --timeout-ms MS     deadline of each call (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 The stream reconnects by itself if the node restarts. Exit codes: 0 done (count reached, time up, Ctrl+C, or the
 output's reader gone, as with | head), 1 fewer than --count events before --duration-ms, a refused subscription or

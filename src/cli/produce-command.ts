@@ -1,9 +1,10 @@
 /** `gater produce`: the console's producers of greenhouse events, for scripts and load. */
+import { MAX_CALL_TIMEOUT_MS } from '../config/index.ts';
 import { GreenhouseEvents } from '../console/greenhouse.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_RATE_PER_S, MAX_BATCH_SIZE, MAX_RATE_PER_S, Producers } from '../console/producers.ts';
 import { splitStreams, DEFAULT_PRODUCER_STREAMS } from '../console/producer-screens.ts';
 import type { CliIo } from './cli-io.ts';
-import { integerFlag, parseClientCommand, stopRequest, stringFlag, usageFailed } from './client-command.ts';
+import { integerFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stopRequest, stringFlag, usageFailed } from './client-command.ts';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.ts';
 
 export const PRODUCE_USAGE = `Usage: gater produce [--streams a,b,c] [--rate R] [--batch N] [--batches N] [--duration-ms MS]
@@ -16,6 +17,7 @@ producer per stream, until --batches per stream are written, --duration-ms has p
   --rate R           batches per second per stream (default ${DEFAULT_RATE_PER_S}, at most ${MAX_RATE_PER_S})
   --batch N          events per batch (default ${DEFAULT_BATCH_SIZE})
   --json             print {"appended", "batches", "failures", "streams": {...}} at the end
+  --timeout-ms MS    deadline of each append (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 Exit codes: 0 every append succeeded, 1 some append failed (the last error is printed), 2 bad command line.
 `;

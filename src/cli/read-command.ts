@@ -1,7 +1,8 @@
 /** `gater read`: reads a stream (or `$all`) and prints its events, for scripts. */
+import { MAX_CALL_TIMEOUT_MS } from '../config/index.ts';
 import type { RecordedEvent } from '../store/types.ts';
 import type { CliIo } from './cli-io.ts';
-import { callFailed, integerFlag, parseClientCommand, stringFlag, usageFailed } from './client-command.ts';
+import { callFailed, integerFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stringFlag, usageFailed } from './client-command.ts';
 import { EXIT_OK } from './exit-codes.ts';
 
 export const READ_USAGE = `Usage: gater read --stream STREAM|$all [--from N] [--count N] [--backward]
@@ -10,10 +11,11 @@ export const READ_USAGE = `Usage: gater read --stream STREAM|$all [--from N] [--
 Prints events of a stream, one per line: "position stream:type (vN) => data". With $all, every stream by global
 position (--from is then a position).
 
-  --from N       first version (or position with $all) to read; default the start (the end with --backward)
-  --count N      at most this many events (default 100)
-  --backward     newest first (not with $all)
-  --json         print {"events": [...]} ($all adds "nextPosition", where the next page starts)
+  --from N          first version (or position with $all) to read; default the start (the end with --backward)
+  --count N         at most this many events (default 100)
+  --backward        newest first (not with $all)
+  --json            print {"events": [...]} ($all adds "nextPosition", where the next page starts)
+  --timeout-ms MS   deadline of each call (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 Exit codes: 0 read (an empty or missing stream prints nothing), 1 refused or unreachable node, 2 bad command line.
 `;

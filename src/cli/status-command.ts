@@ -1,6 +1,7 @@
 /** `gater status`: asks a running node for its view of the cluster and its readiness, and prints them as tables (or JSON). */
-import { DEFAULT_HTTP_PORT, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
+import { DEFAULT_HTTP_PORT, MAX_CALL_TIMEOUT_MS, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
 import type { CliIo } from './cli-io.ts';
+import { integerFlag } from './client-command.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 import { renderStatus, type ClusterBody, type Readiness, type ReadyBody, type StoresBody } from './status-view.ts';
 import { STATUS_USAGE } from './usage.ts';
@@ -31,9 +32,9 @@ export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () =>
   }
   const base = String(values.get('url')?.value ?? defaultUrl(io.env));
   if (!/^https?:\/\/[^/]/.test(base)) usageErrors.push(`--url must be an http:// or https:// URL (got ${JSON.stringify(base)})`);
-  const timeoutText = values.get('timeout-ms')?.value;
-  const timeoutMs = timeoutText === undefined ? STATUS_TIMEOUT_MS : Number(timeoutText);
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) usageErrors.push(`--timeout-ms must be a positive integer (got ${JSON.stringify(timeoutText)})`);
+  // Bounded: beyond 2^31 - 1 ms the timer under AbortSignal.timeout refuses the delay, and the node would be reported
+  // unreachable.
+  const timeoutMs = integerFlag(values, 'timeout-ms', STATUS_TIMEOUT_MS, 1, MAX_CALL_TIMEOUT_MS, usageErrors);
   if (usageErrors.length > 0) {
     io.stderr.write(`gater status: ${usageErrors.join('; ')}\n`);
     return EXIT_USAGE;

@@ -23,7 +23,7 @@ peers (CONNECTED: an open mesh connection, which calls to the peer's workers nee
 
   --url URL          the node's HTTP API (default http://127.0.0.1:$GATER_HTTP_PORT, else port 4001)
   --json             print {"cluster": ..., "stores": [...], "ready": {...}} instead of tables
-  --timeout-ms MS    how long to wait for each answer (default 5000)
+  --timeout-ms MS    how long to wait for each answer (default 5000, at most 600000)
 
 Exit code 1 when the node cannot be reached or answers with an error.
 `;

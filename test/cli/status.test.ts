@@ -158,7 +158,19 @@ describe('gater status', () => {
     assert.equal(unknown.stderr, 'gater status: --jsn is not a known flag (did you mean --json?)\n');
     const badUrl = await status(['--url', 'localhost:4001', '--timeout-ms', 'soon']);
     assert.equal(badUrl.code, 2);
-    assert.match(badUrl.stderr, /--url must be an http:\/\/ or https:\/\/ URL \(got "localhost:4001"\); --timeout-ms must be a positive integer/);
+    assert.match(badUrl.stderr, /--url must be an http:\/\/ or https:\/\/ URL \(got "localhost:4001"\); --timeout-ms must be an integer from 1 to 600000 \(got "soon"\)/);
+  });
+
+  it('refuses a --timeout-ms beyond its maximum (600000) or not in decimal digits as a usage error, not an unreachable node', async () => {
+    mode = 'ok';
+    for (const value of ['99999999999', '600001', '1e3', '0']) {
+      const { code, stdout, stderr } = await status(['--url', url, '--timeout-ms', value]);
+      assert.equal(code, 2, stderr);
+      assert.equal(stdout, '');
+      assert.equal(stderr, `gater status: --timeout-ms must be an integer from 1 to 600000 (got "${value}")\n`);
+    }
+    const longest = await status(['--url', url, '--timeout-ms', '600000']);
+    assert.equal(longest.code, 0, longest.stderr);
   });
 
   it('works through bin/gater.js as a real process', async () => {
