@@ -9,7 +9,7 @@ import { GaterClient } from '../client/index.ts';
 import { toGaterError } from '../errors/index.ts';
 import type { CliIo } from './cli-io.ts';
 import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
-import { defaultUrl } from './node-url.ts';
+import { nodeUrl } from './node-url.ts';
 
 /** Deadline of each call of a script command unless `--timeout-ms` says otherwise. */
 export const SCRIPT_CALL_TIMEOUT_MS = 5_000;
@@ -56,9 +56,10 @@ export function parseClientCommand(
   const store = String(values.get('store')?.value ?? 'default');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(store)) errors.push(`--store must be a store id (1 to 64 letters, digits, _ or -), got ${JSON.stringify(store)}`);
   const deadlineMs = integerFlag(values, 'timeout-ms', SCRIPT_CALL_TIMEOUT_MS, 1, MAX_CALL_TIMEOUT_MS, errors);
+  const url = nodeUrl(stringFlag(values, 'url'), io.env, errors);
   let client: GaterClient | undefined;
   try {
-    client = new GaterClient({}, { url: String(values.get('url')?.value ?? defaultUrl(io.env)), deadlineMs });
+    if (url !== undefined) client = new GaterClient({}, { url, deadlineMs });
   } catch (err) {
     errors.push((err as Error).message.replace(/^url:/, '--url'));
   }

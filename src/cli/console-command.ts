@@ -4,8 +4,9 @@ import { GaterClient } from '../client/index.ts';
 import { ConsoleApp } from '../console/console-app.ts';
 import { Terminal } from '../console/terminal.ts';
 import type { CliIo } from './cli-io.ts';
+import { stringFlag } from './client-command.ts';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
-import { defaultUrl } from './node-url.ts';
+import { nodeUrl } from './node-url.ts';
 import { CONSOLE_USAGE } from './usage.ts';
 
 const FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -44,12 +45,12 @@ export async function runConsole(argv: readonly string[], io: CliIo, deps: Conso
     ...problems.map((p) => formatIssue({ field: p.flag, message: p.message })),
     ...positionals.map((p) => `${JSON.stringify(p)} is not a flag of gater console`),
   ];
-  const url = String(values.get('url')?.value ?? defaultUrl(io.env));
   const given = values.get('store')?.value;
   let store = String(given ?? DEFAULT_STORE);
+  const url = nodeUrl(stringFlag(values, 'url'), io.env, errors);
   let client: GaterClient | undefined;
   try {
-    client = new GaterClient({}, { url });
+    if (url !== undefined) client = new GaterClient({}, { url });
   } catch (err) {
     errors.push((err as Error).message.replace(/^url:/, '--url'));
   }

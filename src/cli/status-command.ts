@@ -1,8 +1,9 @@
 /** `gater status`: asks a running node for its view of the cluster and its readiness, and prints them as tables (or JSON). */
-import { DEFAULT_HTTP_PORT, MAX_CALL_TIMEOUT_MS, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
+import { MAX_CALL_TIMEOUT_MS, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
 import type { CliIo } from './cli-io.ts';
-import { integerFlag } from './client-command.ts';
+import { integerFlag, stringFlag } from './client-command.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+import { nodeUrl } from './node-url.ts';
 import { renderStatus, type ClusterBody, type Readiness, type ReadyBody, type StoresBody } from './status-view.ts';
 import { STATUS_USAGE } from './usage.ts';
 
@@ -30,12 +31,12 @@ export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () =>
     io.stdout.write(STATUS_USAGE);
     return EXIT_OK;
   }
-  const base = String(values.get('url')?.value ?? defaultUrl(io.env));
-  if (!/^https?:\/\/[^/]/.test(base)) usageErrors.push(`--url must be an http:// or https:// URL (got ${JSON.stringify(base)})`);
+  const base = nodeUrl(stringFlag(values, 'url'), io.env, usageErrors);
+  if (base !== undefined && !/^https?:\/\/[^/]/.test(base)) usageErrors.push(`--url must be an http:// or https:// URL (got ${JSON.stringify(base)})`);
   // Bounded: beyond 2^31 - 1 ms the timer under AbortSignal.timeout refuses the delay, and the node would be reported
   // unreachable.
   const timeoutMs = integerFlag(values, 'timeout-ms', STATUS_TIMEOUT_MS, 1, MAX_CALL_TIMEOUT_MS, usageErrors);
-  if (usageErrors.length > 0) {
+  if (usageErrors.length > 0 || base === undefined) {
     io.stderr.write(`gater status: ${usageErrors.join('; ')}\n`);
     return EXIT_USAGE;
   }
@@ -68,12 +69,6 @@ export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () =>
     io.stdout.write(renderStatus(cluster, stores, nowMs(), readiness));
   }
   return EXIT_OK;
-}
-
-/** The local node, on the port this environment gives it when it names one. */
-function defaultUrl(env: CliIo['env']): string {
-  const port = Number(env['GATER_HTTP_PORT']);
-  return `http://127.0.0.1:${Number.isInteger(port) && port > 0 && port < 65_536 ? port : DEFAULT_HTTP_PORT}`;
 }
 
 /** The status of `/health/ready` from a node that is not ready. */

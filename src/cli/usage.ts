@@ -21,7 +21,8 @@ Asks a running node (GET /v1/cluster, /v1/stores and /health/ready) for this nod
 peers (CONNECTED: an open mesh connection, which calls to the peer's workers need) and the stores (STATUS
 "CONFLICT - calls refused" when nodes announce one store id as different stores), and prints tables.
 
-  --url URL          the node's HTTP API (default http://127.0.0.1:$GATER_HTTP_PORT, else port 4001)
+  --url URL          the node's HTTP API (default: the node GATER_HTTP_HOST and GATER_HTTP_PORT configure on this
+                     host, else http://127.0.0.1:4001)
   --json             print {"cluster": ..., "stores": [...], "ready": {...}} instead of tables
   --timeout-ms MS    how long to wait for each answer (default 5000, at most 600000)
 
@@ -33,7 +34,8 @@ export const CONSOLE_USAGE = `Usage: gater console [--url URL] [--store STORE]
 The interactive test console: observers (by stream, event type or payload pattern), producers of greenhouse events,
 persistent subscriptions with acks, stream data, manual appends and the cluster's status, from a menu.
 
-  --url URL        the node's HTTP API (default http://127.0.0.1:$GATER_HTTP_PORT, else port 4001)
+  --url URL        the node's HTTP API (default: the node GATER_HTTP_HOST and GATER_HTTP_PORT configure on this
+                   host, else http://127.0.0.1:4001)
   --store STORE    the store to work on (default: "default" if the cluster has it, else the first store listed)
 
 Needs a terminal. Exit with option 15 or Ctrl+C at the menu: every observer, producer and subscription stops.

@@ -58,6 +58,12 @@ describe('gater (bin/gater.js)', () => {
     assert.match(r.stderr, /clusterSecret is required because this node is reachable beyond loopback \(gossipIf is 0\.0\.0\.0, meshHost is 0\.0\.0\.0\): set GATER_CLUSTER_SECRET/);
   });
 
+  it('gater console refuses a GATER_HTTP_PORT the node would refuse, naming it, when --url is not given', async () => {
+    const r = await runBin(['console'], { GATER_HTTP_PORT: 'abc' });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'gater console: GATER_HTTP_PORT must be an integer from 0 to 65535 (got "abc")\n');
+  });
+
   it('gater console without a terminal says so and exits 2 (test/console drives it in tmux)', async () => {
     const r = await runBin(['console', '--url', 'http://127.0.0.1:1']);
     assert.equal(r.code, 2);

@@ -136,6 +136,19 @@ describe('gater append, read, observe and produce', () => {
     }
   });
 
+  it('without --url ask the node GATER_HTTP_HOST and GATER_HTTP_PORT configure; a value the node would refuse exits 2 naming it', async () => {
+    const port = new URL(node.url).port;
+    const read = await runBin(['read', '--stream', 'g1', '--count', '1', '--json'], { GATER_HTTP_HOST: '0.0.0.0', GATER_HTTP_PORT: port });
+    assert.equal(read.code, 0, read.stderr);
+    assert.equal((JSON.parse(read.stdout) as { events: unknown[] }).events.length, 1);
+    for (const command of [['append', '--stream', 'never', '--type', 't'], ['read', '--stream', 'g1'], ['observe'], ['produce', '--streams', 'never']]) {
+      const result = await runBin(command, { GATER_HTTP_PORT: 'abc' });
+      assert.equal(result.code, 2, `${command[0]}: ${result.stderr}`);
+      assert.equal(result.stderr, `gater ${command[0]}: GATER_HTTP_PORT must be an integer from 0 to 65535 (got "abc")\n`);
+    }
+    assert.equal(await client.getVersion('default', 'never'), -1);
+  });
+
   it('an unreachable node exits 1 with a message naming it', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const append = await runBin(['append', '--url', url, '--stream', 's', '--type', 't', '--timeout-ms', '300']);

@@ -76,8 +76,8 @@ after(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function status(args: string[]) {
-  const h = harness();
+async function status(args: string[], env: Record<string, string> = {}) {
+  const h = harness(env);
   const code = await runCli(['status', ...args], h.io, {});
   return { code, stdout: h.stdout(), stderr: h.stderr() };
 }
@@ -171,6 +171,34 @@ describe('gater status', () => {
     }
     const longest = await status(['--url', url, '--timeout-ms', '600000']);
     assert.equal(longest.code, 0, longest.stderr);
+  });
+
+  it('without --url asks the node GATER_HTTP_HOST and GATER_HTTP_PORT configure, on loopback for a wildcard host', async () => {
+    mode = 'ok';
+    const port = new URL(url).port;
+    const hosts: Record<string, string>[] = [{}, { GATER_HTTP_HOST: '127.0.0.1' }, { GATER_HTTP_HOST: '0.0.0.0' }, { GATER_HTTP_HOST: '' }];
+    for (const host of hosts) {
+      const { code, stderr } = await status(['--json'], { GATER_HTTP_PORT: port, ...host });
+      assert.equal(code, 0, `${JSON.stringify(host)}: ${stderr}`);
+    }
+  });
+
+  it('refuses a GATER_HTTP_PORT or GATER_HTTP_HOST the node would refuse, naming it, instead of asking port 4001', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ GATER_HTTP_PORT: 'abc' }, 'GATER_HTTP_PORT must be an integer from 0 to 65535 (got "abc")'],
+      [{ GATER_HTTP_PORT: '65536' }, 'GATER_HTTP_PORT must be an integer from 0 to 65535 (got "65536")'],
+      [{ GATER_HTTP_PORT: '0' }, 'GATER_HTTP_PORT is 0 (any free port), so the port of the node is not known: give --url'],
+      [{ GATER_HTTP_HOST: 'not a host' }, 'GATER_HTTP_HOST must be an IP address or a host name (got "not a host")'],
+    ];
+    for (const [env, message] of cases) {
+      const { code, stdout, stderr } = await status([], env);
+      assert.equal(code, 2, JSON.stringify(env));
+      assert.equal(stdout, '');
+      assert.equal(stderr, `gater status: ${message}\n`);
+    }
+    // --url makes the variables irrelevant.
+    mode = 'ok';
+    assert.equal((await status(['--url', url], { GATER_HTTP_PORT: 'abc' })).code, 0);
   });
 
   it('works through bin/gater.js as a real process', async () => {
