@@ -2,8 +2,9 @@
 import { MAX_CALL_TIMEOUT_MS } from '../config/index.ts';
 import type { NewEvent } from '../store/types.ts';
 import type { CliIo } from './cli-io.ts';
-import { callFailed, jsonFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stringFlag, usageFailed } from './client-command.ts';
+import { jsonFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stringFlag } from './client-command.ts';
 import { EXIT_OK } from './exit-codes.ts';
+import { callFailed, usageFailed } from './failure-output.ts';
 
 export const APPEND_USAGE = `Usage: gater append --stream STREAM (--type TYPE [--data JSON] [--metadata JSON] | --events JSON)
                     [--expected-version V] [--url URL] [--store STORE] [--json] [--timeout-ms MS]
@@ -11,7 +12,7 @@ export const APPEND_USAGE = `Usage: gater append --stream STREAM (--type TYPE [-
 Appends one event (--type with --data) or several (--events, a JSON array of {eventType, data, metadata, tags}).
 
   --expected-version V   a version, or any, no_stream, stream_exists (default any)
-  --json                 print {"version", "position"} (errors as {"error": {...}} on stderr)
+  --json                 print {"version", "position"}, or on failure {"error": {"code", "message", ...}}
   --timeout-ms MS        deadline of the call (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 Exit codes: 0 appended, 1 refused by the node (wrong_expected_version, ...) or node unreachable, 2 bad command line.

@@ -1,14 +1,13 @@
 /**
  * What the script commands (`gater append | read | observe | produce`) share: their common flags (`--url`,
- * `--store`, `--json`, `--timeout-ms`), a client for the node, and how failures are reported: a line on stderr, or
- * with `--json` the error as `{"error": {"code", "message", ...}}`, and the exit code (1 when the node refused or
- * could not be reached, 2 when the command line was wrong and nothing was sent).
+ * `--store`, `--json`, `--timeout-ms`), how flag values are read, and a client for the node. Failures are reported
+ * as failure-output.ts says: exit code 1 when the node refused or could not be reached, 2 when the command line was
+ * wrong and nothing was sent.
  */
 import { formatIssue, integer, MAX_CALL_TIMEOUT_MS, scanFlags, ValueError, type FlagSpec, type FlagValue } from '../config/index.ts';
 import { GaterClient } from '../client/index.ts';
-import { toGaterError } from '../errors/index.ts';
 import type { CliIo } from './cli-io.ts';
-import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.ts';
+import { usageFailed } from './failure-output.ts';
 import { nodeUrl } from './node-url.ts';
 
 /** Deadline of each call of a script command unless `--timeout-ms` says otherwise. */
@@ -66,21 +65,6 @@ export function parseClientCommand(
   const json = values.get('json')?.value === true;
   if (client === undefined) return usageFailed(name, io, errors, json);
   return { client, store, json, deadlineMs, flags: values, problems: errors };
-}
-
-/** Prints the usage problems; returns the usage exit code. */
-export function usageFailed(name: string, io: CliIo, problems: readonly string[], json: boolean): number {
-  if (json) io.stderr.write(`${JSON.stringify({ error: { code: 'invalid_argument', message: problems.join('; ') } })}\n`);
-  else io.stderr.write(`gater ${name}: ${problems.join('; ')}\n`);
-  return EXIT_USAGE;
-}
-
-/** Prints a failed call; returns the failure exit code. */
-export function callFailed(name: string, io: CliIo, err: unknown, json: boolean): number {
-  const error = toGaterError(err);
-  if (json) io.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message, ...error.data } })}\n`);
-  else io.stderr.write(`gater ${name}: ${error.code}: ${error.message}\n`);
-  return EXIT_FAILURE;
 }
 
 /**

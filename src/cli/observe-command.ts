@@ -4,20 +4,13 @@
  */
 import type { HttpSubscription } from '../client/index.ts';
 import { MAX_CALL_TIMEOUT_MS } from '../config/index.ts';
+import { GaterError } from '../errors/index.ts';
 import { receivedLine, seenLine } from '../console/format.ts';
 import type { SubscriptionSelector, SubscriptionType } from '../store/types.ts';
 import type { CliIo } from './cli-io.ts';
-import {
-  callFailed,
-  integerFlag,
-  jsonFlag,
-  parseClientCommand,
-  SCRIPT_CALL_TIMEOUT_MS,
-  stopRequest,
-  stringFlag,
-  usageFailed,
-} from './client-command.ts';
+import { integerFlag, jsonFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stopRequest, stringFlag } from './client-command.ts';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.ts';
+import { callFailed, printFailure, usageFailed } from './failure-output.ts';
 
 export const OBSERVE_USAGE = `Usage: gater observe [--stream STREAM|$all | --type TYPE | --payload JSON | --pattern WILDCARD
                      | --subscription NAME] [--from POSITION] [--count N] [--duration-ms MS]
@@ -33,7 +26,8 @@ Prints events as they are appended: "SEEN stream:type (vN) => data" (default: ev
   --from POSITION     start at this global position instead of now (transient only)
   --count N           stop after N events
   --duration-ms MS    stop after MS milliseconds (otherwise run until Ctrl+C)
-  --json              one JSON object per line: {"event": {...}, "attempt": n}
+  --json              one JSON object per line: {"event": {...}, "attempt": n}; a failure as a last line
+                      {"error": {"code", "message", ...}}
   --timeout-ms MS     deadline of each call (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 The stream reconnects by itself if the node restarts. Exit codes: 0 done (count reached, time up, Ctrl+C, or the
@@ -103,7 +97,7 @@ export async function runObserve(argv: readonly string[], io: CliIo): Promise<nu
   }
   if (count !== undefined && seen < count && (await subscription.ended) === 'time is up') {
     const message = `${seen} of ${count} events within ${durationMs} ms`;
-    io.stderr.write(json ? `${JSON.stringify({ error: { code: 'timeout', message } })}\n` : `gater observe: ${message}\n`);
+    printFailure(io, json, new GaterError('timeout', message), `gater observe: ${message}`);
     return EXIT_FAILURE;
   }
   return EXIT_OK;

@@ -4,8 +4,9 @@ import { GreenhouseEvents } from '../console/greenhouse.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_RATE_PER_S, MAX_BATCH_SIZE, MAX_RATE_PER_S, Producers } from '../console/producers.ts';
 import { splitStreams, DEFAULT_PRODUCER_STREAMS } from '../console/producer-screens.ts';
 import type { CliIo } from './cli-io.ts';
-import { integerFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stopRequest, stringFlag, usageFailed } from './client-command.ts';
+import { integerFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stopRequest, stringFlag } from './client-command.ts';
 import { EXIT_FAILURE, EXIT_OK } from './exit-codes.ts';
+import { usageFailed } from './failure-output.ts';
 
 export const PRODUCE_USAGE = `Usage: gater produce [--streams a,b,c] [--rate R] [--batch N] [--batches N] [--duration-ms MS]
                      [--url URL] [--store STORE] [--json] [--timeout-ms MS]
@@ -16,7 +17,8 @@ producer per stream, until --batches per stream are written, --duration-ms has p
   --streams a,b,c    streams to write (default ${DEFAULT_PRODUCER_STREAMS})
   --rate R           batches per second per stream (default ${DEFAULT_RATE_PER_S}, at most ${MAX_RATE_PER_S})
   --batch N          events per batch (default ${DEFAULT_BATCH_SIZE})
-  --json             print {"appended", "batches", "failures", "streams": {...}} at the end
+  --json             print {"appended", "batches", "failures", "streams": {...}} at the end, with "error":
+                     {"code", "message"} when an append failed
   --timeout-ms MS    deadline of each append (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 Exit codes: 0 every append succeeded, 1 some append failed (the last error is printed), 2 bad command line.
@@ -62,16 +64,16 @@ export async function runProduce(argv: readonly string[], io: CliIo): Promise<nu
 
   const failures = started.reduce((n, p) => n + p.failures, 0);
   const appended = started.reduce((n, p) => n + p.appended, 0);
+  const last = started.find((p) => p.lastFailure !== undefined)?.lastFailure;
+  // One failure for the whole run: the code of an append that failed, and how many did.
+  const failure = last === undefined ? undefined : { code: last.code, message: `${failures} appends failed; last: ${last.message}` };
   if (json) {
     const perStream = Object.fromEntries(started.map((p) => [p.streamId, { appended: p.appended, batches: p.batches, failures: p.failures, lastVersion: p.lastVersion, ...(p.lastError === undefined ? {} : { lastError: p.lastError }) }]));
-    io.stdout.write(`${JSON.stringify({ appended, batches: started.reduce((n, p) => n + p.batches, 0), failures, streams: perStream })}\n`);
+    const summary = { appended, batches: started.reduce((n, p) => n + p.batches, 0), failures, streams: perStream };
+    io.stdout.write(`${JSON.stringify(failure === undefined ? summary : { ...summary, error: failure })}\n`);
   } else {
     for (const p of started) io.stdout.write(`${p.streamId}: ${p.appended} events in ${p.batches} batches, last version ${p.lastVersion}${p.failures > 0 ? `, ${p.failures} failed appends` : ''}\n`);
+    if (last !== undefined) io.stderr.write(`gater produce: ${failures} appends failed; last: ${last.code}: ${last.message}\n`);
   }
-  const lastError = started.find((p) => p.lastError !== undefined)?.lastError;
-  if (failures > 0) {
-    io.stderr.write(`gater produce: ${failures} appends failed${lastError === undefined ? '' : `; last: ${lastError}`}\n`);
-    return EXIT_FAILURE;
-  }
-  return EXIT_OK;
+  return failures > 0 ? EXIT_FAILURE : EXIT_OK;
 }

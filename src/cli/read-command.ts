@@ -2,8 +2,9 @@
 import { MAX_CALL_TIMEOUT_MS } from '../config/index.ts';
 import type { RecordedEvent } from '../store/types.ts';
 import type { CliIo } from './cli-io.ts';
-import { callFailed, integerFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stringFlag, usageFailed } from './client-command.ts';
+import { integerFlag, parseClientCommand, SCRIPT_CALL_TIMEOUT_MS, stringFlag } from './client-command.ts';
 import { EXIT_OK } from './exit-codes.ts';
+import { callFailed, usageFailed } from './failure-output.ts';
 
 export const READ_USAGE = `Usage: gater read --stream STREAM|$all [--from N] [--count N] [--backward]
                   [--url URL] [--store STORE] [--json] [--timeout-ms MS]
@@ -14,7 +15,8 @@ position (--from is then a position).
   --from N          first version (or position with $all) to read; default the start (the end with --backward)
   --count N         at most this many events (default 100)
   --backward        newest first (not with $all)
-  --json            print {"events": [...]} ($all adds "nextPosition", where the next page starts)
+  --json            print {"events": [...]} ($all adds "nextPosition", where the next page starts), or on failure
+                    {"error": {"code", "message", ...}}
   --timeout-ms MS   deadline of each call (default ${SCRIPT_CALL_TIMEOUT_MS}, at most ${MAX_CALL_TIMEOUT_MS})
 
 Exit codes: 0 read (an empty or missing stream prints nothing), 1 refused or unreachable node, 2 bad command line.

@@ -1,8 +1,11 @@
 /** `gater status`: asks a running node for its view of the cluster and its readiness, and prints them as tables (or JSON). */
+import { errorFromResponse } from '../client/http-transport.ts';
 import { MAX_CALL_TIMEOUT_MS, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
+import { GaterError, type ErrorCode } from '../errors/index.ts';
 import type { CliIo } from './cli-io.ts';
 import { integerFlag, stringFlag } from './client-command.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+import { EXIT_FAILURE, EXIT_OK } from './exit-codes.ts';
+import { printFailure, usageFailed } from './failure-output.ts';
 import { nodeUrl } from './node-url.ts';
 import { renderStatus, type ClusterBody, type Readiness, type ReadyBody, type StoresBody } from './status-view.ts';
 import { STATUS_USAGE } from './usage.ts';
@@ -17,8 +20,12 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   help: { type: 'boolean', short: 'h' },
 };
 
-class StatusFailure extends Error {
-  override readonly name = 'StatusFailure';
+/** A node that could not be asked, or whose answer is not one; its code is what `--json` prints. */
+class StatusFailure extends GaterError {
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
+    this.name = 'StatusFailure';
+  }
 }
 
 export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () => number = Date.now): Promise<number> {
@@ -31,15 +38,13 @@ export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () =>
     io.stdout.write(STATUS_USAGE);
     return EXIT_OK;
   }
+  const json = values.get('json')?.value === true;
   const base = nodeUrl(stringFlag(values, 'url'), io.env, usageErrors);
   if (base !== undefined && !/^https?:\/\/[^/]/.test(base)) usageErrors.push(`--url must be an http:// or https:// URL (got ${JSON.stringify(base)})`);
   // Bounded: beyond 2^31 - 1 ms the timer under AbortSignal.timeout refuses the delay, and the node would be reported
   // unreachable.
   const timeoutMs = integerFlag(values, 'timeout-ms', STATUS_TIMEOUT_MS, 1, MAX_CALL_TIMEOUT_MS, usageErrors);
-  if (usageErrors.length > 0 || base === undefined) {
-    io.stderr.write(`gater status: ${usageErrors.join('; ')}\n`);
-    return EXIT_USAGE;
-  }
+  if (usageErrors.length > 0 || base === undefined) return usageFailed('status', io, usageErrors, json);
 
   let cluster: ClusterBody;
   let stores: StoresBody;
@@ -59,10 +64,10 @@ export async function runStatus(argv: readonly string[], io: CliIo, nowMs: () =>
     ]);
   } catch (err) {
     if (!(err instanceof StatusFailure)) throw err;
-    io.stderr.write(`gater status: ${err.message}\n`);
+    printFailure(io, json, err, `gater status: ${err.message}`);
     return EXIT_FAILURE;
   }
-  if (values.get('json')?.value === true) {
+  if (json) {
     const ready = 'body' in readiness ? readiness.body : null;
     io.stdout.write(`${JSON.stringify({ cluster, stores: stores.stores ?? [], ready }, null, 2)}\n`);
   } else {
@@ -81,28 +86,35 @@ async function getJson<T>(base: string, path: string, timeoutMs: number, accept:
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
   } catch (err) {
-    throw new StatusFailure(`cannot reach a gater node at ${base} (${describeFetchError(err, timeoutMs)}); is it running? --url names another`);
+    throw new StatusFailure(timedOut(err) ? 'timeout' : 'unavailable', `cannot reach a gater node at ${base} (${describeFetchError(err, timeoutMs)}); is it running? --url names another`);
   }
   const text = await response.text();
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new StatusFailure(`GET ${url} answered ${response.status} with a body that is not JSON`);
+    throw new StatusFailure(
+      response.ok ? 'internal' : errorFromResponse(response.status, text, url).code,
+      `GET ${url} answered ${response.status} with a body that is not JSON`,
+    );
   }
   if (!response.ok && !accept.includes(response.status)) {
     const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const detail = error === undefined ? '' : `: ${String(error.code)} ${String(error.message)}`;
-    throw new StatusFailure(`GET ${url} answered ${response.status}${detail}`);
+    throw new StatusFailure(errorFromResponse(response.status, text, url).code, `GET ${url} answered ${response.status}${detail}`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new StatusFailure(`GET ${url} answered with ${JSON.stringify(body).slice(0, 60)}, not a JSON object`);
+    throw new StatusFailure('internal', `GET ${url} answered with ${JSON.stringify(body).slice(0, 60)}, not a JSON object`);
   }
   return body as T;
 }
 
+function timedOut(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}
+
 function describeFetchError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  if (timedOut(err)) return `no answer within ${timeoutMs} ms`;
   const cause = err instanceof Error ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
   if (cause?.code === 'ECONNREFUSED') return 'connection refused';
   if (cause?.code === 'ENOTFOUND') return 'unknown host';

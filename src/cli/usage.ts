@@ -23,10 +23,11 @@ peers (CONNECTED: an open mesh connection, which calls to the peer's workers nee
 
   --url URL          the node's HTTP API (default: the node GATER_HTTP_HOST and GATER_HTTP_PORT configure on this
                      host, else http://127.0.0.1:4001)
-  --json             print {"cluster": ..., "stores": [...], "ready": {...}} instead of tables
+  --json             print {"cluster": ..., "stores": [...], "ready": {...}} instead of tables, or on failure
+                     {"error": {"code", "message"}}
   --timeout-ms MS    how long to wait for each answer (default 5000, at most 600000)
 
-Exit code 1 when the node cannot be reached or answers with an error.
+Exit code 1 when the node cannot be reached or answers with an error, 2 for a bad command line.
 `;
 
 export const CONSOLE_USAGE = `Usage: gater console [--url URL] [--store STORE]

@@ -3,7 +3,7 @@
  * does not stop a producer (the node may come back); it shows as `failing` with the error until an append succeeds.
  */
 import type { GaterApi } from '../gateway/gater-api.ts';
-import { toGaterError } from '../errors/index.ts';
+import { toGaterError, type GaterError } from '../errors/index.ts';
 import type { GreenhouseEvents } from './greenhouse.ts';
 
 /** Batches per second of a producer when none is given. */
@@ -51,7 +51,10 @@ export class Producer {
   batches = 0;
   failures = 0;
   lastVersion = -1;
+  /** The error of the failing append, cleared by the next success. */
   lastError: string | undefined;
+  /** The error of the latest failed append, kept after a success: what `gater produce` reports at its end. */
+  lastFailure: GaterError | undefined;
 
   constructor(components: ProducerComponents, init: ProducerInit) {
     this.api = components.api;
@@ -97,7 +100,8 @@ export class Producer {
       if (this.statusValue === 'failing') this.statusValue = 'running';
     } catch (err) {
       this.failures += 1;
-      this.lastError = `${toGaterError(err).code}: ${toGaterError(err).message}`;
+      this.lastFailure = toGaterError(err);
+      this.lastError = `${this.lastFailure.code}: ${this.lastFailure.message}`;
       if (this.statusValue === 'running') this.statusValue = 'failing';
     }
     if (this.statusValue === 'stopped') return;

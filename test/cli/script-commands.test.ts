@@ -29,7 +29,8 @@ describe('gater append, read, observe and produce', () => {
     assert.equal(many.stdout, 'appended 2 events to g1: version 2, position 2\n');
     const conflict = await gater('append', '--stream', 'g1', '--type', 'x', '--expected-version', '0', '--json');
     assert.equal(conflict.code, 1);
-    const { error } = JSON.parse(conflict.stderr) as { error: { code: string; currentVersion: number } };
+    assert.equal(conflict.stderr, '');
+    const { error } = JSON.parse(conflict.stdout) as { error: { code: string; currentVersion: number } };
     assert.equal(error.code, 'wrong_expected_version');
     assert.equal(error.currentVersion, 2);
     assert.equal(await client.getVersion('default', 'g1'), 2);
@@ -154,8 +155,40 @@ describe('gater append, read, observe and produce', () => {
     const append = await runBin(['append', '--url', url, '--stream', 's', '--type', 't', '--timeout-ms', '300']);
     assert.equal(append.code, 1);
     assert.match(append.stderr, /unavailable: cannot reach the gater node at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/);
-    const produce = await runBin(['produce', '--url', url, '--streams', 's', '--batches', '1', '--timeout-ms', '300', '--json']);
+    const produce = await runBin(['produce', '--url', url, '--streams', 's', '--batches', '1', '--timeout-ms', '300']);
     assert.equal(produce.code, 1);
-    assert.equal((JSON.parse(produce.stdout) as { failures: number }).failures, 1);
+    assert.match(produce.stderr, /^gater produce: 1 appends failed; last: unavailable: cannot reach the gater node/);
+  });
+
+  it('with --json every failure is one JSON object {"error": {code, message}} on stdout, nothing on stderr, same exit code', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const unreachable = ['--url', url, '--timeout-ms', '300', '--json'];
+    for (const args of [
+      ['append', '--stream', 's', '--type', 't'],
+      ['read', '--stream', 's'],
+      ['observe', '--stream', 's'],
+    ]) {
+      const result = await runBin([...args, ...unreachable]);
+      assert.equal(result.code, 1, `${args[0]}: ${result.stderr}`);
+      assert.equal(result.stderr, '', args[0]);
+      const { error } = JSON.parse(result.stdout) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'unavailable', args[0]);
+      assert.match(error.message, /^cannot reach the gater node at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/, args[0]);
+    }
+    const produce = await runBin(['produce', '--streams', 's', '--batches', '1', ...unreachable]);
+    assert.equal(produce.code, 1);
+    assert.equal(produce.stderr, '');
+    const summary = JSON.parse(produce.stdout) as { failures: number; error: { code: string; message: string } };
+    assert.equal(summary.failures, 1);
+    assert.equal(summary.error.code, 'unavailable');
+    assert.match(summary.error.message, /^1 appends failed; last: cannot reach the gater node/);
+
+    const short = await gater('observe', '--type', 'never_happens:v1', '--count', '1', '--duration-ms', '300', '--json');
+    assert.equal(short.code, 1);
+    assert.deepEqual(JSON.parse(short.stdout), { error: { code: 'timeout', message: '0 of 1 events within 300 ms' } });
+    const usage = await gater('read', '--stream', 's', '--count', 'many', '--json');
+    assert.equal(usage.code, 2);
+    assert.equal(usage.stderr, '');
+    assert.deepEqual(JSON.parse(usage.stdout), { error: { code: 'invalid_argument', message: '--count must be an integer from 1 to 10000 (got "many")' } });
   });
 });

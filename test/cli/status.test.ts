@@ -137,6 +137,31 @@ describe('gater status', () => {
     assert.equal(stderr, `gater status: cannot reach a gater node at http://127.0.0.1:${port} (connection refused); is it running? --url names another\n`);
   });
 
+  it('with --json prints a failure as one JSON object on stdout, with the same exit codes', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const unreachable = await status(['--url', `http://127.0.0.1:${port}`, '--json']);
+    assert.equal(unreachable.code, 1);
+    assert.equal(unreachable.stderr, '');
+    assert.deepEqual(JSON.parse(unreachable.stdout), {
+      error: { code: 'unavailable', message: `cannot reach a gater node at http://127.0.0.1:${port} (connection refused); is it running? --url names another` },
+    });
+    mode = 'error';
+    const refused = await status(['--url', url, '--json']);
+    assert.equal(refused.code, 1);
+    assert.deepEqual(JSON.parse(refused.stdout), { error: { code: 'unavailable', message: `GET ${url}/v1/stores answered 503: unavailable registry not ready` } });
+    mode = 'hang';
+    const slow = await status(['--url', url, '--json', '--timeout-ms', '200']);
+    assert.equal(slow.code, 1);
+    assert.equal((JSON.parse(slow.stdout) as { error: { code: string } }).error.code, 'timeout');
+    const usage = await status(['--json', '--timeout-ms', '0', '--url', url]);
+    assert.equal(usage.code, 2);
+    assert.equal(usage.stderr, '');
+    assert.deepEqual(JSON.parse(usage.stdout), { error: { code: 'invalid_argument', message: '--timeout-ms must be an integer from 1 to 600000 (got "0")' } });
+  });
+
   it('reports an error answer with its code, and exits 1', async () => {
     mode = 'error';
     const { code, stdout, stderr } = await status(['--url', `${url}/`]);
