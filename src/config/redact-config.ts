@@ -6,15 +6,12 @@ import { CONFIG_KEYS, OPTIONS } from './options.ts';
 export type RedactedConfig = { readonly [K in keyof GaterConfig]: unknown };
 
 /**
- * A copy of `config` with every secret option hidden: a secret becomes `[redacted]` (each one, in a list, so the count
- * still shows), and a URL keeps all but its password. Unset options stay undefined, so it is visible that none is set.
+ * A copy of `config` with every secret option hidden as the logger hides it (`censorValue`): a secret becomes
+ * `[redacted]` (each one, in a list, so the count still shows), and a URL keeps all but its password. Unset options
+ * stay undefined, so it is visible that none is set.
  */
 export function redactConfig(config: GaterConfig): RedactedConfig {
   const out: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
-    const value = config[key];
-    if (OPTIONS[key].secret !== true || value === undefined) out[key] = value;
-    else out[key] = Array.isArray(value) ? value.map((v) => censorValue(v, key)) : censorValue(value, key);
-  }
+  for (const key of CONFIG_KEYS) out[key] = OPTIONS[key].secret === true ? censorValue(config[key], key) : config[key];
   return out as RedactedConfig;
 }

@@ -13,9 +13,12 @@ const URL_KEYS: ReadonlySet<string> = new Set(['pgUrl']);
 
 /**
  * The replacement for the redacted value under `key`: a connection URL keeps everything but its password (so `pgUrl`
- * still shows which server), anything else becomes `[redacted]`.
+ * still shows which server), a list each of its items (so it still shows how many there are), anything else becomes
+ * `[redacted]`. A value that is not set stays as it is: `[redacted]` there would say a secret is set when none is.
  */
 export function censorValue(value: unknown, key: string | undefined): unknown {
+  if (value === undefined || value === null) return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => censorValue(item, key));
   if (key !== undefined && URL_KEYS.has(key) && typeof value === 'string') return maskUrlPassword(value) ?? REDACTED;
   return REDACTED;
 }

@@ -73,6 +73,29 @@ describe('gater start (in-process, with a stand-in node)', () => {
     assert.ok(!JSON.stringify(logs).includes(SECRET));
   });
 
+  it('logs the configuration at debug with only the secrets that are set hidden, a list of them as its count', async () => {
+    const previous = `${SECRET}-old1,${SECRET}-old2`;
+    const cases: [Record<string, string>, Record<string, unknown>][] = [
+      [{}, { clusterSecretPrevious: [] }],
+      [
+        { GATER_CLUSTER_SECRET: SECRET, GATER_CLUSTER_SECRET_PREVIOUS: previous, GATER_STORE_BACKEND: 'postgres', GATER_PG_URL: 'postgres://u:pg-pw-123456@db:5432/g' },
+        { clusterSecret: '[redacted]', clusterSecretPrevious: ['[redacted]', '[redacted]'], pgUrl: 'postgres://u:[redacted]@db:5432/g' },
+      ],
+    ];
+    for (const [env, expected] of cases) {
+      const h = harness({ GATER_LOG_LEVEL: 'debug', GATER_LOG_FORMAT: 'json', ...env }, dir);
+      const node = recordingNode();
+      const exit = runCli(['start'], h.io, { startNode: node.startNode });
+      await until(() => node.calls.includes('start'));
+      h.signal('SIGTERM');
+      assert.equal(await exit, 0);
+      const config = h.logs().find((l) => l['msg'] === 'configuration')?.['config'] as Record<string, unknown>;
+      const secrets = Object.fromEntries(['clusterSecret', 'clusterSecretPrevious', 'pgUrl'].filter((k) => k in config).map((k) => [k, config[k]]));
+      assert.deepEqual(secrets, expected);
+      assert.ok(!JSON.stringify(h.logs()).includes(SECRET) && !JSON.stringify(h.logs()).includes('pg-pw-123456'));
+    }
+  });
+
   it('stops cleanly when the signal comes while the node is still starting', async () => {
     const h = harness({}, dir);
     let release!: () => void;

@@ -135,9 +135,23 @@ describe('createLogger: the cluster secret never appears', () => {
     log.info({ config }, 'configuration');
     const logged = out.lines()[0]?.['config'] as Record<string, unknown>;
     assert.equal(logged['clusterSecret'], '[redacted]');
-    assert.equal(logged['clusterSecretPrevious'], '[redacted]');
+    assert.deepEqual(logged['clusterSecretPrevious'], ['[redacted]'], 'a list keeps its count');
     assert.equal(logged['pgUrl'], 'postgres://gater:[redacted]@db.internal:5432/events');
     assert.equal(logged['gossipIf'], '10.1.2.3');
     assert.equal(config.clusterSecret, SECRET, 'logging does not change the object');
+  });
+
+  it('shows a secret that is not set as not set, not as [redacted]', () => {
+    const { out, log } = logger();
+    const unset = loadConfig({ cwd: dir, env: {} });
+    log.info({ config: unset }, 'configuration');
+    log.info({ clusterSecret: undefined, pgUrl: null, secret: [] }, 'top level');
+    const [nested, top] = out.lines();
+    const logged = nested?.['config'] as Record<string, unknown>;
+    assert.ok(!('clusterSecret' in logged) && !('pgUrl' in logged), JSON.stringify(logged));
+    assert.deepEqual(logged['clusterSecretPrevious'], []);
+    assert.ok(!('clusterSecret' in top!), JSON.stringify(top));
+    assert.equal(top!['pgUrl'], null);
+    assert.deepEqual(top!['secret'], []);
   });
 });
