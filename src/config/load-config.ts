@@ -88,6 +88,8 @@ class ConfigLoader {
   private readonly issues: ConfigIssue[] = [];
   private readonly warnings: string[] = [];
   private readonly settings = new Map<ConfigKey, Setting>();
+  /** Options given a value that was refused: a rule that needs one set must not also say it is missing. */
+  private readonly refused = new Set<ConfigKey>();
   private file: string | undefined;
 
   constructor(input: LoadConfigInput) {
@@ -134,6 +136,7 @@ class ConfigLoader {
       this.settings.set(key, { value: spec.parser.parse(raw), source });
     } catch (err) {
       if (!(err instanceof ValueError)) throw err;
+      this.refused.add(key);
       const shown = spec.secret === true ? '' : ` (got ${show(raw)})`;
       this.issue(source.name, `${err.message}${shown}`);
     }
@@ -232,7 +235,7 @@ class ConfigLoader {
 
   /** Rules that span options. */
   private checkRules(c: GaterConfig): void {
-    if (c.storeBackend === 'postgres' && c.pgUrl === undefined) {
+    if (c.storeBackend === 'postgres' && c.pgUrl === undefined && !this.refused.has('pgUrl')) {
       this.issue('pgUrl', `is required when storeBackend is postgres (${this.sourceOf('storeBackend').name}): set GATER_PG_URL`);
     }
     if (c.storeBackend !== 'postgres' && c.pgUrl !== undefined) {
@@ -255,11 +258,11 @@ class ConfigLoader {
     if (c.httpPort !== 0 && c.httpPort === c.meshPort) {
       this.issue(this.sourceOf('meshPort').name, `is ${c.meshPort}, the same TCP port as httpPort`);
     }
-    if (c.clusterSecret === undefined && c.clusterSecretPrevious.length > 0) {
+    if (c.clusterSecret === undefined && c.clusterSecretPrevious.length > 0 && !this.refused.has('clusterSecret')) {
       this.issue('GATER_CLUSTER_SECRET_PREVIOUS', 'is set without GATER_CLUSTER_SECRET: rotation needs a current secret');
     }
     const exposure = exposureOf(c);
-    if (c.clusterSecret === undefined && exposure.length > 0) {
+    if (c.clusterSecret === undefined && exposure.length > 0 && !this.refused.has('clusterSecret')) {
       this.issue(
         'clusterSecret',
         `is required because this node is reachable beyond loopback (${exposure.join(', ')}): set GATER_CLUSTER_SECRET ` +

@@ -126,12 +126,25 @@ export function url(protocols: readonly string[]): Parser<string> {
       try {
         parsed = new URL(value);
       } catch {
+        // `new URL` gives no reason; a port out of range is the one a user can be told without quoting the URL.
+        if (portOutOfRange(value)) throw new ValueError(`must have a port from 1 to ${MAX_PORT}`);
         return fail(expected);
       }
       if (!protocols.includes(parsed.protocol) || parsed.hostname === '') fail(expected);
+      if (parsed.port === '0') throw new ValueError(`must have a port from 1 to ${MAX_PORT}`);
       return value;
     },
   };
+}
+
+const MAX_PORT = 65_535;
+
+/** Whether the authority of `value` (`scheme://user:password@host:port/...`) ends in a port above 65535. */
+function portOutOfRange(value: string): boolean {
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(value)?.[1];
+  const hostAndPort = authority?.slice(authority.lastIndexOf('@') + 1);
+  const port = hostAndPort === undefined ? undefined : /:(\d+)$/.exec(hostAndPort)?.[1];
+  return port !== undefined && Number(port) > MAX_PORT;
 }
 
 /** A secret: text of at least `minBytes` bytes in UTF-8. */

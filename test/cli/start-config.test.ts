@@ -38,6 +38,11 @@ describe('gater start refuses, with the configuration, values the node cannot us
   const cases: [string, Record<string, string>, string][] = [
     ['a mesh host that is a host name', { GATER_MESH_HOST: 'localhost' }, 'GATER_MESH_HOST must be an IP address (got "localhost")'],
     [
+      'a PostgreSQL URL with a port out of range (not also "pgUrl is required", and not the password)',
+      { GATER_STORE_BACKEND: 'postgres', GATER_PG_URL: 'postgresql://u:pw@127.0.0.1:99999/db' },
+      'GATER_PG_URL must have a port from 1 to 65535',
+    ],
+    [
       'an IPv6 seed (gossip is IPv4 only)',
       { GATER_SEEDS: '[::1]:45999' },
       'GATER_SEEDS item 1 must be host:port with an IPv4 address or a host name (gossip is IPv4 only) (got "[::1]:45999")',

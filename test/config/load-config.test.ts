@@ -390,6 +390,24 @@ describe('loadConfig: rules across options', () => {
     assert.equal(c.pgUrl, 'postgres://u:pw@db:5432/gater');
   });
 
+  it('says what is wrong with a PostgreSQL URL whose port is out of range, without the password, and not that it is missing', async () => {
+    const cwd = await workdir();
+    for (const pgUrl of ['postgresql://u:pw-5678@127.0.0.1:99999/db', 'postgres://u:pw-5678@[::1]:65536/db', 'postgres://u:pw-5678@db:0/db']) {
+      const issues = issuesOf(() => load({ cwd, env: { GATER_STORE_BACKEND: 'postgres', GATER_PG_URL: pgUrl } }));
+      assert.deepEqual(issues, [{ field: 'GATER_PG_URL', message: 'must have a port from 1 to 65535' }], pgUrl);
+    }
+    assert.equal(load({ cwd, env: { GATER_STORE_BACKEND: 'postgres', GATER_PG_URL: 'postgres://u:pw@db:65535/db' } }).pgUrl, 'postgres://u:pw@db:65535/db');
+  });
+
+  it('does not call a secret missing when one was given and refused', async () => {
+    const cwd = await workdir();
+    const short = 'fifteen-bytes!!';
+    const exposed = issuesOf(() => load({ cwd, env: { GATER_CLUSTER_SECRET: short, GATER_GOSSIP_IF: '10.0.0.5' } }));
+    assert.deepEqual(exposed.map((i) => i.field), ['GATER_CLUSTER_SECRET']);
+    const rotating = issuesOf(() => load({ cwd, env: { GATER_CLUSTER_SECRET: short, GATER_CLUSTER_SECRET_PREVIOUS: SECRET } }));
+    assert.deepEqual(rotating.map((i) => i.field), ['GATER_CLUSTER_SECRET']);
+  });
+
   it('matches the gossip address to the transport', async () => {
     const cwd = await workdir();
     const secret = { GATER_CLUSTER_SECRET: SECRET };
