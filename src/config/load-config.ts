@@ -12,7 +12,7 @@ import { scanFlags, type FlagSpec } from './flags.ts';
 import type { ConfigKey, GaterConfig, SeedAddress } from './gater-config.ts';
 import { isLoopbackHost, isMulticastV4 } from './net-scope.ts';
 import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, CONFIG_KEYS, OPTIONS, type DefaultContext, type OptionSpec } from './options.ts';
-import { ValueError } from './parsers.ts';
+import { ValueError, type Parser } from './parsers.ts';
 import { GATER_ENV_PREFIX, SEED_ENV_PREFIX, UNUSED_SEED_ENV } from './seed-env.ts';
 import { didYouMean } from './suggest.ts';
 import { TOOL_ENV } from './tool-env.ts';
@@ -130,10 +130,10 @@ class ConfigLoader {
   }
 
   /** Parses a value from a layer; a later layer's value replaces an earlier one, but every one is validated. */
-  private set(key: ConfigKey, raw: unknown, source: ConfigSource): void {
+  private set(key: ConfigKey, raw: unknown, source: ConfigSource, parser: Parser<unknown> = OPTIONS[key].parser): void {
     const spec: OptionSpec<unknown> = OPTIONS[key];
     try {
-      this.settings.set(key, { value: spec.parser.parse(raw), source });
+      this.settings.set(key, { value: parser.parse(raw), source });
     } catch (err) {
       if (!(err instanceof ValueError)) throw err;
       this.refused.add(key);
@@ -183,15 +183,16 @@ class ConfigLoader {
     const env = this.input.env;
     for (const key of CONFIG_KEYS) {
       const spec: OptionSpec<unknown> = OPTIONS[key];
+      const parserOf = (name: string): Parser<unknown> => spec.envParsers?.[name] ?? spec.parser;
       const present = spec.env.filter((name) => {
         const value = env[name];
         // An empty value is "not set" (as docker compose passes an unset ${VAR}), except for a list, where it is [].
-        return value !== undefined && (value !== '' || spec.parser.list);
+        return value !== undefined && (value !== '' || parserOf(name).list);
       });
       const [winner, ...shadowed] = present;
       if (winner === undefined) continue;
       for (const name of shadowed) this.warnings.push(`${name} is ignored because ${winner} is set`);
-      this.set(key, env[winner], { layer: 'env', name: winner });
+      this.set(key, env[winner], { layer: 'env', name: winner }, parserOf(winner));
     }
     for (const name of Object.keys(env)) {
       if (name.startsWith(GATER_ENV_PREFIX) && !KNOWN_GATER_ENV.has(name) && !Object.hasOwn(TOOL_ENV, name)) {

@@ -6,7 +6,7 @@
 import { LOG_FORMATS, LOG_LEVELS, DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL } from '../log/levels.ts';
 import * as D from './defaults.ts';
 import type { ConfigKey, GaterConfig } from './gater-config.ts';
-import { boolean, host, integer, ip, ipv4, list, oneOf, secret, seed, text, url, type Parser } from './parsers.ts';
+import { boolean, exactlyOne, host, integer, ip, ipv4, list, oneOf, secret, seed, text, url, type Parser } from './parsers.ts';
 
 /** What a computed default may depend on: only options whose own defaults are fixed values. */
 export interface DefaultContext {
@@ -25,6 +25,9 @@ export interface OptionSpec<T> {
   readonly env: readonly string[];
   /** The flag of `gater start`, without dashes; absent for secrets, which would show in the process list. */
   readonly flag?: string;
+  /** Parsers of the variables whose value is written differently from the option's (by variable name); the others
+   * use `parser`. */
+  readonly envParsers?: Readonly<Record<string, Parser<NonNullable<T>>>>;
   /** Never printed: `redactConfig` hides it and error messages do not repeat it. */
   readonly secret?: boolean;
   readonly parser: Parser<NonNullable<T>>;
@@ -60,6 +63,8 @@ export const OPTIONS: OptionTable = {
     doc: 'Ids of the stores this node hosts, comma-separated; set but empty makes a pure gateway node.',
     unit: 'list',
     env: ['GATER_STORES', 'EX_ESDB_STORE_ID'],
+    // The seed's variable names the one store of a node.
+    envParsers: { EX_ESDB_STORE_ID: exactlyOne(STORE_ID, `one store id ([A-Za-z0-9_-]{1,64}); for several, or none, set GATER_STORES`) },
     flag: 'stores',
     parser: list(STORE_ID, 'a comma-separated list of store ids'),
     default: D.DEFAULT_STORES,

@@ -43,6 +43,11 @@ describe('gater start refuses, with the configuration, values the node cannot us
       'GATER_PG_URL must have a port from 1 to 65535',
     ],
     [
+      "the seed's store id given as a list (it names one store)",
+      { EX_ESDB_STORE_ID: 'a,b' },
+      'EX_ESDB_STORE_ID must be one store id ([A-Za-z0-9_-]{1,64}); for several, or none, set GATER_STORES (got "a,b")',
+    ],
+    [
       'an IPv6 seed (gossip is IPv4 only)',
       { GATER_SEEDS: '[::1]:45999' },
       'GATER_SEEDS item 1 must be host:port with an IPv4 address or a host name (gossip is IPv4 only) (got "[::1]:45999")',
