@@ -4,10 +4,10 @@
  * The lock is an SQLite file held in exclusive locking mode: the operating system drops it when its holder dies, even
  * by SIGKILL, so a crashed node never leaves a stale lock behind.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { UnavailableError } from '../errors/index.ts';
+import { makeDirectory } from '../util/make-directory.ts';
 
 const LOCK_FILE = 'node.lock';
 
@@ -18,12 +18,23 @@ export class DataDirLock {
     this.#db = db;
   }
 
-  /** Takes the lock of `dataDir`, creating the directory; throws `unavailable` naming it when another node holds it. */
+  /**
+   * Takes the lock of `dataDir`, creating the directory; throws `unavailable` naming it when it cannot be created or
+   * another node holds it.
+   */
   static acquire(dataDir: string): DataDirLock {
+    try {
+      makeDirectory(dataDir);
+    } catch (err) {
+      throw new UnavailableError(
+        `the data directory ${dataDir} cannot be created: ${(err as Error).message} (GATER_DATA_DIR)`,
+        { dataDir },
+        { cause: err },
+      );
+    }
     const path = join(dataDir, LOCK_FILE);
     let db: DatabaseSync | undefined;
     try {
-      mkdirSync(dataDir, { recursive: true });
       // timeout 0: a held lock fails now. The write takes the lock, and exclusive mode keeps it until close.
       db = new DatabaseSync(path, { timeout: 0 });
       db.exec('PRAGMA locking_mode = EXCLUSIVE');

@@ -53,13 +53,15 @@ export interface ChildResult {
   stderr: string;
 }
 
-/** Runs `bin/gater.js args` to completion, killed after `timeoutMs`. */
+/** Runs `bin/gater.js args` to completion, killed after `timeoutMs` (by SIGKILL: a process stuck in a loop never
+ * runs its SIGTERM handler). */
 export function runBin(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';

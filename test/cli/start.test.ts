@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -238,5 +239,27 @@ describe('gater start (a real node in a child process)', async () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  // Node's recursive mkdir loops forever on such a path (ENOENT under a parent that exists), deaf to SIGTERM.
+  const noProc = existsSync('/proc/self') ? false : 'no /proc on this system';
+  it('fails at once, naming it, on a data directory that cannot be created (under /proc)', { skip: skip || noProc, timeout: 60_000 }, async () => {
+    const dataDir = `/proc/gater-test-${process.pid}/data`;
+    const started = Date.now();
+    const result = await runBin(
+      ['start', '--data-dir', dataDir, '--http-port', '0', '--http-host', '127.0.0.1', '--mesh-port', '0'],
+      { GATER_LOG_FORMAT: 'json', GATER_CLUSTER_NAME: `cli-test-${process.pid}` },
+      15_000,
+    );
+    assert.equal(result.signal, null, `killed after ${Date.now() - started} ms: it did not end by itself`);
+    assert.equal(result.code, 1, result.stderr);
+    const fatal = result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: string; msg: string; err?: { message: string; code: string } })
+      .find((l) => l.level === 'fatal');
+    assert.equal(fatal?.msg, 'the node failed to start', result.stdout);
+    assert.equal(fatal?.err?.code, 'unavailable');
+    assert.equal(fatal?.err?.message, `the data directory ${dataDir} cannot be created: ENOENT: no such file or directory, mkdir '/proc/gater-test-${process.pid}' (GATER_DATA_DIR)`);
   });
 });
