@@ -128,10 +128,12 @@ export class ConsoleApp {
     const part = (word: string, items: readonly { status: string }[]): string => {
       const running = items.filter((i) => i.status === 'running').length;
       const waiting = items.filter((i) => i.status === 'reconnecting' || i.status === 'failing').length;
-      const stopped = items.length - running - waiting;
+      const failed = items.filter((i) => i.status === 'failed').length;
+      const stopped = items.length - running - waiting - failed;
       const text = [`${items.length} ${word}${items.length === 1 ? '' : 's'}`];
       if (running > 0) text.push(pc.green(`${running} running`));
       if (waiting > 0) text.push(pc.yellow(`${waiting} ${word === 'producer' ? 'failing' : 'reconnecting'}`));
+      if (failed > 0) text.push(pc.red(`${failed} failed`));
       if (stopped > 0) text.push(pc.red(`${stopped} stopped`));
       return text.join(' ');
     };

@@ -47,7 +47,7 @@ export async function createPayloadObserver(ctx: ConsoleContext): Promise<void> 
 
 export function listObservers(ctx: ConsoleContext): void {
   const rows = ctx.watchers.list('observer').map((w) => watcherRow(w));
-  ctx.terminal.print(table(['NAME', 'TYPE', 'SELECTOR', 'STATUS', 'SEEN', 'NOTE'], rows, 'no observers: create one with options 1 to 3'));
+  ctx.terminal.print(table(['NAME', 'TYPE', 'SELECTOR', 'STATUS', 'SEEN', 'FAILURES', 'NOTE'], rows, 'no observers: create one with options 1 to 3'));
 }
 
 export async function monitorWatcher(ctx: ConsoleContext): Promise<void> {
@@ -80,9 +80,10 @@ export async function stopObserver(ctx: ConsoleContext): Promise<void> {
   for (const w of stopping) ctx.terminal.print(success(`${w.name} stopped after ${w.count} events`));
 }
 
+/** A row of the observer list: NOTE is what is wrong now, FAILURES how often something went wrong. */
 export function watcherRow(w: Watcher): string[] {
-  const note = w.lastError === undefined ? '' : w.status === 'running' ? hint(w.lastError) : pc.red(w.lastError);
-  return [w.name, w.type, shortJson(w.selector, 40), status(w.status), String(w.count), note];
+  const note = w.lastError === undefined ? '' : w.status === 'running' ? pc.yellow(w.lastError) : pc.red(w.lastError);
+  return [w.name, w.type, shortJson(w.selector, 40), status(w.status), String(w.count), w.failures === 0 ? '' : pc.yellow(String(w.failures)), note];
 }
 
 async function startObserver(ctx: ConsoleContext, type: SubscriptionType, selector: SubscriptionSelector, suggested: string): Promise<void> {

@@ -60,7 +60,8 @@ export async function listSubscriptions(ctx: ConsoleContext): Promise<void> {
   );
   const rows = records.map((r) => {
     const here = ctx.watchers.get(r.name);
-    const consumer = here?.kind === 'subscription' ? `${status(here.status)} ${hint(`${here.count} received, ${here.acked} acked`)}` : hint('not consumed here');
+    const failures = here === undefined || here.failures === 0 ? '' : `, ${here.failures} failures`;
+    const consumer = here?.kind === 'subscription' ? `${status(here.status)} ${hint(`${here.count} received, ${here.acked} acked${failures}`)}` : hint('not consumed here');
     return [
       r.name,
       r.type,

@@ -1,7 +1,8 @@
 /**
  * Observers (transient subscriptions) and subscribers (persistent subscriptions the console consumes and acks) run
  * in the background while the menu is in use. Each keeps a count, its last lines for the live view, and a state that
- * follows its stream: `running`, `reconnecting` while the node is away, `stopped`, or `failed` with the error.
+ * follows its stream: `running`, `reconnecting` while the node is away, `stopped`, or `failed` with the error. What
+ * is wrong now (`lastError`) is forgotten once it is over; how often something went wrong is counted (`failures`).
  */
 import { toGaterError } from '../errors/index.ts';
 import type { HttpSubscription, SubscriptionState } from '../client/index.ts';
@@ -35,7 +36,12 @@ export class Watcher {
   readonly startedAt = new Date();
   count = 0;
   acked = 0;
-  lastError: string | undefined;
+  /** Times the stream was lost or an ack failed, still shown once the watcher runs again. */
+  failures = 0;
+  /** Why the stream is down (or failed); cleared when it opens again. */
+  private streamError: string | undefined;
+  /** Why the last ack failed; cleared by the next ack that succeeds. */
+  private ackError: string | undefined;
   private statusValue: WatchStatus = 'running';
   private subscription: HttpSubscription | undefined;
   private readonly recent: string[] = [];
@@ -63,6 +69,11 @@ export class Watcher {
     return this.statusValue;
   }
 
+  /** What is wrong now, if anything: the stream's error while it is down or failed, else the last ack's. */
+  get lastError(): string | undefined {
+    return this.streamError ?? this.ackError;
+  }
+
   /** Last lines, oldest first. */
   lines(last = RECENT_LINES): string[] {
     return this.recent.slice(-last);
@@ -83,8 +94,18 @@ export class Watcher {
 
   private follow(state: SubscriptionState, error?: GaterError): void {
     if (this.statusValue === 'stopped' || this.statusValue === 'failed') return;
-    this.statusValue = state === 'open' ? 'running' : state === 'reconnecting' ? 'reconnecting' : this.statusValue;
-    if (error !== undefined) this.lastError = `${error.code}: ${error.message}`;
+    if (state === 'open') {
+      // Back: the error that took the stream down is history, counted in `failures`.
+      this.statusValue = 'running';
+      this.streamError = undefined;
+      return;
+    }
+    if (state === 'reconnecting') {
+      // One failure per outage, however many attempts it takes to reconnect.
+      if (this.statusValue === 'running') this.failures += 1;
+      this.statusValue = 'reconnecting';
+    }
+    if (error !== undefined) this.streamError = `${error.code}: ${error.message}`;
   }
 
   private async consume(subscription: HttpSubscription): Promise<void> {
@@ -97,8 +118,9 @@ export class Watcher {
       if (this.statusValue !== 'failed') this.statusValue = 'stopped';
     } catch (err) {
       const error = toGaterError(err);
+      if (this.statusValue === 'running') this.failures += 1;
       this.statusValue = 'failed';
-      this.lastError = `${error.code}: ${error.message}`;
+      this.streamError = `${error.code}: ${error.message}`;
     }
   }
 
@@ -117,9 +139,11 @@ export class Watcher {
       try {
         await subscription.ack(positions);
         this.acked += positions.length;
+        this.ackError = undefined;
       } catch (err) {
         // Not acked: the node delivers them again after the ack timeout, and the console shows them again.
-        this.lastError = `ack failed: ${toGaterError(err).message}`;
+        this.failures += 1;
+        this.ackError = `ack failed: ${toGaterError(err).message}`;
       }
     }
   }
