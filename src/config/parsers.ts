@@ -13,8 +13,7 @@ export class ValueError extends Error {
 export interface Parser<T> {
   /** What a valid value looks like, for messages and documentation. */
   readonly expected: string;
-  /** An empty environment value reaches a list parser (which takes it as the empty list, or refuses it); for any
-   * other parser it means "not set". */
+  /** A list takes an empty environment value as the empty list; for any other parser it means "not set". */
   readonly list: boolean;
   /** A switch: as a flag it needs no value (`--broadcast-only`, `--no-broadcast-only`). */
   readonly switch?: boolean;
@@ -199,13 +198,12 @@ function part<T>(name: string, parser: Parser<T>, value: string | undefined): T 
 
 /**
  * A list of exactly one item, from text naming one (the seed's `EX_ESDB_STORE_ID` names one store, where
- * `GATER_STORES` lists several). It is marked `list` so that an empty value reaches it and is refused: for a
- * variable naming one item, empty is a mistake, not the empty list.
+ * `GATER_STORES` lists several). Not a list parser: an empty value means "not set", as for every single value.
  */
 export function exactlyOne<T>(item: Parser<T>, expected: string): Parser<readonly T[]> {
   return {
     expected,
-    list: true,
+    list: false,
     parse(value) {
       if (typeof value !== 'string' || value.includes(',')) fail(expected);
       try {
