@@ -248,6 +248,60 @@ if ('skip' in server) {
       }
     });
 
+    it('a deletion whose commit was written but whose answer was lost has an unknown outcome, not a plain failure', async () => {
+      // A COMMIT waiting for a synchronous standby that never comes has already committed locally; ending its session
+      // then loses the answer of a write that happened. Repeating such a deletion would answer not_found.
+      const applicationName = `gater-outcome-${randomUUID().slice(0, 8)}`;
+      const store = new PostgresEventStore({}, { storeId: `s${stores++}`, url, poolSize: 2, applicationName });
+      await store.open();
+      const endWaitingCommit = async (): Promise<void> => {
+        for (let i = 0; i < 100; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          const { rows } = await admin.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'SyncRep'",
+            [applicationName],
+          );
+          if (rows.length > 0) {
+            await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+            return;
+          }
+        }
+        assert.fail('no commit waited for the standby');
+      };
+      const setStandby = async (names: string | undefined): Promise<void> => {
+        await admin.query(names === undefined ? 'ALTER SYSTEM RESET synchronous_standby_names' : `ALTER SYSTEM SET synchronous_standby_names = '${names}'`);
+        await admin.query('SELECT pg_reload_conf()');
+        await new Promise((r) => setTimeout(r, 300)); // every backend has read the configuration again
+      };
+      try {
+        await store.append('victim', evs(2));
+        await store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'sub' });
+        await store.recordSnapshot({ sourceUuid: 'src', streamUuid: 'victim', version: 1, data: {} });
+        await setStandby('missing_standby');
+        const writes: [string, () => Promise<unknown>][] = [
+          ['deleteStream', () => store.deleteStream('victim')],
+          ['removeSubscription', () => store.removeSubscription('by_stream', '$all', 'sub')],
+          ['deleteSnapshot', () => store.deleteSnapshot('src', 'victim', 1)],
+        ];
+        for (const [name, write] of writes) {
+          const failing = rejectsWith(write(), 'unavailable');
+          await endWaitingCommit();
+          const err = await failing;
+          assert.equal(err.data['outcome'], 'unknown', `${name}: ${err.message}`);
+        }
+      } finally {
+        await setStandby(undefined);
+      }
+      try {
+        // Each of them happened.
+        assert.equal(await store.streamVersion('victim'), -1);
+        assert.equal(await store.getSubscription('sub'), undefined);
+        assert.deepEqual(await store.listSnapshots({ streamUuid: 'victim' }), []);
+      } finally {
+        await dropStore(store);
+      }
+    });
+
     it('parking for a subscription another node removes at that moment is not_found', async () => {
       const store = await openStore();
       const remover = await admin.connect();

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../errors/index.ts';
 import type { AppendResult, RecordedEvent } from '../types.ts';
 import type { PreparedAppend } from '../validate.ts';
-import { checkOut, sqlState, storageError } from './database.ts';
+import { checkOut, mayHaveCommitted, sqlState, storageError } from './database.ts';
 import { outcomeUnknown } from '../store-errors.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
@@ -208,7 +208,7 @@ export class AppendBatcher {
       // A server error (an SQLSTATE) ended the statement, and its transaction with it, and a connection never made
       // sent nothing: nothing was written. A connection lost with the statement sent (reset, or no answer in time)
       // may have committed or not.
-      const error = mayHaveCommitted(err) ? outcomeUnknown('append', err) : storageError(err);
+      const error = batchMayHaveCommitted(err) ? outcomeUnknown('append', err) : storageError(err);
       if (error.code !== 'invalid_argument') {
         this.#c.logger.error({ err, appends: batch.length }, 'append batch failed');
       }
@@ -285,7 +285,7 @@ export class AppendBatcher {
       textArrayLiteral(tagNames),
       scalarArrayLiteral(tagEvents),
     ];
-    // A connection is taken first, so that a failure to get one is known to have sent nothing (see mayHaveCommitted).
+    // A connection is taken first, so that a failure to get one is known to have sent nothing (see batchMayHaveCommitted).
     let checkedOut: Awaited<ReturnType<typeof checkOut>>;
     try {
       checkedOut = await checkOut(this.#c.pool);
@@ -418,14 +418,8 @@ function isDataError(err: unknown): boolean {
 /** Failures of getting a connection for a batch: the batch was never sent. */
 const NEVER_SENT = new WeakSet<object>();
 
-/**
- * Whether a failed batch call may still have committed: its connection failed after the statement was handed to it.
- * A server error (an SQLSTATE) ended the statement and its transaction; a connection never obtained, or already
- * broken when the statement was given to it, sent nothing.
- */
-function mayHaveCommitted(err: unknown): boolean {
+/** Whether a failed batch call may still have committed: it was sent (see NEVER_SENT), and see mayHaveCommitted. */
+function batchMayHaveCommitted(err: unknown): boolean {
   if (typeof err === 'object' && err !== null && NEVER_SENT.has(err)) return false;
-  if (sqlState(err) !== undefined || storageError(err).code !== 'unavailable') return false;
-  const message = err instanceof Error ? err.message : '';
-  return !/not queryable|Client was closed/i.test(message);
+  return mayHaveCommitted(err);
 }

@@ -127,6 +127,21 @@ export function storageError(err: unknown): GaterError {
   return toGaterError(err);
 }
 
+/**
+ * Whether a write that failed with `err` after its statement was handed to a connection may still have committed:
+ * the connection failed with no answer (reset, terminated, timed out), or the server ended the session (class 57P,
+ * shutdown or terminated; class 08) while its commit may already have been written, as when a COMMIT waits for a
+ * synchronous standby. Any other server error ended the statement and its transaction; a connection already closed
+ * when the statement was given to it sent nothing.
+ */
+export function mayHaveCommitted(err: unknown): boolean {
+  const state = sqlState(err);
+  if (state !== undefined) return state.startsWith('57P') || state.startsWith('08');
+  if (storageError(err).code !== 'unavailable') return false;
+  const message = err instanceof Error ? err.message : '';
+  return !/not queryable|Client was closed/i.test(message);
+}
+
 /** Failures of the connection itself, as node and the driver report them. */
 function isConnectionFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { pino, type Logger } from 'pino';
-import { StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
+import { GaterError, StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
 import type {
   AppendListener,
   AppendOptions,
@@ -51,6 +51,7 @@ import {
   validateSubscriptionSpec,
   validateSubscriptionType,
 } from '../validate.ts';
+import { outcomeUnknown } from '../store-errors.ts';
 import { AppendBatcher } from './append-batcher.ts';
 import {
   CONNECT_TIMEOUT_MS,
@@ -65,7 +66,7 @@ import {
   RECONNECT_MIN_DELAY_MS,
   STATEMENT_TIMEOUT_MS,
 } from './constants.ts';
-import { checkOut, clientConfig, createPool, storageError, storeTypes, type PoolSettings } from './database.ts';
+import { checkOut, clientConfig, createPool, mayHaveCommitted, storageError, storeTypes, type PoolSettings } from './database.ts';
 import { EventDecoder, eventColumns, pageCutSql } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { NotificationListener } from './notification-listener.ts';
@@ -343,7 +344,7 @@ export class PostgresEventStore implements EventStore {
         await this.#runner.run(client, this.#sql.deleteTags, [sid]);
         await this.#runner.run(client, this.#sql.deleteEvents, [sid]);
         await this.#runner.run(client, this.#sql.deleteStream, [sid]);
-        await client.query('COMMIT');
+        await commit(client, `deletion of stream '${streamId}'`);
       } catch (err) {
         failed = err;
         await client.query('ROLLBACK').catch(() => {});
@@ -385,7 +386,9 @@ export class PostgresEventStore implements EventStore {
   async deleteSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<void> {
     return this.#call((open) => {
       const key = validateSnapshotKey(sourceUuid, streamUuid, version);
-      return open.snapshots.delete(open.pool, key.sourceUuid, key.streamUuid, key.version);
+      return oneWrite(open.pool, `deletion of snapshot ${key.sourceUuid}/${key.streamUuid}/${key.version}`, (db) =>
+        open.snapshots.delete(db, key.sourceUuid, key.streamUuid, key.version),
+      );
     });
   }
 
@@ -400,11 +403,10 @@ export class PostgresEventStore implements EventStore {
   async removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
     return this.#call((open) => {
       const validType = validateSubscriptionType(type);
-      return open.subscriptions.remove(
-        open.pool,
-        validType,
-        validateSelector(validType, selector),
-        validateSubscriptionName(name),
+      const validSelector = validateSelector(validType, selector);
+      const validName = validateSubscriptionName(name);
+      return oneWrite(open.pool, `removal of subscription '${validName}'`, (db) =>
+        open.subscriptions.remove(db, validType, validSelector, validName),
       );
     });
   }
@@ -549,6 +551,37 @@ function statements(s: string) {
     deleteEvents: `DELETE FROM ${s}.events WHERE sid = $1`,
     deleteStream: `DELETE FROM ${s}.streams WHERE sid = $1`,
   };
+}
+
+/**
+ * Commits the transaction open on `client`. A commit whose answer was lost may have been written (see
+ * mayHaveCommitted): it fails with `outcomeUnknown(what)`, so that the caller reads before repeating it, rather than
+ * as a plain `unavailable` that invites a retry answered `not_found`.
+ */
+async function commit(client: pg.PoolClient, what: string): Promise<void> {
+  try {
+    await client.query('COMMIT');
+  } catch (err) {
+    throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
+  }
+}
+
+/**
+ * Runs `write`, one statement that commits by itself and is not safe to repeat, on a connection of its own: a failure
+ * to get one sent nothing, and a failure after it may have committed becomes `outcomeUnknown(what)` (see `commit`).
+ */
+async function oneWrite<T>(pool: pg.Pool, what: string, write: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+  const { client, release } = await checkOut(pool);
+  let failed: Error | undefined;
+  try {
+    return await write(client);
+  } catch (err) {
+    if (err instanceof GaterError) throw err; // an answer: not_found, say
+    failed = err as Error;
+    throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
+  } finally {
+    release(failed);
+  }
 }
 
 function nowUs(): number {

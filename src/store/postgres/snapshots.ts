@@ -4,7 +4,7 @@ import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
 import { SNAPSHOT_COLUMNS, snapshotFromRow } from '../record-rows.ts';
 import { snapshotDeleteNeedsVersion, snapshotNotFound } from '../store-errors.ts';
-import type { SqlRunner } from './sql-runner.ts';
+import type { Queryable, SqlRunner } from './sql-runner.ts';
 const ORDER = 'ORDER BY source_uuid, stream_uuid, version';
 
 export class SnapshotTable {
@@ -50,7 +50,7 @@ export class SnapshotTable {
   }
 
   /** Throws `not_found` when there is no such snapshot, `invalid_argument` for version 0. */
-  async delete(db: pg.Pool, sourceUuid: string, streamUuid: string, version: number): Promise<void> {
+  async delete(db: Queryable, sourceUuid: string, streamUuid: string, version: number): Promise<void> {
     if (version === 0) throw snapshotDeleteNeedsVersion();
     if ((await this.#runner.run(db, this.#delete, [sourceUuid, streamUuid, version])) === 0) {
       throw snapshotNotFound(sourceUuid, streamUuid, version);

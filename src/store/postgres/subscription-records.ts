@@ -15,7 +15,7 @@ import { subscriptionConflict, subscriptionNotFound } from '../store-errors.ts';
 import type { ParkedEvent, SubscriptionRecord, SubscriptionSelector, SubscriptionType } from '../types.ts';
 import { canonicalJson, type ValidSubscriptionSpec } from '../validate.ts';
 import { sqlState } from './database.ts';
-import type { SqlRunner } from './sql-runner.ts';
+import type { Queryable, SqlRunner } from './sql-runner.ts';
 
 /** SQLSTATE of a row whose foreign key points at nothing. */
 const FOREIGN_KEY_VIOLATION = '23503';
@@ -86,7 +86,7 @@ export class SubscriptionRecords {
   }
 
   /** Removes a definition with its checkpoint and parked events. Throws `not_found`. */
-  async remove(db: pg.Pool, type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
+  async remove(db: Queryable, type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
     if ((await this.#runner.run(db, this.#delete, [name, type, canonicalJson(selector)])) === 0) throw subscriptionNotFound(name);
   }
 
