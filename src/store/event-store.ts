@@ -95,6 +95,8 @@ export interface EventStore {
   /** Removes a stream's events; its global positions are not reused. Throws `stream_not_found` when absent. */
   deleteStream(streamId: string): Promise<void>;
   stats(): Promise<StoreStats>;
+  /** The position of the last committed event, -1 when none: what `stats` reports, at the cost of one row. */
+  lastPosition(): Promise<number>;
 
   /** Registers a listener for committed events; returns the function that removes it. */
   onAppend(listener: AppendListener): () => void;

@@ -363,6 +363,10 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  async lastPosition(): Promise<number> {
+    return this.#call(async (open) => (await this.#runner.row(open.pool, this.#sql.lastPosition))![0] as number);
+  }
+
   onAppend(listener: AppendListener): () => void {
     // Wrapped, so the same function registered twice is two registrations, each removed by its own remover.
     const entry: AppendListener = (events) => listener(events);
@@ -540,6 +544,7 @@ function statements(s: string) {
     stats:
       `SELECT h.next_position - 1, EXISTS (SELECT 1 FROM ${s}.events), ` +
       `(SELECT count(*) FROM ${s}.streams)::integer FROM ${s}.store_head h`,
+    lastPosition: `SELECT next_position - 1 FROM ${s}.store_head`,
     lockHead: `SELECT next_position FROM ${s}.store_head FOR UPDATE`,
     findStream: `SELECT sid FROM ${s}.streams WHERE stream_id = $1`,
     // Each tag row found through the event's own tag list, by primary key: no scan of the tags table. Every tag is

@@ -263,6 +263,10 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  async lastPosition(): Promise<number> {
+    return this.#call((open) => open.commits.nextPosition - 1);
+  }
+
   /** Healthy while open: the file is local, so an open store can serve. */
   health(): StoreHealth {
     return this.#state === 'open' ? { ok: true } : { ok: false, detail: this.#state };

@@ -10,7 +10,7 @@ import type { Clock, Timer } from './clock.ts';
 import type { AppendSource } from './event-cursor.ts';
 
 export interface AppendFanoutComponents {
-  store: Pick<EventStore, 'onAppend' | 'stats'>;
+  store: Pick<EventStore, 'onAppend' | 'lastPosition'>;
   clock: Clock;
   logger: Logger;
 }
@@ -21,7 +21,7 @@ export interface AppendFanoutInit {
 }
 
 export class AppendFanout implements AppendSource {
-  private readonly store: Pick<EventStore, 'onAppend' | 'stats'>;
+  private readonly store: Pick<EventStore, 'onAppend' | 'lastPosition'>;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly headPollIntervalMs: number;
@@ -75,8 +75,8 @@ export class AppendFanout implements AppendSource {
     this.pollTimer = this.clock.schedule(this.headPollIntervalMs, () => {
       this.pollTimer = undefined;
       if (this.closed || this.listeners.size === 0) return;
-      this.store.stats().then(
-        ({ lastPosition }) => {
+      this.store.lastPosition().then(
+        (lastPosition) => {
           if (this.closed || lastPosition <= this.announced) return;
           this.logger.debug({ lastPosition, announced: this.announced }, 'head moved without a notification');
           this.announced = lastPosition;

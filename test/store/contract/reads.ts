@@ -169,6 +169,17 @@ export function readContract(f: StoreFactory): void {
         assert.deepEqual((await store.readFiltered({ tags: ['huge'] }, 7, 1000)).events.map((e) => e.position), [7]);
       }));
 
+    it('reports the last position as stats does: -1 when empty, unchanged by a deletion', () =>
+      withStore(f, async (store) => {
+        assert.equal(await store.lastPosition(), -1);
+        await store.append('a', evs(3));
+        await store.append('b', evs(2));
+        assert.equal(await store.lastPosition(), 4);
+        await store.deleteStream('b');
+        assert.equal(await store.lastPosition(), 4, 'positions are not reused');
+        assert.equal(await store.lastPosition(), (await store.stats()).lastPosition);
+      }));
+
     it('reports scannedTo -1 and no events on an empty store', () =>
       withStore(f, async (store) => {
         assert.deepEqual(await store.readFiltered({}, 0, 10), { events: [], scannedTo: -1 });

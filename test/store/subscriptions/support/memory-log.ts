@@ -15,7 +15,7 @@ export interface ProposedEvent {
   tags?: string[];
 }
 
-export class MemoryLog implements Pick<EventStore, 'readFiltered' | 'onAppend' | 'stats'> {
+export class MemoryLog implements Pick<EventStore, 'readFiltered' | 'onAppend' | 'stats' | 'lastPosition'> {
   readonly events: RecordedEvent[] = [];
   private readonly listeners = new Set<AppendListener>();
   private readonly versions = new Map<string, number>();
@@ -66,6 +66,10 @@ export class MemoryLog implements Pick<EventStore, 'readFiltered' | 'onAppend' |
 
   async stats() {
     return { hasEvents: this.events.length > 0, lastPosition: this.events.length - 1, streamCount: this.versions.size };
+  }
+
+  async lastPosition(): Promise<number> {
+    return this.events.length - 1;
   }
 
   get listenerCount(): number {
