@@ -94,6 +94,8 @@ if ('skip' in server) {
         assert.equal(await show('idle_in_transaction_session_timeout'), '10s');
         assert.equal(await show('tcp_keepalives_idle'), '5');
         assert.equal(await show('tcp_keepalives_count'), '3');
+        // Probes never start while an answer is unacknowledged: the server gives up on one after 11 s too.
+        assert.equal(await show('tcp_user_timeout'), '11000'); // milliseconds
         assert.equal(await show('jit'), 'off');
         // A transaction left idle past the timeout is ended by the server (and its locks with it).
         await client.query('SET idle_in_transaction_session_timeout = 200');

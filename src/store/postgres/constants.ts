@@ -47,6 +47,14 @@ export const CONNECTION_KEEPALIVE_IDLE_S = 5;
 export const CONNECTION_KEEPALIVE_INTERVAL_S = 2;
 export const CONNECTION_KEEPALIVE_COUNT = 3;
 /**
+ * Milliseconds the server's end of a connection may leave data unacknowledged before it gives up: keepalive probes
+ * start only on a connection with nothing in flight, so a node that died just after the server sent it an answer
+ * (one every heartbeat) would otherwise be retransmitted to for about 15 minutes (tcp_retries2), holding its leases.
+ * The same bound as the probes.
+ */
+export const CONNECTION_USER_TIMEOUT_MS =
+  (CONNECTION_KEEPALIVE_IDLE_S + CONNECTION_KEEPALIVE_COUNT * CONNECTION_KEEPALIVE_INTERVAL_S) * 1000;
+/**
  * Milliseconds between heartbeat queries on the notification and lease connections, and how long one may wait for
  * its answer before the connection counts as lost. A node cut off from the server must drop its subscription leases
  * before the server's keepalive probes end its session (IDLE_S + COUNT * INTERVAL_S = 11 s after the last packet),

@@ -7,6 +7,7 @@ import { GaterError, UnavailableError, toGaterError } from '../../errors/index.t
 import {
   IDLE_IN_TRANSACTION_TIMEOUT_MS,
   CONNECTION_KEEPALIVE_COUNT,
+  CONNECTION_USER_TIMEOUT_MS,
   CONNECTION_KEEPALIVE_IDLE_S,
   CONNECTION_KEEPALIVE_INTERVAL_S,
   QUERY_TIMEOUT_MARGIN_MS,
@@ -56,7 +57,7 @@ export function clientConfig(settings: PoolSettings, types: pg.CustomTypesConfig
       `-c jit=off -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS} ` +
       `-c tcp_keepalives_idle=${CONNECTION_KEEPALIVE_IDLE_S} ` +
       `-c tcp_keepalives_interval=${CONNECTION_KEEPALIVE_INTERVAL_S} ` +
-      `-c tcp_keepalives_count=${CONNECTION_KEEPALIVE_COUNT}`,
+      `-c tcp_keepalives_count=${CONNECTION_KEEPALIVE_COUNT} -c tcp_user_timeout=${CONNECTION_USER_TIMEOUT_MS}`,
     types,
   };
 }
