@@ -250,6 +250,40 @@ if ('skip' in server) {
       }
     });
 
+    it('an append waits for the store lock only until its deadline, and writes nothing after it', async () => {
+      const applicationName = `gater-deadline-${randomUUID().slice(0, 8)}`;
+      const store = new PostgresEventStore({}, { storeId: `s${stores++}`, url, poolSize: 1, applicationName });
+      await store.open();
+      const holder = await admin.connect();
+      const waitingAppends = async () =>
+        (await admin.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+          [applicationName],
+        )).rows[0].n as number;
+      try {
+        await store.append('s', evs(1));
+        // Another node (a deletion, say) holds the store's lock.
+        await holder.query('BEGIN');
+        await holder.query(`SELECT next_position FROM ${quoteIdent(store.schema)}.store_head FOR UPDATE`);
+        const started = Date.now();
+        const late = await rejectsWith(store.append('s', evs(1, 'Late'), { deadlineAt: Date.now() + 300 }), 'timeout');
+        assert.match(late.message, /lock was not free before the deadline/);
+        assert.ok(Date.now() - started < 3000, `answered after ${Date.now() - started} ms`);
+        assert.equal(await waitingAppends(), 0, 'nothing is left waiting at the server');
+        // The lock timeout was the statement's own: an append without a deadline on the same connection waits.
+        const patient = store.append('s', evs(1, 'Patient'));
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(await waitingAppends(), 1);
+        await holder.query('COMMIT');
+        assert.equal((await patient).version, 1);
+        assert.deepEqual((await store.readStream('s', { count: 10 })).map((e) => e.eventType), ['Happened', 'Patient']);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => {});
+        holder.release();
+        await dropStore(store);
+      }
+    });
+
     it('a deletion whose commit was written but whose answer was lost has an unknown outcome, not a plain failure', async () => {
       // A COMMIT waiting for a synchronous standby that never comes has already committed locally; ending its session
       // then loses the answer of a write that happened. Repeating such a deletion would answer not_found.

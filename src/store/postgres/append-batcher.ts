@@ -98,7 +98,11 @@ export class AppendBatcher {
     this.#maxConcurrent = init.maxConcurrentBatches;
     this.#sql =
       `SELECT r_status, r_version, r_position, r_detail, r_epoch_us FROM ${init.schema}.append_batch(` +
-      '$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::boolean[], $7::boolean, ' +
+      // $19 is the batch's lock_timeout, set (for this statement's transaction only) in an argument, since arguments
+      // are evaluated before the function runs and so before it waits for the store's lock (a CASE, since AND may
+      // skip it).
+      "$1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::integer[], $6::boolean[], " +
+      "CASE WHEN set_config('lock_timeout', $19::text, true) IS NULL THEN NULL ELSE $7::boolean END, " +
       `${uuidsSql(8)}, $9::text[], ${jsonTextsSql(10)}, ${jsonTextsSql(11)}, ${jsonTextsSql(12)}, ` +
       '$13::text[], $14::text[], $15::text[], $16::integer[], $17::text[], $18::integer[])';
   }
@@ -284,6 +288,7 @@ export class AppendBatcher {
       scalarArrayLiteral(eventAppends),
       textArrayLiteral(tagNames),
       scalarArrayLiteral(tagEvents),
+      String(lockTimeoutMs(batch, Date.now())),
     ];
     // A connection is taken first, so that a failure to get one is known to have sent nothing (see batchMayHaveCommitted).
     let checkedOut: Awaited<ReturnType<typeof checkOut>>;
@@ -413,6 +418,21 @@ function runBreaksOf(batch: readonly PendingAppend[]): boolean[] {
 function isDataError(err: unknown): boolean {
   const state = sqlState(err) ?? '';
   return state.startsWith('22') || state.startsWith('23') || state.startsWith('54');
+}
+
+/**
+ * How long a batch may wait for the store's lock: until the latest deadline of its appends (after it, no caller is
+ * waiting for any of them), in milliseconds; 0 (no limit but the statement timeout) when one has no deadline. A
+ * batch that waits longer fails with 55P03, written nothing: one node holding the lock no longer has calls given up
+ * long ago queue behind it and commit later.
+ */
+export function lockTimeoutMs(batch: readonly PendingAppend[], now: number): number {
+  let latest = -Infinity;
+  for (const append of batch) {
+    if (append.deadlineAt === undefined) return 0;
+    latest = Math.max(latest, append.deadlineAt);
+  }
+  return Math.max(1, Math.ceil(latest - now));
 }
 
 /** Failures of getting a connection for a batch: the batch was never sent. */

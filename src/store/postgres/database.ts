@@ -77,6 +77,8 @@ export function sqlState(err: unknown): string | undefined {
 }
 
 const QUERY_CANCELED = '57014';
+/** 55P03: a lock not obtained within lock_timeout. */
+const LOCK_NOT_AVAILABLE = '55P03';
 /** SQLSTATE class 22 (data exception: a value the server cannot take) and 54000 (a key too large for its index). */
 const DATA_EXCEPTION_CLASS = '22';
 const PROGRAM_LIMIT_EXCEEDED = '54000';
@@ -112,6 +114,10 @@ export function storageError(err: unknown): GaterError {
   const message = err instanceof Error ? err.message : String(err);
   if (state === QUERY_CANCELED) {
     return new GaterError('timeout', `the database cancelled the statement: ${message}`, {}, { cause: err });
+  }
+  if (state === LOCK_NOT_AVAILABLE) {
+    // Only appends set a lock timeout, at their callers' latest deadline: nothing was written.
+    return new GaterError('timeout', `the store's lock was not free before the deadline: ${message}`, {}, { cause: err });
   }
   // Input the server refuses whatever node sends it: asking again cannot help (the validators refuse what they can
   // foresee; this is what they cannot, such as a key longer in bytes than its index can hold).
