@@ -23,7 +23,11 @@ export type StoreBackendName = 'sqlite' | 'postgres';
  * Called after a commit with the events it made durable, in position order. A hint for live readers. An empty list is
  * a bare hint: something may have been committed (by another node sharing the store); read the store to find out.
  */
-export type AppendListener = (events: readonly RecordedEvent[]) => void;
+/**
+ * Told of committed events; an empty list is a bare hint that the store changed (another process committed), with the
+ * position its commit reached when the store knows it.
+ */
+export type AppendListener = (events: readonly RecordedEvent[], hintedPosition?: number) => void;
 
 /**
  * The right to deliver one persistent subscription, held by one node at a time (see

@@ -482,13 +482,13 @@ export class PostgresEventStore implements EventStore {
   /** A commit somewhere (maybe here) reached `lastPosition`; unknown after a reconnect. */
   #hint(lastPosition: number | undefined): void {
     if (lastPosition !== undefined && lastPosition <= this.#announced) return; // ours, announced with its events
-    this.#notify([]);
+    this.#notify([], lastPosition);
   }
 
-  #notify(events: readonly RecordedEvent[]): void {
+  #notify(events: readonly RecordedEvent[], hintedPosition?: number): void {
     for (const listener of this.#listeners) {
       try {
-        listener(events);
+        listener(events, hintedPosition);
       } catch (err) {
         this.#logger.error({ err }, 'append listener failed');
       }

@@ -37,7 +37,7 @@ export class AppendFanout implements AppendSource {
     this.clock = components.clock;
     this.logger = components.logger;
     this.headPollIntervalMs = init.headPollIntervalMs;
-    this.unsubscribe = this.store.onAppend((events) => this.dispatch(events));
+    this.unsubscribe = this.store.onAppend((events, hintedPosition) => this.dispatch(events, hintedPosition));
   }
 
   onAppend(listener: AppendListener): () => void {
@@ -58,9 +58,10 @@ export class AppendFanout implements AppendSource {
     this.pollTimer = undefined;
   }
 
-  private dispatch(events: readonly RecordedEvent[]): void {
-    const last = events.at(-1);
-    if (last !== undefined) this.announced = Math.max(this.announced, last.position);
+  /** `hintedPosition`: where a bare hint's commit reached, so that the next poll does not announce it again. */
+  private dispatch(events: readonly RecordedEvent[], hintedPosition?: number): void {
+    const reached = events.at(-1)?.position ?? hintedPosition;
+    if (reached !== undefined) this.announced = Math.max(this.announced, reached);
     for (const listener of this.listeners) {
       try {
         listener(events);

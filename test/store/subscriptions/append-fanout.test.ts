@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { SubscriptionHub } from '../../../src/store/subscriptions/index.ts';
+import { AppendFanout } from '../../../src/store/subscriptions/append-fanout.ts';
+import type { AppendListener } from '../../../src/store/event-store.ts';
+import { pino } from 'pino';
 import type { EventStore } from '../../../src/store/event-store.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { MemoryLog } from './support/memory-log.ts';
@@ -38,5 +41,25 @@ describe('SubscriptionHub append fan-out', () => {
     assert.deepEqual(positionsOf(await reader.take(1)), [0]);
     await hub.close();
     assert.equal(clock.pending, 0, 'no poll left behind');
+  });
+
+  it('a hint that names its position is not announced again by the head poll', async () => {
+    // Another node's commit, announced by a notification: every caught-up reader reads the store once for it, not
+    // once more at the next poll.
+    let fromStore: AppendListener = () => {};
+    const store = { onAppend: (l: AppendListener) => ((fromStore = l), () => {}), lastPosition: async () => 5 };
+    const clock = new ManualClock();
+    const fanout = new AppendFanout({ store, clock, logger: pino({ level: 'silent' }) }, { headPollIntervalMs: 1_000 });
+    const told: number[] = [];
+    fanout.onAppend((events) => told.push(events.length));
+    fromStore([], 5);
+    assert.deepEqual(told, [0]);
+    clock.advance(1_000);
+    await tick();
+    await tick();
+    assert.deepEqual(told, [0], 'the poll found the head where the hint said');
+    fromStore([], undefined); // a hint without a position (after a reconnect) still reaches everyone
+    assert.deepEqual(told, [0, 0]);
+    fanout.close();
   });
 });
