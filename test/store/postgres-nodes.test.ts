@@ -9,7 +9,7 @@ import { after, describe, it, test } from 'node:test';
 import pg from 'pg';
 import { GaterError, WrongExpectedVersionError } from '../../src/errors/index.ts';
 import { PostgresEventStore } from '../../src/store/postgres/index.ts';
-import { SubscriptionHub } from '../../src/store/subscriptions/index.ts';
+import { SubscriptionHub, type SubscriptionHubInit } from '../../src/store/subscriptions/index.ts';
 import type { RecordedEvent } from '../../src/store/types.ts';
 import { startTestPostgres } from '../support/postgres.ts';
 import { TcpRelay } from '../support/tcp-relay.ts';
@@ -34,9 +34,9 @@ if ('skip' in server) {
   let stores = 0;
   /**
    * Two nodes of a fresh store; hubs poll no head, so live delivery across nodes rests on notifications alone. Node a
-   * reaches the server at `urlOfA` when given (through a relay).
+   * reaches the server at `urlOfA` when given (through a relay); `hubInit` adds to the hubs' settings.
    */
-  const twoNodes = async (urlOfA = url) => {
+  const twoNodes = async (urlOfA = url, hubInit: SubscriptionHubInit = {}) => {
     const storeId = `nodes-${stores++}`;
     const nodes = [];
     for (const name of ['a', 'b']) {
@@ -45,12 +45,19 @@ if ('skip' in server) {
         { storeId, url: name === 'a' ? urlOfA : url, poolSize: 6, applicationName: `gater-test:${storeId}:${name}` },
       );
       await store.open();
-      const hub = new SubscriptionHub({ store }, { headPollIntervalMs: 0, recordCheckIntervalMs: 300 });
+      const hub = new SubscriptionHub({ store }, { headPollIntervalMs: 0, recordCheckIntervalMs: 300, ...hubInit });
       open.push({ store, hub });
       nodes.push({ store, hub, app: `gater-test:${storeId}:${name}` });
     }
     return nodes as [(typeof nodes)[0], (typeof nodes)[0]];
   };
+
+  /** Advisory locks held by the sessions of node `app` (leases, nothing else takes them). */
+  const advisoryLocks = async (app: string) =>
+    Number((await admin.query(
+      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity p ON p.pid = l.pid WHERE l.locktype = 'advisory' AND p.application_name = $1",
+      [app],
+    )).rows[0].count);
 
   describe('two nodes on one PostgreSQL store', () => {
     it('16 appenders on two nodes: a $all reader on each node sees every event exactly once, in gap-free order', async () => {
@@ -243,6 +250,71 @@ if ('skip' in server) {
       await a.hub.ack('flaky', [1, 2]);
       await eventually(async () => assert.deepEqual(await a.store.listParked('flaky'), []));
       assert.equal(once.length, 3);
+    });
+
+    describe('a subscription left without a session is given up after idleLeaseReleaseMs', () => {
+      const GRACE_MS = 400;
+      /** Time allowed past the grace period: the retirement's checkpoint save and unlock, the other node's connect. */
+      const MARGIN_MS = 2_000;
+
+      it('after its only session on node a closes, node b takes it over in time and gets every unacknowledged event', async () => {
+        const [a, b] = await twoNodes(url, { idleLeaseReleaseMs: GRACE_MS });
+        await a.store.append('s', Array.from({ length: 10 }, (_, n) => ({ eventType: 'E', data: { n } })));
+        await a.store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'sub' });
+        const sessionA = await a.hub.connect('sub');
+        const first = await new Reader(sessionA).take(10);
+        assert.equal(await a.hub.ack('sub', [0, 1, 2, 5, 6]), 2, 'acknowledged out of order past 2: not covered');
+        await rejectsWith(b.hub.connect('sub'), 'unavailable');
+        sessionA.close();
+        const closedAt = Date.now();
+        const sessionB = await eventually(() => b.hub.connect('sub'), GRACE_MS + MARGIN_MS);
+        assert.ok(Date.now() - closedAt < GRACE_MS + MARGIN_MS, `taken over after ${Date.now() - closedAt} ms`);
+        const readerB = new Reader(sessionB);
+        const again = await readerB.take(7);
+        assert.deepEqual(positionsOf(again), [3, 4, 5, 6, 7, 8, 9], 'from the durable checkpoint, in order, none skipped');
+        assert.ok(again.every((d) => d.attempt === 1));
+        assert.equal(await b.hub.ack('sub', positionsOf(again)), 9);
+        await b.store.append('s', [{ eventType: 'E', data: { n: 10 } }]);
+        assert.deepEqual(positionsOf(await readerB.take(1)), [10]);
+        await rejectsWith(a.hub.connect('sub'), 'unavailable');
+        assert.equal(first.length, 10);
+        sessionB.close();
+      });
+
+      it('the advisory lock is no longer held on the server once the subscription is retired; connecting again takes it again', async () => {
+        const [a, b] = await twoNodes(url, { idleLeaseReleaseMs: GRACE_MS });
+        await a.store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'sub' });
+        const session = await a.hub.connect('sub');
+        assert.equal(await advisoryLocks(a.app), 1);
+        session.close();
+        await eventually(async () => assert.equal(await advisoryLocks(a.app), 0), GRACE_MS + MARGIN_MS);
+        const back = await a.hub.connect('sub');
+        assert.equal(await advisoryLocks(a.app), 1, 'the lease is taken again');
+        await rejectsWith(b.hub.connect('sub'), 'unavailable');
+        back.close();
+      });
+
+      it('a reconnect to node a within the grace period keeps delivering in order, and keeps the lease', async () => {
+        const [a, b] = await twoNodes(url, { idleLeaseReleaseMs: 3_000 });
+        await a.store.append('s', Array.from({ length: 6 }, (_, n) => ({ eventType: 'E', data: { n } })));
+        await a.store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'sub' });
+        const first = await a.hub.connect('sub');
+        await new Reader(first).take(4);
+        assert.equal(await a.hub.ack('sub', [0, 1]), 1);
+        first.close();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const second = await a.hub.connect('sub');
+        const reader = new Reader(second);
+        const got = await reader.take(4);
+        assert.deepEqual(got.map((d) => [d.event.position, d.attempt]), [[2, 2], [3, 2], [4, 1], [5, 1]], 'the same state, in order');
+        assert.equal(await a.hub.ack('sub', positionsOf(got)), 5);
+        await new Promise((resolve) => setTimeout(resolve, 3_500)); // past the grace period, with a session open
+        assert.equal(await advisoryLocks(a.app), 1);
+        await rejectsWith(b.hub.connect('sub'), 'unavailable');
+        await a.store.append('s', [{ eventType: 'E', data: { n: 6 } }]);
+        assert.deepEqual(positionsOf(await reader.take(1)), [6]);
+        second.close();
+      });
     });
   });
 }

@@ -17,3 +17,13 @@ export const HEAD_POLL_INTERVAL_MS = 1_000;
  * consumer never acknowledges anything (an acknowledgement would find out at once).
  */
 export const RECORD_CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * How long a persistent subscription stays loaded on a node with no session before that node retires it (saves its
+ * last checkpoint and gives its lease up, so that any node may deliver it next). The TypeScript client reconnects a
+ * broken stream within 0.1–1 s, so a reconnect to the same node finds the subscription as it left it (unacknowledged
+ * events with their delivery counts, queued replays, late acks); a consumer that moves to another node waits about as
+ * long as one whose node lost the server does (its leases drop within 5 s). It need not cover `ackTimeoutMs` (30 s by
+ * default): the next session, here or elsewhere, gets the unacknowledged events again at once, not after a timeout.
+ */
+export const IDLE_LEASE_RELEASE_MS = 5_000;

@@ -1,8 +1,9 @@
 /**
  * One saved subscription being delivered in this process: its cursor, its window of unacknowledged deliveries, its
  * ack timer and its checkpoint. Sessions (`connect`) come and go; this state outlives them, so a new session receives
- * the previous one's unacknowledged events. Nothing here survives the process: after a restart the next session
- * resumes from the durable checkpoint, which only ever covers acknowledged or parked events (at-least-once).
+ * the previous one's unacknowledged events (until the hub retires a subscription left without a session). Nothing here
+ * survives the process: after a restart the next session resumes from the durable checkpoint, which only ever covers
+ * acknowledged or parked events (at-least-once).
  */
 import type { Logger } from 'pino';
 import type { EventStore } from '../event-store.ts';
@@ -35,6 +36,8 @@ export interface PersistentSubscriptionInit {
    * sharing the store): its delivery here must end.
    */
   onGone?: () => void;
+  /** Called when its session ends with no new one taking its place (the owner may retire it after a while). */
+  onIdle?: () => void;
 }
 
 /** Why a pull found nothing to deliver. */
@@ -62,11 +65,13 @@ export class PersistentSubscription {
   private timer: Timer | undefined;
   private closed = false;
   private readonly onGone: () => void;
+  private readonly onIdle: () => void;
 
   constructor(components: PersistentSubscriptionComponents, init: PersistentSubscriptionInit) {
     const record = init.record;
     this.record = record;
     this.onGone = init.onGone ?? (() => {});
+    this.onIdle = init.onIdle ?? (() => {});
     this.store = components.store;
     this.clock = components.clock;
     this.logger = components.logger.child({ subscription: record.name });
@@ -90,6 +95,27 @@ export class PersistentSubscription {
 
   get name(): string {
     return this.record.name;
+  }
+
+  get hasSession(): boolean {
+    return this.session !== undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Whether closing it now loses nothing that loading it again from the store would not bring back: no delivery is
+   * unacknowledged (with its delivery count), no replay is queued, and the checkpoint is durable.
+   */
+  get atRest(): boolean {
+    return (
+      this.window.size === 0 &&
+      this.replayQueue.length === 0 &&
+      this.replaying.size === 0 &&
+      this.checkpoints.durable === this.window.checkpoint
+    );
   }
 
   /** Opens a session, ending the current one (`replaced`); unacknowledged events go out again to the new one. */
@@ -188,6 +214,7 @@ export class PersistentSubscription {
     this.session = undefined;
     this.cancelTimer();
     this.changed.notify();
+    if (!this.closed) this.onIdle();
   }
 
   private async pull(session: DeliveryStream, onStop: Listen): Promise<Delivery | undefined> {

@@ -14,7 +14,12 @@ import type {
 import { AppendFanout } from './append-fanout.ts';
 import { Wait } from './async-primitives.ts';
 import { systemClock, type Clock, type Timer } from './clock.ts';
-import { HEAD_POLL_INTERVAL_MS, READ_BATCH_EVENTS, RECORD_CHECK_INTERVAL_MS } from './constants.ts';
+import {
+  HEAD_POLL_INTERVAL_MS,
+  IDLE_LEASE_RELEASE_MS,
+  READ_BATCH_EVENTS,
+  RECORD_CHECK_INTERVAL_MS,
+} from './constants.ts';
 import { DeliveryStream, EndReason } from './delivery-stream.ts';
 import { EventCursor } from './event-cursor.ts';
 import { compileMatcher } from './matcher.ts';
@@ -41,6 +46,15 @@ export interface SubscriptionHubInit {
    * several nodes), to end those removed through another node. @default RECORD_CHECK_INTERVAL_MS (5,000)
    */
   recordCheckIntervalMs?: number;
+  /**
+   * Milliseconds a persistent subscription stays loaded here without a session before it is retired: closed after
+   * its last checkpoint save, its lease released, so that another node can deliver it at once (from the durable
+   * checkpoint: unacknowledged events are delivered again). A session arriving sooner takes it over as it is; one
+   * arriving later loads it again (taking the lease again). On a store without leases only a subscription with nothing
+   * unacknowledged or queued is retired, which frees memory and changes nothing else. @default IDLE_LEASE_RELEASE_MS
+   * (5,000)
+   */
+  idleLeaseReleaseMs?: number;
 }
 
 export class SubscriptionHub {
@@ -55,6 +69,14 @@ export class SubscriptionHub {
   private readonly leases = new Map<PersistentSubscription, SubscriptionLease>();
   private readonly recordCheckIntervalMs: number;
   private recordCheck: Timer | undefined;
+  private readonly idleLeaseReleaseMs: number;
+  /** When loaded subscriptions without a session are to be retired. */
+  private readonly idleRetirements = new Map<PersistentSubscription, Timer>();
+  /**
+   * Retirements in flight, by name: loading that name again waits for them, so that it reads the last checkpoint
+   * saved and takes a lease that was given up.
+   */
+  private readonly retirements = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(components: SubscriptionHubComponents, init: SubscriptionHubInit = {}) {
@@ -66,6 +88,10 @@ export class SubscriptionHub {
       throw new InvalidArgumentError('readBatchEvents', 'must be a positive integer');
     }
     this.recordCheckIntervalMs = init.recordCheckIntervalMs ?? RECORD_CHECK_INTERVAL_MS;
+    this.idleLeaseReleaseMs = init.idleLeaseReleaseMs ?? IDLE_LEASE_RELEASE_MS;
+    if (!Number.isFinite(this.idleLeaseReleaseMs) || this.idleLeaseReleaseMs < 0) {
+      throw new InvalidArgumentError('idleLeaseReleaseMs', 'must be a non-negative number of milliseconds');
+    }
     const headPollIntervalMs = init.headPollIntervalMs ?? HEAD_POLL_INTERVAL_MS;
     if (!Number.isFinite(headPollIntervalMs) || headPollIntervalMs < 0) {
       throw new InvalidArgumentError('headPollIntervalMs', 'must be a non-negative number of milliseconds');
@@ -123,10 +149,15 @@ export class SubscriptionHub {
    */
   async connect(name: string): Promise<EventSubscription> {
     this.ensureOpen();
-    const subscription = await this.load(name);
-    const session = subscription.connect();
-    this.logger.debug({ subscription: name, id: session.id }, 'session connected');
-    return session;
+    for (;;) {
+      const subscription = await this.load(name);
+      // Retired between loading and resuming here (idle past its time, or its lease lost): load it again.
+      if (subscription.isClosed) continue;
+      this.cancelIdleRetirement(subscription);
+      const session = subscription.connect();
+      this.logger.debug({ subscription: name, id: session.id }, 'session connected');
+      return session;
+    }
   }
 
   /**
@@ -190,6 +221,8 @@ export class SubscriptionHub {
     this.closed = true;
     this.recordCheck?.cancel();
     this.recordCheck = undefined;
+    for (const timer of this.idleRetirements.values()) timer.cancel();
+    this.idleRetirements.clear();
     for (const observation of this.observations) observation.close(EndReason.Closed);
     const persistent = [...this.persistent.values()];
     this.persistent.clear();
@@ -199,27 +232,54 @@ export class SubscriptionHub {
 
   /** The in-process state of a saved subscription, rebuilt when the stored definition changed underneath. */
   private async load(name: string): Promise<PersistentSubscription> {
-    const record = await this.getSubscription(name);
-    this.ensureOpen();
-    const current = this.persistent.get(name);
-    if (current !== undefined && sameDefinition(current.record, record)) return current;
-    const lease = await this.acquireLease(name);
-    // Things may have changed while the lease was asked for.
-    const raced = this.persistent.get(name);
-    if (this.closed || (raced !== undefined && sameDefinition(raced.record, record))) {
-      await lease?.release();
+    for (;;) {
+      // A retirement of this name in flight saves the last checkpoint, then gives the lease up: load after it.
+      const retiring = this.retirements.get(name);
+      if (retiring !== undefined) {
+        await retiring;
+        continue;
+      }
+      const record = await this.getSubscription(name);
       this.ensureOpen();
-      return raced!;
+      // Retired while the record was read: that record may miss the last checkpoint save.
+      if (this.retirements.has(name)) continue;
+      const current = this.persistent.get(name);
+      if (current !== undefined && sameDefinition(current.record, record)) return current;
+      const lease = await this.acquireLease(name);
+      // Things may have changed while the lease was asked for.
+      const raced = this.persistent.get(name);
+      if (this.closed || (raced !== undefined && sameDefinition(raced.record, record))) {
+        await lease?.release();
+        this.ensureOpen();
+        return raced!;
+      }
+      if (this.retirements.has(name)) {
+        await lease?.release();
+        continue;
+      }
+      if (raced !== undefined) {
+        this.persistent.delete(name);
+        void this.retire(raced, EndReason.Removed);
+      }
+      return this.start(record, lease);
     }
-    if (raced !== undefined) {
-      this.persistent.delete(name);
-      void this.retire(raced, EndReason.Removed);
-    }
+  }
+
+  /** Starts delivering a subscription here, under `lease` when the store has leases. */
+  private start(record: SubscriptionRecord, lease: SubscriptionLease | undefined): PersistentSubscription {
+    const name = record.name;
     const subscription: PersistentSubscription = new PersistentSubscription(
       { store: this.store, appends: this.appends, clock: this.clock, logger: this.logger },
-      { record, batchEvents: this.readBatchEvents, onGone: () => this.gone(subscription) },
+      {
+        record,
+        batchEvents: this.readBatchEvents,
+        onGone: () => this.gone(subscription),
+        onIdle: () => this.retireWhenIdle(subscription),
+      },
     );
     this.persistent.set(name, subscription);
+    // No session yet (a replay may be all that loaded it): the caller connects one at once, or it is retired.
+    this.retireWhenIdle(subscription);
     if (lease !== undefined) {
       this.leases.set(subscription, lease);
       this.scheduleRecordCheck();
@@ -284,15 +344,56 @@ export class SubscriptionHub {
     }
   }
 
-  /** Ends a subscription's delivery here, then gives its lease up (after the last checkpoint save). */
-  private async retire(subscription: PersistentSubscription, reason: string): Promise<void> {
-    try {
-      await subscription.close(reason);
-    } finally {
-      const lease = this.leases.get(subscription);
-      this.leases.delete(subscription);
-      await lease?.release().catch((err: unknown) => this.logger.warn({ err }, 'releasing a lease failed'));
-    }
+  /**
+   * Retires `subscription`, which has no session, once it has had none for `idleLeaseReleaseMs`, unless a session
+   * arrives first (`connect` cancels this). Counted from the first moment without a session.
+   */
+  private retireWhenIdle(subscription: PersistentSubscription): void {
+    if (this.closed || this.idleRetirements.has(subscription)) return;
+    const timer = this.clock.schedule(this.idleLeaseReleaseMs, () => {
+      if (this.idleRetirements.get(subscription) !== timer) return;
+      this.idleRetirements.delete(subscription);
+      if (this.persistent.get(subscription.name) !== subscription || subscription.hasSession) return;
+      if (this.store.acquireSubscriptionLease === undefined && !subscription.atRest) {
+        // No lease to give up, and loading it again would forget delivery counts or queued replays: keep it a while.
+        this.retireWhenIdle(subscription);
+        return;
+      }
+      this.logger.debug({ subscription: subscription.name }, 'subscription without a session; retiring it here');
+      this.persistent.delete(subscription.name);
+      void this.retire(subscription, EndReason.Closed);
+    });
+    this.idleRetirements.set(subscription, timer);
+  }
+
+  private cancelIdleRetirement(subscription: PersistentSubscription): void {
+    this.idleRetirements.get(subscription)?.cancel();
+    this.idleRetirements.delete(subscription);
+  }
+
+  /**
+   * Ends a subscription's delivery here, then gives its lease up (after the last checkpoint save: events left
+   * unacknowledged stay after the durable checkpoint, so whoever delivers it next delivers them again). The caller has
+   * taken it out of `persistent` already.
+   */
+  private retire(subscription: PersistentSubscription, reason: string): Promise<void> {
+    this.cancelIdleRetirement(subscription);
+    const retiring = (async () => {
+      try {
+        await subscription.close(reason);
+      } finally {
+        const lease = this.leases.get(subscription);
+        this.leases.delete(subscription);
+        await lease?.release().catch((err: unknown) => this.logger.warn({ err }, 'releasing a lease failed'));
+      }
+    })();
+    const name = subscription.name;
+    const all = Promise.all([this.retirements.get(name), retiring.catch(() => {})]).then(() => {});
+    this.retirements.set(name, all);
+    void all.then(() => {
+      if (this.retirements.get(name) === all) this.retirements.delete(name);
+    });
+    return retiring;
   }
 
   private ensureOpen(): void {
