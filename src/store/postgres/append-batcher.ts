@@ -210,8 +210,8 @@ export class AppendBatcher {
         return;
       }
       // A server error (an SQLSTATE) ended the statement, and its transaction with it, and a connection never made
-      // sent nothing: nothing was written. A connection lost with the statement sent (reset, or no answer in time)
-      // may have committed or not.
+      // sent nothing: nothing was written. A connection lost with the statement sent (reset, or no answer in time),
+      // or a session the server ended (shutdown, terminated), may have committed or not.
       const error = batchMayHaveCommitted(err) ? outcomeUnknown('append', err) : storageError(err);
       if (error.code !== 'invalid_argument') {
         this.#c.logger.error({ err, appends: batch.length }, 'append batch failed');
@@ -290,7 +290,8 @@ export class AppendBatcher {
       scalarArrayLiteral(tagEvents),
       String(lockTimeoutMs(batch, Date.now())),
     ];
-    // A connection is taken first, so that a failure to get one is known to have sent nothing (see batchMayHaveCommitted).
+    // A connection is taken first, so that a failure to get one is known to have sent nothing
+    // (see batchMayHaveCommitted).
     let checkedOut: Awaited<ReturnType<typeof checkOut>>;
     try {
       checkedOut = await checkOut(this.#c.pool);
@@ -426,7 +427,7 @@ function isDataError(err: unknown): boolean {
  * batch that waits longer fails with 55P03, written nothing: one node holding the lock no longer has calls given up
  * long ago queue behind it and commit later.
  */
-export function lockTimeoutMs(batch: readonly PendingAppend[], now: number): number {
+function lockTimeoutMs(batch: readonly PendingAppend[], now: number): number {
   let latest = -Infinity;
   for (const append of batch) {
     if (append.deadlineAt === undefined) return 0;

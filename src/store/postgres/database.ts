@@ -117,7 +117,8 @@ export function storageError(err: unknown): GaterError {
   }
   if (state === LOCK_NOT_AVAILABLE) {
     // Only appends set a lock timeout, at their callers' latest deadline: nothing was written.
-    return new GaterError('timeout', `the store's lock was not free before the deadline: ${message}`, {}, { cause: err });
+    const reason = `the store's lock was not free before the deadline: ${message}`;
+    return new GaterError('timeout', reason, {}, { cause: err });
   }
   // Input the server refuses whatever node sends it: asking again cannot help (the validators refuse what they can
   // foresee; this is what they cannot, such as a key longer in bytes than its index can hold).

@@ -80,7 +80,8 @@ export class FilterReader {
   build(filter: EventFilter, fromPosition: number, limit: number): Query {
     const s = this.#s;
     const p = new Params();
-    const page = pageCutSql(this.#inner(filter, fromPosition === 0, p.bind(fromPosition), p.bind(limit), p), 'position');
+    const inner = this.#inner(filter, fromPosition === 0, p.bind(fromPosition), p.bind(limit), p);
+    const page = pageCutSql(inner, 'position');
     return {
       sql:
         `SELECT h.next_position - 1, r.* FROM ${s}.store_head h LEFT JOIN LATERAL (${page}) r ON true ` +

@@ -66,7 +66,15 @@ import {
   RECONNECT_MIN_DELAY_MS,
   STATEMENT_TIMEOUT_MS,
 } from './constants.ts';
-import { checkOut, clientConfig, createPool, mayHaveCommitted, storageError, storeTypes, type PoolSettings } from './database.ts';
+import {
+  checkOut,
+  clientConfig,
+  createPool,
+  mayHaveCommitted,
+  storageError,
+  storeTypes,
+  type PoolSettings,
+} from './database.ts';
 import { EventDecoder, eventColumns, pageCutSql } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { NotificationListener } from './notification-listener.ts';
