@@ -149,6 +149,60 @@ if ('skip' in server) {
       }
     });
 
+    it('keeps a dedicated connection whose heartbeat waits behind a burst of queries that are being answered', async () => {
+      // Subscribers reconnecting together ask for many leases at once on the one lease connection: the heartbeat queued
+      // behind them waits longer than its timeout, while their answers keep arriving.
+      let lost = 0;
+      const connection = new ReconnectingClient(
+        { logger: pino({ level: 'silent' }) },
+        {
+          config: { connectionString: url },
+          purpose: 'test',
+          minDelayMs: 100,
+          maxDelayMs: 100,
+          heartbeatIntervalMs: 100,
+          heartbeatTimeoutMs: 300,
+          onLost: () => lost++,
+        },
+      );
+      try {
+        const client = await connection.connection();
+        // 30 queries of 50 ms: 1.5 s of answers, five times the heartbeat's timeout.
+        await Promise.all(Array.from({ length: 30 }, () => client.query('SELECT pg_sleep(0.05)')));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(lost, 0, 'not dropped: the server kept answering');
+        assert.equal(connection.current, client);
+      } finally {
+        await connection.stop();
+      }
+    });
+
+    it('drops a dedicated connection that goes silent', async () => {
+      const relay = await TcpRelay.start(server.port);
+      let lost = 0;
+      const connection = new ReconnectingClient(
+        { logger: pino({ level: 'silent' }) },
+        {
+          config: { connectionString: url.replace(`:${server.port}/`, `:${relay.port}/`) },
+          purpose: 'test',
+          minDelayMs: 100,
+          maxDelayMs: 100,
+          heartbeatIntervalMs: 100,
+          heartbeatTimeoutMs: 300,
+          onLost: () => lost++,
+        },
+      );
+      try {
+        await connection.connection();
+        relay.silence();
+        await new Promise((r) => setTimeout(r, 1_000));
+        assert.equal(lost, 1, 'dropped within interval + timeout');
+      } finally {
+        await connection.stop();
+        await relay.close();
+      }
+    });
+
     it('has the heartbeat give up on a connection within half the time the server takes', () => {
       // Another node may take a lease once the server's probes give up on this node's connection: by then this node
       // must have noticed the silence (an unanswered heartbeat) and stopped delivering, with time to spare.

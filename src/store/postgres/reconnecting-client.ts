@@ -5,12 +5,13 @@
  *
  * A connection can also die silently: a firewall or a broken route drops its packets and neither end is told. The
  * server finds out by its keepalive probes and ends the session (releasing its locks); this side finds out by a
- * heartbeat query that gets no answer in time, and then drops the connection as lost. The heartbeat must be the
+ * heartbeat query that gets no answer in time while nothing else comes either, and then drops the connection as lost. The heartbeat must be the
  * quicker of the two, so that a node has stopped delivering a subscription before another node can take its lease.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { inputDeadline } from '../../util/input-deadline.ts';
+import type { EventEmitter } from 'node:events';
+import { inputDeadline, type InputDeadline } from '../../util/input-deadline.ts';
 
 /** How a dedicated connection is kept up. */
 export interface ConnectionUpkeep {
@@ -115,12 +116,26 @@ export class ReconnectingClient {
 
   #startHeartbeat(client: pg.Client): void {
     this.#stopHeartbeat();
+    const timeoutMs = this.#init.heartbeatTimeoutMs;
+    // Any message from the server proves the connection alive: a heartbeat queued behind a burst of other queries
+    // (leases asked for by many subscribers at once) waits for their answers, which keep coming.
+    let lastInputAt = performance.now();
+    (client as unknown as { connection?: EventEmitter }).connection?.on('message', () => {
+      lastInputAt = performance.now();
+    });
     let inFlight = false;
     this.#heartbeat = setInterval(() => {
       if (inFlight) return;
       inFlight = true;
+      const sentAt = performance.now();
       // Not the driver's query_timeout: a stall of this process would trip it with the answer waiting unread.
-      const silence = inputDeadline(this.#init.heartbeatTimeoutMs, () => this.#silent(client));
+      let silence: InputDeadline;
+      const onQuiet = (): void => {
+        const heardAgoMs = performance.now() - Math.max(lastInputAt, sentAt);
+        if (heardAgoMs < timeoutMs) silence = inputDeadline(timeoutMs - heardAgoMs, onQuiet);
+        else this.#silent(client);
+      };
+      silence = inputDeadline(timeoutMs, onQuiet);
       client
         .query('SELECT 1')
         .catch(() => {}) // a failed connection ends, and 'end' reports it
