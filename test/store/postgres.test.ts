@@ -14,6 +14,7 @@ import { migrate, quoteIdent } from '../../src/store/postgres/schema.ts';
 import { clientConfig, storageError, storeTypes } from '../../src/store/postgres/database.ts';
 import { FilterReader } from '../../src/store/postgres/filter-reader.ts';
 import { ReconnectingClient } from '../../src/store/postgres/reconnecting-client.ts';
+import { SubscriptionLeases } from '../../src/store/postgres/subscription-leases.ts';
 import { TcpRelay } from '../support/tcp-relay.ts';
 import { SqlRunner } from '../../src/store/postgres/sql-runner.ts';
 import { EventDecoder } from '../../src/store/event-rows.ts';
@@ -168,12 +169,46 @@ if ('skip' in server) {
       try {
         const client = await connection.connection();
         // 30 queries of 50 ms: 1.5 s of answers, five times the heartbeat's timeout.
-        await Promise.all(Array.from({ length: 30 }, () => client.query('SELECT pg_sleep(0.05)')));
+        await Promise.all(
+          Array.from({ length: 30 }, () => connection.serial(client, () => client.query('SELECT pg_sleep(0.05)'))),
+        );
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(lost, 0, 'not dropped: the server kept answering');
         assert.equal(connection.current, client);
       } finally {
         await connection.stop();
+      }
+    });
+
+    it('asks for leases one query at a time on their connection, heartbeat included', async () => {
+      // pg queues a query given while another runs, but warns that pg 9 will refuse it.
+      const outstanding = new Map<pg.Client, number>();
+      let most = 0;
+      const query = pg.Client.prototype.query;
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        const result = (query as (...a: unknown[]) => unknown).apply(this, args);
+        if (!(result instanceof Promise)) return result;
+        outstanding.set(this, (outstanding.get(this) ?? 0) + 1);
+        most = Math.max(most, outstanding.get(this)!);
+        return result.finally(() => outstanding.set(this, outstanding.get(this)! - 1));
+      } as typeof query;
+      const leases = new SubscriptionLeases(
+        { logger: pino({ level: 'silent' }) },
+        {
+          config: { connectionString: url },
+          schemaName: `leases_${randomUUID().slice(0, 8)}`,
+          upkeep: { minDelayMs: 100, maxDelayMs: 100, heartbeatIntervalMs: 5, heartbeatTimeoutMs: 3_000 },
+        },
+      );
+      try {
+        const held = await Promise.all(Array.from({ length: 40 }, (_, i) => leases.acquire(`sub-${i}`)));
+        assert.equal(held.filter((l) => l !== undefined).length, 40);
+        await Promise.all(held.map((l) => l!.release()));
+        assert.ok(most >= 1);
+        assert.equal(most, 1, 'at most one query outstanding on a connection');
+      } finally {
+        pg.Client.prototype.query = query;
+        await leases.stop();
       }
     });
 

@@ -43,6 +43,8 @@ export class ReconnectingClient {
   #connecting: Promise<pg.Client> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Per connection, the last work handed to `serial`, settled or not. */
+  readonly #tails = new WeakMap<pg.Client, Promise<unknown>>();
   #delayMs: number;
   #everConnected = false;
   #stopped = false;
@@ -66,6 +68,17 @@ export class ReconnectingClient {
       this.#connecting = undefined;
     });
     return this.#connecting;
+  }
+
+  /**
+   * Runs `work` (queries on `client`) after the work handed in for that connection before it has settled: the driver
+   * queues a query given while another runs, but warns that pg 9 will refuse it.
+   */
+  serial<T>(client: pg.Client, work: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(client) ?? Promise.resolve();
+    const result = previous.then(work);
+    this.#tails.set(client, result.catch(() => {}));
+    return result;
   }
 
   /** Keeps trying to connect in the background until it succeeds (for connections that must always be up). */
@@ -136,8 +149,7 @@ export class ReconnectingClient {
         else this.#silent(client);
       };
       silence = inputDeadline(timeoutMs, onQuiet);
-      client
-        .query('SELECT 1')
+      this.serial(client, () => client.query('SELECT 1'))
         .catch(() => {}) // a failed connection ends, and 'end' reports it
         .finally(() => {
           inFlight = false;

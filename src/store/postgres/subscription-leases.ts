@@ -48,9 +48,8 @@ export class SubscriptionLeases {
    */
   async acquire(name: string): Promise<SubscriptionLease | undefined> {
     const client = await this.#client.connection();
-    const result = await client.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
-      [this.#key(name)],
+    const result = await this.#client.serial(client, () =>
+      client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [this.#key(name)]),
     );
     if (result.rows[0]?.ok !== true) return undefined;
     const held: HeldLease = { lost: Promise.withResolvers<void>(), released: false };
@@ -64,8 +63,8 @@ export class SubscriptionLeases {
         held.lost.resolve();
         const current = this.#client.current;
         if (current !== client) return; // that connection is gone, and its locks with it
-        await client
-          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [this.#key(name)])
+        await this.#client
+          .serial(client, () => client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [this.#key(name)]))
           .catch((err: unknown) => this.#logger.debug({ err, subscription: name }, 'releasing a lease failed'));
       },
     };
