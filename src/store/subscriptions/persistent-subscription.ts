@@ -51,8 +51,11 @@ export class PersistentSubscription {
   private readonly cursor: EventCursor;
   private readonly window: DeliveryWindow;
   private readonly checkpoints: CheckpointWriter;
-  /** Parked events to deliver again before the cursor continues, in position order. */
-  private readonly replayQueue: RecordedEvent[] = [];
+  /**
+   * Positions of parked events to deliver again before the cursor continues, in order. Each event is read when its
+   * turn comes, so that replaying thousands of large parked events holds one of them at a time, not all.
+   */
+  private readonly replayQueue: number[] = [];
   /** Positions queued for replay or out as replays: a second `replayParked` must not queue them twice. */
   private readonly replaying = new Set<number>();
   /** An event taken from the cursor that could not be delivered yet (its session ended, or redeliveries came first). */
@@ -172,25 +175,44 @@ export class PersistentSubscription {
       await this.store.unparkEvents(this.name, ahead.map((p) => p.position));
     }
     const parked = listed.filter((p) => p.position <= this.window.checkpoint && this.replayable(p.position));
-    if (parked.length === 0) return 0;
-    const events = await this.store.readPositions(parked.map((p) => p.position));
-    const found = new Set(events.map((e) => e.position));
-    const vanished = parked.filter((p) => !found.has(p.position)).map((p) => p.position);
-    if (vanished.length > 0) {
-      // Their stream was deleted: they can never be delivered again.
-      this.logger.warn({ positions: vanished }, 'parked events no longer exist; unparking them');
-      await this.store.unparkEvents(this.name, vanished);
+    for (const { position } of parked) {
+      this.replaying.add(position);
+      this.replayQueue.push(position);
     }
-    let queued = 0;
-    for (const event of events) {
-      if (!this.replayable(event.position)) continue;
-      this.replaying.add(event.position);
-      this.replayQueue.push(event);
-      queued++;
+    this.replayQueue.sort((a, b) => a - b);
+    if (parked.length > 0) this.changed.notify();
+    return parked.length;
+  }
+
+  /**
+   * The next parked event to replay, read from the store, or undefined when none is queued. One whose stream was
+   * deleted meanwhile can never be delivered again: it is unparked and passed over.
+   */
+  private async nextReplay(): Promise<RecordedEvent | undefined> {
+    while (this.replayQueue.length > 0) {
+      const position = this.replayQueue.shift()!;
+      let event: RecordedEvent | undefined;
+      try {
+        [event] = await this.store.readPositions([position]);
+      } catch (err) {
+        this.requeueReplay(position); // the store failed, not the event: its turn comes again
+        throw err;
+      }
+      if (event !== undefined) return event;
+      this.replaying.delete(position);
+      this.logger.warn({ position }, 'parked event no longer exists; unparking it');
+      this.store.unparkEvents(this.name, [position]).catch((err: unknown) => {
+        if (isNotFound(err)) this.onGone();
+        else this.logger.error({ err, position }, 'unparking a parked event that no longer exists failed');
+      });
     }
-    this.replayQueue.sort((a, b) => a.position - b.position);
-    this.changed.notify();
-    return queued;
+    return undefined;
+  }
+
+  /** Queues a replay again that was read but could not be delivered yet. */
+  private requeueReplay(position: number): void {
+    this.replayQueue.push(position);
+    this.replayQueue.sort((a, b) => a - b);
   }
 
   /** Ends the session with `reason`, stops timers and waits for checkpoint saves in flight. */
@@ -246,8 +268,14 @@ export class PersistentSubscription {
       const again = this.window.nextRedelivery(this.clock.now());
       if (again !== undefined) return this.delivered(again);
       if (this.window.size >= this.record.options.maxInFlight) return 'full';
-      const replay = this.replayQueue.shift();
-      if (replay !== undefined) return this.delivered(this.window.add(replay, true, this.clock.now()));
+      const replay = await this.nextReplay();
+      if (replay !== undefined) {
+        if (this.session !== session || this.closed || this.window.redeliveryPending) {
+          this.requeueReplay(replay.position); // things changed while reading: look again
+          continue;
+        }
+        return this.delivered(this.window.add(replay, true, this.clock.now()));
+      }
       let event = this.stash;
       this.stash = undefined;
       event ??= await this.cursor.tryNext();

@@ -283,6 +283,29 @@ describe('persistent subscriptions on SQLite', () => {
     assert.deepEqual(await f.hub.listParked('sub'), []);
   });
 
+  it('a replay reads its parked events one at a time, and passes over (and unparks) one whose stream was deleted', async () => {
+    const clock = new ManualClock();
+    const f = await fixture({ clock });
+    // Reads of every parked event at once held them all in memory, however large and however many.
+    const read: number[][] = [];
+    const readPositions = f.store.readPositions.bind(f.store);
+    f.store.readPositions = (positions) => (read.push([...positions]), readPositions(positions));
+    for (const stream of ['a', 'b', 'c']) await f.store.append(stream, newEvents(1));
+    await f.store.saveSubscription(spec({ options: { ackTimeoutMs: 1_000, maxDeliveries: 1 } }));
+    const reader = new Reader(await f.hub.connect('sub'));
+    assert.deepEqual(positionsOf(await reader.take(3)), [0, 1, 2]);
+    clock.advance(1_000); // none acknowledged: all three parked
+    await eventually(async () => assert.equal((await f.hub.listParked('sub')).length, 3));
+    await f.store.deleteStream('b');
+    assert.equal(await f.hub.replayParked('sub'), 3);
+    const replayed = await reader.take(2);
+    assert.deepEqual(replayed.map((d) => [d.event.position, d.attempt]), [[0, 1], [2, 1]]);
+    await eventually(async () => assert.deepEqual((await f.hub.listParked('sub')).map((p) => p.position), [0, 2]));
+    assert.deepEqual(read, [[0], [1], [2]], 'one parked event read at a time, when its turn came');
+    assert.equal(await f.hub.ack('sub', [0, 2]), 2);
+    assert.deepEqual(await f.hub.listParked('sub'), []);
+  });
+
   it('a replay parked again by its ack timeout lets the durable checkpoint pass what was acknowledged behind it', async () => {
     const clock = new ManualClock();
     const f = await fixture({ clock });
