@@ -54,6 +54,21 @@ if ('skip' in server) {
 
   runEventStoreContract(`postgres (${server.version})`, () => openStore(), dropStore);
 
+  /** A dedicated connection through `port` (the server's, or a relay's) with a heartbeat every 100 ms, silent at 300. */
+  const heartbeatConnection = (port: number, onLost: () => void): ReconnectingClient =>
+    new ReconnectingClient(
+      { logger: pino({ level: 'silent' }) },
+      {
+        config: { connectionString: url.replace(`:${server.port}/`, `:${port}/`) },
+        purpose: 'test',
+        minDelayMs: 100,
+        maxDelayMs: 100,
+        heartbeatIntervalMs: 100,
+        heartbeatTimeoutMs: 300,
+        onLost,
+      },
+    );
+
   describe('connections that fail or go silent', () => {
     it('a connection killed while a deletion holds it fails that call with unavailable; the node lives on', async () => {
       const store = new PostgresEventStore({}, { storeId: `del${stores++}`, url, poolSize: 4, applicationName: 'victim' });
@@ -113,18 +128,7 @@ if ('skip' in server) {
       // heartbeat's timeout. When it wakes, the answer is in the socket, unread, and the timeout has expired too.
       const relay = await TcpRelay.start(server.port, { replyDelayMs: 50 });
       let lost = 0;
-      const connection = new ReconnectingClient(
-        { logger: pino({ level: 'silent' }) },
-        {
-          config: { connectionString: url.replace(`:${server.port}/`, `:${relay.port}/`) },
-          purpose: 'test',
-          minDelayMs: 100,
-          maxDelayMs: 100,
-          heartbeatIntervalMs: 100,
-          heartbeatTimeoutMs: 300,
-          onLost: () => lost++,
-        },
-      );
+      const connection = heartbeatConnection(relay.port, () => lost++);
       try {
         const client = await connection.connection();
         const query = client.query.bind(client) as (...args: unknown[]) => unknown;
@@ -154,18 +158,7 @@ if ('skip' in server) {
       // Subscribers reconnecting together ask for many leases at once on the one lease connection: the heartbeat queued
       // behind them waits longer than its timeout, while their answers keep arriving.
       let lost = 0;
-      const connection = new ReconnectingClient(
-        { logger: pino({ level: 'silent' }) },
-        {
-          config: { connectionString: url },
-          purpose: 'test',
-          minDelayMs: 100,
-          maxDelayMs: 100,
-          heartbeatIntervalMs: 100,
-          heartbeatTimeoutMs: 300,
-          onLost: () => lost++,
-        },
-      );
+      const connection = heartbeatConnection(server.port, () => lost++);
       try {
         const client = await connection.connection();
         // 30 queries of 50 ms: 1.5 s of answers, five times the heartbeat's timeout.
@@ -215,18 +208,7 @@ if ('skip' in server) {
     it('drops a dedicated connection that goes silent', async () => {
       const relay = await TcpRelay.start(server.port);
       let lost = 0;
-      const connection = new ReconnectingClient(
-        { logger: pino({ level: 'silent' }) },
-        {
-          config: { connectionString: url.replace(`:${server.port}/`, `:${relay.port}/`) },
-          purpose: 'test',
-          minDelayMs: 100,
-          maxDelayMs: 100,
-          heartbeatIntervalMs: 100,
-          heartbeatTimeoutMs: 300,
-          onLost: () => lost++,
-        },
-      );
+      const connection = heartbeatConnection(relay.port, () => lost++);
       try {
         await connection.connection();
         relay.silence();
