@@ -47,6 +47,13 @@ if ('skip' in server) {
     await store.open();
     return store;
   };
+  const eventuallyTrue = async (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
+    const until = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > until) assert.fail('condition not met in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   const dropStore = async (store: EventStore): Promise<void> => {
     await store.close();
     await admin.query(`DROP SCHEMA IF EXISTS "${(store as PostgresEventStore).schema}" CASCADE`);
@@ -492,6 +499,62 @@ if ('skip' in server) {
         assert.equal(literal, values, `${JSON.stringify(odd)} goes to the driver`);
         const { rows } = await admin.query<{ a: string[] }>('SELECT $1::text[] AS a', [literal]);
         assert.deepEqual(rows[0]!.a, odd.includes('\ud800') ? ['ok', 'lone \ufffd surrogate'] : values);
+      }
+    });
+  });
+
+  describe('stream deletion', () => {
+    const leftovers = async (schema: string) =>
+      (await admin.query(
+        `SELECT (SELECT count(*) FROM ${quoteIdent(schema)}.events e WHERE NOT EXISTS ` +
+          `(SELECT 1 FROM ${quoteIdent(schema)}.streams s WHERE s.sid = e.sid))::int AS events, ` +
+          `(SELECT count(*) FROM ${quoteIdent(schema)}.event_extra_tags)::int AS tags, ` +
+          `(SELECT count(*) FROM ${quoteIdent(schema)}.deleted_streams)::int AS pending`,
+      )).rows[0];
+
+    it('lets appends on other nodes go on while a large stream is deleted, and leaves nothing of it', async () => {
+      const a = await openStore();
+      const b = new PostgresEventStore({}, { storeId: a.storeId, url, poolSize: 2 });
+      await b.open();
+      try {
+        const tagged = (n: number) => evs(1000, 'Big', n).map((e) => ({ ...e, tags: ['one', 'two'] }));
+        for (let k = 0; k < 40; k++) await a.append('big', tagged(k * 1000));
+        const done: string[] = [];
+        const deleting = a.deleteStream('big').then(() => done.push('delete'));
+        // Once the stream is gone (its row removed under the store lock), its 40,000 events are removed in chunks
+        // without the lock: an append through the other node does not wait for them.
+        await eventuallyTrue(async () => (await b.streamVersion('big')) === -1);
+        await b.append('other', evs(1)).then(() => done.push('append'));
+        await deleting;
+        assert.deepEqual(done, ['append', 'delete']);
+        assert.deepEqual(await leftovers(a.schema), { events: 0, tags: 0, pending: 0 });
+        assert.equal((await b.append('big', evs(1))).version, 0, 'a new stream of that name starts again');
+      } finally {
+        await b.close();
+        await dropStore(a);
+      }
+    });
+
+    it('a deletion whose node stopped before removing the events is finished by the next store opened', async () => {
+      const store = await openStore();
+      const storeId = store.storeId;
+      const s = quoteIdent(store.schema);
+      await store.append('gone', evs(3).map((e) => ({ ...e, tags: ['x', 'y'] })));
+      await store.append('kept', evs(2));
+      await store.close();
+      // What a node does under the store lock before it dies: the stream's row goes and the deletion is recorded.
+      await admin.query(
+        `WITH d AS (DELETE FROM ${s}.streams WHERE stream_id = 'gone' RETURNING sid) ` +
+          `INSERT INTO ${s}.deleted_streams (sid) SELECT sid FROM d`,
+      );
+      const reopened = await openStore(storeId);
+      try {
+        assert.equal(await reopened.streamVersion('gone'), -1);
+        await eventuallyTrue(async () => (await leftovers(reopened.schema)).pending === 0);
+        assert.deepEqual(await leftovers(reopened.schema), { events: 0, tags: 0, pending: 0 });
+        assert.equal((await reopened.readStream('kept', { count: 10 })).length, 2);
+      } finally {
+        await dropStore(reopened);
       }
     });
   });

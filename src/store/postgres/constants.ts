@@ -67,3 +67,9 @@ export const HEARTBEAT_TIMEOUT_MS = 3_000;
  * pool connection and kept as long as it lives; further shapes run unprepared, parsed on every call.
  */
 export const FILTER_PREPARED_SHAPES = 64;
+/**
+ * Events of a deleted stream removed per statement. The stream is gone at once (see schema version 4); its rows are
+ * removed in chunks that each take well under the statement timeout (about 10 ms per 5,000 events here), however
+ * large the stream.
+ */
+export const DELETION_CHUNK_EVENTS = 5_000;

@@ -54,6 +54,7 @@ import {
 import { outcomeUnknown } from '../store-errors.ts';
 import { AppendBatcher } from './append-batcher.ts';
 import {
+  DELETION_CHUNK_EVENTS,
   CONNECT_TIMEOUT_MS,
   FILTER_PREPARED_SHAPES,
   HEARTBEAT_INTERVAL_MS,
@@ -133,6 +134,8 @@ export class PostgresEventStore implements EventStore {
   readonly #runner = new SqlRunner();
   readonly #decoder = new EventDecoder();
   readonly #listeners = new Set<AppendListener>();
+  /** The removal of deleted streams' rows in flight, if any (close waits for its chunk). */
+  #removing: Promise<unknown> | undefined;
   readonly #sql: ReturnType<typeof statements>;
   /** The highest position announced to listeners from this node's own commits. */
   #announced = -1;
@@ -247,6 +250,10 @@ export class PostgresEventStore implements EventStore {
     if (this.#state !== 'opening') return; // closed while opening: close() finishes the job
     this.#state = 'open';
     this.#logger.info({ schema: this.schema }, 'store opened');
+    // Deletions a node did not finish (it stopped or lost the server in the middle) are finished here.
+    this.#removeAfter(this.#open).catch((err: unknown) =>
+      this.#logger.warn({ err }, 'removing the events of deleted streams failed; it will be done later'),
+    );
   }
 
   close(): Promise<void> {
@@ -260,6 +267,7 @@ export class PostgresEventStore implements EventStore {
     if (wasOpening) await this.#opened?.catch(() => {});
     const open = this.#open;
     if (open !== undefined) {
+      await this.#removing; // stops after its chunk in flight
       await open.batcher.drained();
       await Promise.all([open.listener.stop(), open.leases.stop()]);
       await open.pool.end().catch((err: unknown) => this.#logger.warn({ err }, 'closing the pool failed'));
@@ -349,9 +357,8 @@ export class PostgresEventStore implements EventStore {
         const row = await this.#runner.row(client, this.#sql.findStream, [streamId]);
         if (row === undefined) throw new StreamNotFoundError(streamId);
         const sid = row[0] as number;
-        await this.#runner.run(client, this.#sql.deleteTags, [sid]);
-        await this.#runner.run(client, this.#sql.deleteEvents, [sid]);
         await this.#runner.run(client, this.#sql.deleteStream, [sid]);
+        await this.#runner.run(client, this.#sql.recordDeletion, [sid]);
         await commit(client, `deletion of stream '${streamId}'`);
       } catch (err) {
         failed = err;
@@ -361,7 +368,35 @@ export class PostgresEventStore implements EventStore {
         // A connection that failed is not given back to the pool.
         release(failed instanceof StreamNotFoundError ? undefined : (failed as Error | undefined));
       }
+      // Deleted: no read finds its events any more. Their rows go now, in chunks, without the store's lock; should
+      // that fail, the next deletion or the next open of the store finishes it.
+      const removing = this.#removeAfter(open);
+      await removing.catch((err: unknown) =>
+        this.#logger.warn({ err, streamId }, 'removing the events of a deleted stream failed; it will be done later'),
+      );
     });
+  }
+
+  /** `#removeDeletedStreams` once the one in flight is done: a node runs one at a time. */
+  #removeAfter(open: OpenStore): Promise<void> {
+    const removing = (this.#removing ?? Promise.resolve()).then(() => this.#removeDeletedStreams(open));
+    this.#removing = removing.catch(() => {});
+    return removing;
+  }
+
+  /** Removes the events and tag rows of every deleted stream, chunk by chunk, then its record (schema version 4). */
+  async #removeDeletedStreams(open: OpenStore): Promise<void> {
+    const run = (sql: string, values: unknown[]) => this.#runner.run(open.pool, sql, values);
+    for (const [sid] of await this.#runner.rows(open.pool, this.#sql.deletedStreams)) {
+      for (;;) {
+        if (this.#state !== 'open') return;
+        if ((await run(this.#sql.removeDeletedChunk, [sid, DELETION_CHUNK_EVENTS])) > 0) continue;
+        // Nothing removed: all gone, or another node's chunk took these rows first and some may be left.
+        if ((await run(this.#sql.forgetDeletion, [sid])) > 0) break;
+        const pending = await this.#runner.row(open.pool, this.#sql.deletionPending, [sid]);
+        if (pending?.[0] !== true) break; // finished by another node
+      }
+    }
   }
 
   async stats(): Promise<StoreStats> {
@@ -555,14 +590,23 @@ function statements(s: string) {
     lastPosition: `SELECT next_position - 1 FROM ${s}.store_head`,
     lockHead: `SELECT next_position FROM ${s}.store_head FOR UPDATE`,
     findStream: `SELECT sid FROM ${s}.streams WHERE stream_id = $1`,
-    // Each tag row found through the event's own tag list, by primary key: no scan of the tags table. Every tag is
-    // looked for, the first included: events written before schema version 2 have it there.
-    deleteTags:
-      `DELETE FROM ${s}.event_extra_tags t USING (SELECT j.tag, e.position FROM ${s}.events e, ` +
-      'json_array_elements_text(e.tags::json) AS j(tag) WHERE e.sid = $1 AND e.tags IS NOT NULL) d ' +
-      'WHERE t.tag = d.tag AND t.position = d.position',
-    deleteEvents: `DELETE FROM ${s}.events WHERE sid = $1`,
     deleteStream: `DELETE FROM ${s}.streams WHERE sid = $1`,
+    recordDeletion: `INSERT INTO ${s}.deleted_streams (sid) VALUES ($1) ON CONFLICT DO NOTHING`,
+    deletedStreams: `SELECT sid FROM ${s}.deleted_streams ORDER BY sid`,
+    // Up to $2 events of deleted stream $1 and their tag rows, in one statement. Each tag row is found through the
+    // event's own tag list, by primary key: no scan of the tags table. Every tag is looked for, the first included:
+    // events written before schema version 2 have it there.
+    removeDeletedChunk:
+      `WITH chunk AS (SELECT e.position, e.tags FROM ${s}.events e WHERE e.sid = $1 ORDER BY e.version LIMIT $2), ` +
+      `tags AS (DELETE FROM ${s}.event_extra_tags t USING (SELECT j.tag, c.position FROM chunk c, ` +
+      'json_array_elements_text(c.tags::json) AS j(tag) WHERE c.tags IS NOT NULL) d ' +
+      'WHERE t.tag = d.tag AND t.position = d.position) ' +
+      `DELETE FROM ${s}.events e USING chunk c WHERE e.position = c.position`,
+    // Only once no event of it is left, whoever removed them.
+    forgetDeletion:
+      `DELETE FROM ${s}.deleted_streams d WHERE d.sid = $1 ` +
+      `AND NOT EXISTS (SELECT 1 FROM ${s}.events e WHERE e.sid = $1)`,
+    deletionPending: `SELECT EXISTS (SELECT 1 FROM ${s}.deleted_streams WHERE sid = $1)`,
   };
 }
 

@@ -602,6 +602,20 @@ export const MIGRATIONS: readonly Migration[] = [
       END $fn$;
     `,
   },
+  {
+    version: 4,
+    description: 'stream deletions finish outside the store lock: deleted_streams',
+    sql: ({ s }) => `
+      -- A stream is deleted in two steps. Under the store's lock only its row goes, and its id is recorded here: from
+      -- then on no read finds its events (every read reaches events through streams) and a new stream of that name
+      -- gets a new id. Its events and tag rows are then removed in small chunks without the lock, so appends on every
+      -- node go on meanwhile and a stream of any size can be deleted within the statement timeout. The row here goes
+      -- last; a store opened with rows here finishes those deletions.
+      CREATE TABLE ${s}.deleted_streams (
+        sid bigint PRIMARY KEY
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
