@@ -46,7 +46,7 @@ import type {
 import { canonicalJson, validateSelector } from '../store/validate.ts';
 import { uuidv7 } from '../util/uuid.ts';
 import { DEFAULT_URL, MAX_DEADLINE_MS } from './constants.ts';
-import { HttpSubscription, type StreamOptions } from './http-subscription.ts';
+import { HttpSubscription, type HttpSubscriptionInit, type StreamOptions } from './http-subscription.ts';
 import { HttpTransport, type RequestSpec } from './http-transport.ts';
 
 export interface GaterClientComponents {
@@ -242,24 +242,13 @@ export class GaterClient implements GaterApi {
    */
   async subscribe(store: string, name: string, options: SubscribeOptions = {}): Promise<HttpSubscription> {
     const started = Date.now();
-    const deadlineAt = this.transport.deadlineAt(options);
-    const openWithinMs = openWithin(deadlineAt);
-    if (openWithinMs < 1) throw new TimeoutError(`subscribing to '${name}'`, Math.max(0, deadlineAt - started));
-    return this.track(
-      (signal) =>
-        HttpSubscription.open(
-          { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
-          {
-            ...streamOptions(options),
-            kind: 'persistent',
-            path: `${subscriptionPath(store, name)}/events`,
-            query: {},
-            ack: (positions) => this.ackEvents(store, name, positions),
-          },
-          { deadlineMs: openWithinMs, signal },
-        ),
-      options.signal,
-    );
+    return this.openStream(`subscribing to '${name}'`, started, this.transport.deadlineAt(options), options, {
+      ...streamOptions(options),
+      kind: 'persistent',
+      path: `${subscriptionPath(store, name)}/events`,
+      query: {},
+      ack: (positions) => this.ackEvents(store, name, positions),
+    });
   }
 
   async ackEvents(store: string, name: string, positions: number[], options?: CallOptions): Promise<{ checkpoint: number }> {
@@ -289,17 +278,13 @@ export class GaterClient implements GaterApi {
       match: spec.options?.tagMatch,
     };
     const startFrom = spec.startFrom ?? (await this.getStore(store, { ...options, deadlineAt })).lastPosition + 1;
-    const openWithinMs = openWithin(deadlineAt);
-    if (openWithinMs < 1) throw new TimeoutError(`observing store '${store}'`, deadlineAt - started);
-    return this.track(
-      (signal) =>
-        HttpSubscription.open(
-          { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) },
-          { ...streamOptions(options), kind: 'transient', path: `${storePath(store)}/observe`, query, startFrom },
-          { deadlineMs: openWithinMs, signal },
-        ),
-      options.signal,
-    );
+    return this.openStream(`observing store '${store}'`, started, deadlineAt, options, {
+      ...streamOptions(options),
+      kind: 'transient',
+      path: `${storePath(store)}/observe`,
+      query,
+      startFrom,
+    });
   }
 
   /** The cluster as the node sees it: itself, its peers (with their state) and the worker registry. */
@@ -330,6 +315,26 @@ export class GaterClient implements GaterApi {
     for (const subscription of this.open) subscription.close('client closed');
     this.open.clear();
     this.closing.abort();
+  }
+
+  /**
+   * Opens the event stream `init` within what is left of the call's deadline (`deadlineAt`, counted from `started`),
+   * ended by the caller's signal and by `close()`.
+   */
+  private openStream(
+    what: string,
+    started: number,
+    deadlineAt: number,
+    options: SubscribeOptions,
+    init: HttpSubscriptionInit,
+  ): Promise<HttpSubscription> {
+    const openWithinMs = openWithin(deadlineAt);
+    if (openWithinMs < 1) return Promise.reject(new TimeoutError(what, Math.max(0, deadlineAt - started)));
+    const components = { transport: this.transport, ...(this.logger === undefined ? {} : { logger: this.logger }) };
+    return this.track(
+      (signal) => HttpSubscription.open(components, init, { deadlineMs: openWithinMs, signal }),
+      options.signal,
+    );
   }
 
   /** Opens a subscription that the caller's signal and `close()` both end, and keeps it for `close()`. */
