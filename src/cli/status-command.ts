@@ -1,5 +1,5 @@
 /** `gater status`: asks a running node for its view of the cluster and its readiness, and prints them as tables (or JSON). */
-import { errorFromResponse } from '../client/http-transport.ts';
+import { errorFromResponse, transportFailure } from '../client/http-transport.ts';
 import { MAX_CALL_TIMEOUT_MS, scanFlags, formatIssue, type FlagSpec } from '../config/index.ts';
 import { GaterError, type ErrorCode } from '../errors/index.ts';
 import type { CliIo } from './cli-io.ts';
@@ -114,9 +114,5 @@ function timedOut(err: unknown): boolean {
 }
 
 function describeFetchError(err: unknown, timeoutMs: number): string {
-  if (timedOut(err)) return `no answer within ${timeoutMs} ms`;
-  const cause = err instanceof Error ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-  if (cause?.code === 'ENOTFOUND') return 'unknown host';
-  return cause?.code ?? cause?.message ?? String(err);
+  return timedOut(err) ? `no answer within ${timeoutMs} ms` : transportFailure(err).text;
 }

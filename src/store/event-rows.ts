@@ -4,7 +4,7 @@
  * out their events tables alike, so they share this.
  */
 import type { EventMetadata, FilteredRead, RecordedEvent } from './types.ts';
-import { DEFAULT_CONTENT_TYPE, type PreparedEvent } from './validate.ts';
+import { DEFAULT_CONTENT_TYPE, utf8Bytes, type PreparedEvent } from './validate.ts';
 
 /** The columns of an event read, in the order `EventDecoder` reads them. */
 const EVENT_COLUMNS = [
@@ -150,12 +150,8 @@ export function storedContentType(contentType: string): string | null {
  * Never less than `pageCutSql`'s measure of the same row, which the cut in SQL relies on.
  */
 function encodedSize(row: readonly unknown[], o: number): number {
-  let bytes = EVENT_ENVELOPE_BYTES + (row[o + 1] as string).length + (row[o + 4] as string).length;
-  for (let c = o + 5; c <= o + 7; c++) {
-    const text = row[c] as string | null;
-    if (text !== null) bytes += Buffer.byteLength(text, 'utf8');
-  }
-  return bytes;
+  const texts = utf8Bytes(row[o + 5] as string | null, row[o + 6] as string | null, row[o + 7] as string | null);
+  return EVENT_ENVELOPE_BYTES + (row[o + 1] as string).length + (row[o + 4] as string).length + texts;
 }
 
 /**

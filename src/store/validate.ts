@@ -213,7 +213,8 @@ export function prepareEvents(events: unknown, field = 'events'): PreparedAppend
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 
-function utf8Bytes(...texts: (string | null)[]): number {
+/** Bytes of `texts` in UTF-8, nulls counting none. */
+export function utf8Bytes(...texts: (string | null)[]): number {
   let bytes = 0;
   for (const text of texts) if (text !== null) bytes += Buffer.byteLength(text, 'utf8');
   return bytes;
