@@ -16,8 +16,7 @@ import type { Logger } from 'pino';
 import { GaterError, InvalidArgumentError, WrongExpectedVersionError } from '../../errors/index.ts';
 import type { AppendResult, RecordedEvent } from '../types.ts';
 import type { PreparedAppend } from '../validate.ts';
-import { checkOut, mayHaveCommitted, sqlState, storageError } from './database.ts';
-import { outcomeUnknown } from '../store-errors.ts';
+import { sqlState, storageError, writeOnce } from './database.ts';
 import { storedContentType, type EventDecoder } from '../event-rows.ts';
 import type { SqlRunner } from './sql-runner.ts';
 import { jsonTextList, jsonTextsSql, scalarArrayLiteral, textArrayLiteral, uuidList, uuidsSql } from './array-parameters.ts';
@@ -210,9 +209,9 @@ export class AppendBatcher {
         return;
       }
       // A server error (an SQLSTATE) ended the statement, and its transaction with it, and a connection never made
-      // sent nothing: nothing was written. A connection lost with the statement sent (reset, or no answer in time),
-      // or a session the server ended (shutdown, terminated), may have committed or not.
-      const error = batchMayHaveCommitted(err) ? outcomeUnknown('append', err) : storageError(err);
+      // sent nothing: nothing was written. A connection lost with the statement sent, or a session the server ended,
+      // may have committed or not: writeOnce made that an outcome unknown.
+      const error = storageError(err);
       if (error.code !== 'invalid_argument') {
         this.#c.logger.error({ err, appends: batch.length }, 'append batch failed');
       }
@@ -290,23 +289,8 @@ export class AppendBatcher {
       scalarArrayLiteral(tagEvents),
       String(lockTimeoutMs(batch, Date.now())),
     ];
-    // A connection is taken first, so that a failure to get one is known to have sent nothing
-    // (see batchMayHaveCommitted).
-    let checkedOut: Awaited<ReturnType<typeof checkOut>>;
-    try {
-      checkedOut = await checkOut(this.#c.pool);
-    } catch (err) {
-      if (typeof err === 'object' && err !== null) NEVER_SENT.add(err);
-      throw err;
-    }
-    try {
-      const row = await this.#c.runner.row(checkedOut.client, this.#sql, params);
-      checkedOut.release();
-      return row as BatchRow;
-    } catch (err) {
-      checkedOut.release(err as Error);
-      throw err;
-    }
+    const row = await writeOnce(this.#c.pool, 'append', (client) => this.#c.runner.row(client, this.#sql, params));
+    return row as BatchRow;
   }
 
   #answer(batch: readonly PendingAppend[], row: BatchRow): void {
@@ -436,11 +420,3 @@ function lockTimeoutMs(batch: readonly PendingAppend[], now: number): number {
   return Math.max(1, Math.ceil(latest - now));
 }
 
-/** Failures of getting a connection for a batch: the batch was never sent. */
-const NEVER_SENT = new WeakSet<object>();
-
-/** Whether a failed batch call may still have committed: it was sent (see NEVER_SENT), and see mayHaveCommitted. */
-function batchMayHaveCommitted(err: unknown): boolean {
-  if (typeof err === 'object' && err !== null && NEVER_SENT.has(err)) return false;
-  return mayHaveCommitted(err);
-}

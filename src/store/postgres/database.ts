@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { GaterError, UnavailableError, toGaterError } from '../../errors/index.ts';
+import { outcomeUnknown } from '../store-errors.ts';
 import {
   IDLE_IN_TRANSACTION_TIMEOUT_MS,
   CONNECTION_KEEPALIVE_COUNT,
@@ -148,6 +149,31 @@ export function mayHaveCommitted(err: unknown): boolean {
   if (storageError(err).code !== 'unavailable') return false;
   const message = err instanceof Error ? err.message : '';
   return !/not queryable|Client was closed/i.test(message);
+}
+
+/**
+ * Runs `write` (statements that commit by themselves, not safe to repeat) on a connection of its own, taken first: a
+ * failure to get one sent nothing and is `unavailable` (storageError). A failure after it that may have committed
+ * (see mayHaveCommitted) becomes `outcomeUnknown(what)`, so that the caller reads before repeating it; any other is
+ * thrown as it is (a server error keeps its SQLSTATE; a GaterError is an answer, such as not_found).
+ */
+export async function writeOnce<T>(pool: pg.Pool, what: string, write: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+  let checkedOut: Awaited<ReturnType<typeof checkOut>>;
+  try {
+    checkedOut = await checkOut(pool);
+  } catch (err) {
+    throw storageError(err);
+  }
+  let failed: Error | undefined;
+  try {
+    return await write(checkedOut.client);
+  } catch (err) {
+    if (err instanceof GaterError) throw err;
+    failed = err as Error;
+    throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
+  } finally {
+    checkedOut.release(failed);
+  }
 }
 
 /** Failures of the connection itself, as node and the driver report them. */

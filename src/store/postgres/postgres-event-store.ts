@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { pino, type Logger } from 'pino';
-import { GaterError, StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
+import { StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
 import type {
   AppendListener,
   AppendOptions,
@@ -74,6 +74,7 @@ import {
   mayHaveCommitted,
   storageError,
   storeTypes,
+  writeOnce,
   type PoolSettings,
 } from './database.ts';
 import { EventDecoder, eventColumns, pageCutSql } from '../event-rows.ts';
@@ -433,7 +434,7 @@ export class PostgresEventStore implements EventStore {
   async deleteSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<void> {
     return this.#call((open) => {
       const key = validateSnapshotKey(sourceUuid, streamUuid, version);
-      return oneWrite(open.pool, `deletion of snapshot ${key.sourceUuid}/${key.streamUuid}/${key.version}`, (db) =>
+      return writeOnce(open.pool, `deletion of snapshot ${key.sourceUuid}/${key.streamUuid}/${key.version}`, (db) =>
         open.snapshots.delete(db, key.sourceUuid, key.streamUuid, key.version),
       );
     });
@@ -452,7 +453,7 @@ export class PostgresEventStore implements EventStore {
       const validType = validateSubscriptionType(type);
       const validSelector = validateSelector(validType, selector);
       const validName = validateSubscriptionName(name);
-      return oneWrite(open.pool, `removal of subscription '${validName}'`, (db) =>
+      return writeOnce(open.pool, `removal of subscription '${validName}'`, (db) =>
         open.subscriptions.remove(db, validType, validSelector, validName),
       );
     });
@@ -620,24 +621,6 @@ async function commit(client: pg.PoolClient, what: string): Promise<void> {
     await client.query('COMMIT');
   } catch (err) {
     throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
-  }
-}
-
-/**
- * Runs `write`, one statement that commits by itself and is not safe to repeat, on a connection of its own: a failure
- * to get one sent nothing, and a failure after it may have committed becomes `outcomeUnknown(what)` (see `commit`).
- */
-async function oneWrite<T>(pool: pg.Pool, what: string, write: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-  const { client, release } = await checkOut(pool);
-  let failed: Error | undefined;
-  try {
-    return await write(client);
-  } catch (err) {
-    if (err instanceof GaterError) throw err; // an answer: not_found, say
-    failed = err as Error;
-    throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
-  } finally {
-    release(failed);
   }
 }
 
