@@ -22,10 +22,7 @@ export type StoreBackendName = 'sqlite' | 'postgres';
 /**
  * Called after a commit with the events it made durable, in position order. A hint for live readers. An empty list is
  * a bare hint: something may have been committed (by another node sharing the store); read the store to find out.
- */
-/**
- * Told of committed events; an empty list is a bare hint that the store changed (another process committed), with the
- * position its commit reached when the store knows it.
+ * `hintedPosition` is where that commit reached, when the store knows it.
  */
 export type AppendListener = (events: readonly RecordedEvent[], hintedPosition?: number) => void;
 

@@ -5,8 +5,9 @@
  *
  * A connection can also die silently: a firewall or a broken route drops its packets and neither end is told. The
  * server finds out by its keepalive probes and ends the session (releasing its locks); this side finds out by a
- * heartbeat query that gets no answer in time while nothing else comes either, and then drops the connection as lost. The heartbeat must be the
- * quicker of the two, so that a node has stopped delivering a subscription before another node can take its lease.
+ * heartbeat query that gets no answer in time while nothing else comes either, and then drops the connection as lost.
+ * The heartbeat must be the quicker of the two, so that a node has stopped delivering a subscription before another
+ * node can take its lease.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
