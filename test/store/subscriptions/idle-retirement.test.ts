@@ -79,15 +79,21 @@ function hubOn(r: Rig, store: EventStore, clock: ManualClock): SubscriptionHub {
   return hub;
 }
 
+/** Two nodes (hubs a and b) on one store, sharing a lease table and a clock. */
+async function leasedNodes() {
+  const r = await rig();
+  const clock = new ManualClock();
+  const leases = new LeaseTable();
+  const a = hubOn(r, withLeases(r.store, leases, 'a'), clock);
+  const b = hubOn(r, withLeases(r.store, leases, 'b'), clock);
+  return { r, clock, leases, a, b };
+}
+
 const refusedAsElsewhere = (err: unknown) => (err as { code?: string }).code === 'unavailable';
 
 describe('retiring persistent subscriptions left without a session', () => {
   it('the lease is given up exactly idleLeaseReleaseMs after the last session ended; the other node then delivers from the checkpoint', async () => {
-    const r = await rig();
-    const clock = new ManualClock();
-    const leases = new LeaseTable();
-    const a = hubOn(r, withLeases(r.store, leases, 'a'), clock);
-    const b = hubOn(r, withLeases(r.store, leases, 'b'), clock);
+    const { r, clock, leases, a, b } = await leasedNodes();
     await r.store.append('s', newEvents(4));
     const session = await a.connect('sub');
     const got = await new Reader(session).take(4);
@@ -104,11 +110,7 @@ describe('retiring persistent subscriptions left without a session', () => {
   });
 
   it('a session arriving within the grace period keeps the subscription, and the grace period counts again from its end', async () => {
-    const r = await rig();
-    const clock = new ManualClock();
-    const leases = new LeaseTable();
-    const a = hubOn(r, withLeases(r.store, leases, 'a'), clock);
-    const b = hubOn(r, withLeases(r.store, leases, 'b'), clock);
+    const { r, clock, leases, a, b } = await leasedNodes();
     await r.store.append('s', newEvents(3));
     const first = await a.connect('sub');
     await new Reader(first).take(3);
@@ -128,10 +130,7 @@ describe('retiring persistent subscriptions left without a session', () => {
   });
 
   it('a subscription loaded by a replay alone, with no session, is retired too', async () => {
-    const r = await rig();
-    const clock = new ManualClock();
-    const leases = new LeaseTable();
-    const a = hubOn(r, withLeases(r.store, leases, 'a'), clock);
+    const { r, clock, leases, a } = await leasedNodes();
     assert.equal(await a.replayParked('sub'), 0);
     assert.equal(leases.held.get('sub')?.node, 'a');
     clock.advance(GRACE_MS);
@@ -139,10 +138,7 @@ describe('retiring persistent subscriptions left without a session', () => {
   });
 
   it('after retirement the same node loads the subscription again, taking the lease again', async () => {
-    const r = await rig();
-    const clock = new ManualClock();
-    const leases = new LeaseTable();
-    const a = hubOn(r, withLeases(r.store, leases, 'a'), clock);
+    const { r, clock, leases, a } = await leasedNodes();
     await r.store.append('s', newEvents(2));
     const first = await a.connect('sub');
     await new Reader(first).take(2);
@@ -156,10 +152,7 @@ describe('retiring persistent subscriptions left without a session', () => {
   });
 
   it('a connect that began before the retirement ends in a working session, under one lease, after the last checkpoint save', async () => {
-    const r = await rig();
-    const clock = new ManualClock();
-    const leases = new LeaseTable();
-    const a = hubOn(r, withLeases(r.store, leases, 'a'), clock);
+    const { r, clock, leases, a } = await leasedNodes();
     await r.store.append('s', newEvents(3));
     const first = await a.connect('sub');
     await new Reader(first).take(3);
