@@ -44,7 +44,18 @@ export interface StoreHealth {
   readonly detail?: string;
 }
 
-export interface AppendOptions {
+/**
+ * What a store call knows of its caller, so that a backend which can stop its work half-way does so once nobody waits
+ * (PostgreSQL cancels the statement at the server; SQLite's statements are short and run to their end).
+ */
+export interface CallOptions {
+  /** When the caller stops waiting, in ms since the epoch: the call then fails with `timeout`. Default: none. */
+  deadlineAt?: number | undefined;
+  /** Aborted when the caller stops waiting early: the call then fails with `unavailable`. Default: none. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface AppendOptions extends CallOptions {
   /**
    * A stream version, or one of the sentinels of `ExpectedVersion` (-1 no_stream, -2 any, -4 stream_exists).
    * Default -2 (any).
@@ -87,40 +98,40 @@ export interface EventStore {
    */
   append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
 
-  readStream(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readStream(streamId: string, options: ReadStreamOptions, call?: CallOptions): Promise<RecordedEvent[]>;
   /** Events from `fromPosition` (inclusive) matching `filter`, at most `limit`, by position. */
-  readFiltered(filter: EventFilter, fromPosition: number, limit: number): Promise<FilteredRead>;
+  readFiltered(filter: EventFilter, fromPosition: number, limit: number, call?: CallOptions): Promise<FilteredRead>;
   /** -1 for a stream with no events. */
-  streamVersion(streamId: string): Promise<number>;
-  listStreams(): Promise<StreamInfo[]>;
+  streamVersion(streamId: string, call?: CallOptions): Promise<number>;
+  listStreams(call?: CallOptions): Promise<StreamInfo[]>;
   /** Removes a stream's events; its global positions are not reused. Throws `stream_not_found` when absent. */
-  deleteStream(streamId: string): Promise<void>;
-  stats(): Promise<StoreStats>;
+  deleteStream(streamId: string, call?: CallOptions): Promise<void>;
+  stats(call?: CallOptions): Promise<StoreStats>;
   /** The position of the last committed event, -1 when none: what `stats` reports, at the cost of one row. */
   lastPosition(): Promise<number>;
 
   /** Registers a listener for committed events; returns the function that removes it. */
   onAppend(listener: AppendListener): () => void;
 
-  recordSnapshot(snapshot: SnapshotInput): Promise<void>;
+  recordSnapshot(snapshot: SnapshotInput, call?: CallOptions): Promise<void>;
   /** `version` 0 reads the latest snapshot. Throws `not_found`. */
-  readSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord>;
+  readSnapshot(sourceUuid: string, streamUuid: string, version: number, call?: CallOptions): Promise<SnapshotRecord>;
   /**
    * Deletes the snapshot of that exact version. Throws `not_found` when there is none, `invalid_argument` for version 0
    * (which reads the latest: repeating a delete of "the latest" would delete another).
    */
-  deleteSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<void>;
-  listSnapshots(query?: SnapshotQuery): Promise<SnapshotRecord[]>;
+  deleteSnapshot(sourceUuid: string, streamUuid: string, version: number, call?: CallOptions): Promise<void>;
+  listSnapshots(query?: SnapshotQuery, call?: CallOptions): Promise<SnapshotRecord[]>;
 
   /**
    * Saves a persistent subscription's definition. Saving the same (type, selector, name) again returns the stored
    * record unchanged; the same name with another type or selector is `conflict`.
    */
-  saveSubscription(spec: SubscriptionSpec): Promise<SubscriptionRecord>;
+  saveSubscription(spec: SubscriptionSpec, call?: CallOptions): Promise<SubscriptionRecord>;
   /** Throws `not_found` when absent. Removes its checkpoint and parked events too. */
   removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void>;
   getSubscription(name: string): Promise<SubscriptionRecord | undefined>;
-  listSubscriptions(): Promise<SubscriptionRecord[]>;
+  listSubscriptions(call?: CallOptions): Promise<SubscriptionRecord[]>;
   /**
    * Moves the durable checkpoint forward (never backward). With `createdAt` (the record's), only that subscription's:
    * one removed and saved again under the same name meanwhile is another, and the call is `not_found`.

@@ -113,31 +113,31 @@ export class GatewayWorker {
       }
       case 'readStream': {
         const { streamId, ...options } = decoded.args;
-        return s.readStream(streamId, options);
+        return s.readStream(streamId, options, context);
       }
       case 'readFiltered':
-        return s.readFiltered(decoded.args.filter, decoded.args.fromPosition, decoded.args.limit);
+        return s.readFiltered(decoded.args.filter, decoded.args.fromPosition, decoded.args.limit, context);
       case 'streamVersion':
-        return s.streamVersion(decoded.args.streamId);
+        return s.streamVersion(decoded.args.streamId, context);
       case 'listStreams':
-        return s.listStreams();
+        return s.listStreams(context);
       case 'deleteStream':
-        await s.deleteStream(decoded.args.streamId);
+        await s.deleteStream(decoded.args.streamId, context);
         return null;
       case 'stats':
-        return s.stats();
+        return s.stats(context);
       case 'recordSnapshot':
-        await s.recordSnapshot(decoded.args.snapshot);
+        await s.recordSnapshot(decoded.args.snapshot, context);
         return null;
       case 'readSnapshot':
-        return s.readSnapshot(decoded.args.sourceUuid, decoded.args.streamUuid, decoded.args.version);
+        return s.readSnapshot(decoded.args.sourceUuid, decoded.args.streamUuid, decoded.args.version, context);
       case 'deleteSnapshot':
-        await s.deleteSnapshot(decoded.args.sourceUuid, decoded.args.streamUuid, decoded.args.version);
+        await s.deleteSnapshot(decoded.args.sourceUuid, decoded.args.streamUuid, decoded.args.version, context);
         return null;
       case 'listSnapshots':
-        return s.listSnapshots(decoded.args.query);
+        return s.listSnapshots(decoded.args.query, context);
       case 'saveSubscription':
-        return s.saveSubscription(decoded.args.spec);
+        return s.saveSubscription(decoded.args.spec, context);
       case 'removeSubscription':
         // Through the hub, so that an open session of the subscription ends too.
         await this.hub.removeSubscription(decoded.args.type, decoded.args.selector, decoded.args.name);
@@ -145,7 +145,7 @@ export class GatewayWorker {
       case 'getSubscription':
         return this.hub.getSubscription(decoded.args.name);
       case 'listSubscriptions':
-        return s.listSubscriptions();
+        return s.listSubscriptions(context);
       case 'ack':
         return { checkpoint: await this.hub.ack(decoded.args.name, decoded.args.positions) };
       case 'listParked':

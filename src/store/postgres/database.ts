@@ -4,7 +4,6 @@
  */
 import pg from 'pg';
 import { GaterError, UnavailableError, toGaterError } from '../../errors/index.ts';
-import { outcomeUnknown } from '../store-errors.ts';
 import {
   IDLE_IN_TRANSACTION_TIMEOUT_MS,
   CONNECTION_KEEPALIVE_COUNT,
@@ -77,7 +76,8 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
-const QUERY_CANCELED = '57014';
+/** 57014: a statement cancelled (its statement timeout, or a cancel request). */
+export const QUERY_CANCELED = '57014';
 /** 55P03: a lock not obtained within lock_timeout. */
 const LOCK_NOT_AVAILABLE = '55P03';
 /** SQLSTATE class 22 (data exception: a value the server cannot take) and 54000 (a key too large for its index). */
@@ -149,31 +149,6 @@ export function mayHaveCommitted(err: unknown): boolean {
   if (storageError(err).code !== 'unavailable') return false;
   const message = err instanceof Error ? err.message : '';
   return !/not queryable|Client was closed/i.test(message);
-}
-
-/**
- * Runs `write` (statements that commit by themselves, not safe to repeat) on a connection of its own, taken first: a
- * failure to get one sent nothing and is `unavailable` (storageError). A failure after it that may have committed
- * (see mayHaveCommitted) becomes `outcomeUnknown(what)`, so that the caller reads before repeating it; any other is
- * thrown as it is (a server error keeps its SQLSTATE; a GaterError is an answer, such as not_found).
- */
-export async function writeOnce<T>(pool: pg.Pool, what: string, write: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-  let checkedOut: Awaited<ReturnType<typeof checkOut>>;
-  try {
-    checkedOut = await checkOut(pool);
-  } catch (err) {
-    throw storageError(err);
-  }
-  let failed: Error | undefined;
-  try {
-    return await write(checkedOut.client);
-  } catch (err) {
-    if (err instanceof GaterError) throw err;
-    failed = err as Error;
-    throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
-  } finally {
-    checkedOut.release(failed);
-  }
 }
 
 /** Failures of the connection itself, as node and the driver report them. */

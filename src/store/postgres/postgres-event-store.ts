@@ -9,6 +9,7 @@ import { StreamNotFoundError, UnavailableError } from '../../errors/index.ts';
 import type {
   AppendListener,
   AppendOptions,
+  CallOptions,
   EventStore,
   ReadStreamOptions,
   StoreHealth,
@@ -74,16 +75,16 @@ import {
   mayHaveCommitted,
   storageError,
   storeTypes,
-  writeOnce,
   type PoolSettings,
 } from './database.ts';
+import { withCallConnection, writeOnce } from './call-connection.ts';
 import { EventDecoder, eventColumns, pageCutSql } from '../event-rows.ts';
 import { FilterReader } from './filter-reader.ts';
 import { NotificationListener } from './notification-listener.ts';
 import type { ConnectionUpkeep } from './reconnecting-client.ts';
 import { migrate, quoteIdent, schemaNameFor } from './schema.ts';
 import { SnapshotTable } from './snapshots.ts';
-import { SqlRunner } from './sql-runner.ts';
+import { SqlRunner, type Queryable } from './sql-runner.ts';
 import { SubscriptionLeases } from './subscription-leases.ts';
 import { SubscriptionRecords } from './subscription-records.ts';
 
@@ -303,72 +304,79 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async readStream(streamId: string, options: ReadStreamOptions): Promise<RecordedEvent[]> {
-    return this.#call(async (open) => {
+  async readStream(streamId: string, options: ReadStreamOptions, call?: CallOptions): Promise<RecordedEvent[]> {
+    return this.#call(async (_open, db) => {
       validateStreamId(streamId);
       const { fromVersion, count, direction } = validateReadStream(options);
       const rows =
         direction === 'forward'
-          ? await this.#runner.rows(open.pool, this.#sql.readForward, [streamId, fromVersion ?? 0, count])
-          : await this.#runner.rows(open.pool, this.#sql.readBackward, [
+          ? await this.#runner.rows(db, this.#sql.readForward, [streamId, fromVersion ?? 0, count])
+          : await this.#runner.rows(db, this.#sql.readBackward, [
               streamId,
               fromVersion ?? Number.MAX_SAFE_INTEGER,
               count,
             ]);
       return this.#decoder.decodePage(rows).events;
-    });
+    }, call);
   }
 
-  async readFiltered(filter: EventFilter, fromPosition: number, limit: number): Promise<FilteredRead> {
-    return this.#call((open) =>
-      open.filters.read(
-        open.pool,
-        validateFilter(filter),
-        validateNonNegativeInteger(fromPosition, 'fromPosition'),
-        validateCount(limit, 'limit'),
-      ),
+  async readFiltered(
+    filter: EventFilter,
+    fromPosition: number,
+    limit: number,
+    call?: CallOptions,
+  ): Promise<FilteredRead> {
+    return this.#call(
+      (open, db) =>
+        open.filters.read(
+          db,
+          validateFilter(filter),
+          validateNonNegativeInteger(fromPosition, 'fromPosition'),
+          validateCount(limit, 'limit'),
+        ),
+      call,
     );
   }
 
-  async streamVersion(streamId: string): Promise<number> {
-    return this.#call(async (open) => {
-      const row = await this.#runner.row(open.pool, this.#sql.streamVersion, [validateStreamId(streamId)]);
+  async streamVersion(streamId: string, call?: CallOptions): Promise<number> {
+    return this.#call(async (_open, db) => {
+      const row = await this.#runner.row(db, this.#sql.streamVersion, [validateStreamId(streamId)]);
       return (row?.[0] as number | null | undefined) ?? -1;
-    });
+    }, call);
   }
 
-  async listStreams(): Promise<StreamInfo[]> {
-    return this.#call(async (open) =>
-      (await this.#runner.rows(open.pool, this.#sql.listStreams)).map(([streamId, version]) => ({
-        streamId: streamId as string,
-        version: version as number,
-      })),
+  async listStreams(call?: CallOptions): Promise<StreamInfo[]> {
+    return this.#call(
+      async (_open, db) =>
+        (await this.#runner.rows(db, this.#sql.listStreams)).map(([streamId, version]) => ({
+          streamId: streamId as string,
+          version: version as number,
+        })),
+      call,
     );
   }
 
-  async deleteStream(streamId: string): Promise<void> {
+  async deleteStream(streamId: string, call?: CallOptions): Promise<void> {
     return this.#call(async (open) => {
       validateStreamId(streamId);
-      const { client, release } = await checkOut(open.pool);
-      let failed: unknown;
-      try {
-        await client.query('BEGIN');
-        // The store's lock, as appends take it: no append to this stream interleaves with its deletion.
-        await this.#runner.run(client, this.#sql.lockHead);
-        const row = await this.#runner.row(client, this.#sql.findStream, [streamId]);
-        if (row === undefined) throw new StreamNotFoundError(streamId);
-        const sid = row[0] as number;
-        await this.#runner.run(client, this.#sql.deleteStream, [sid]);
-        await this.#runner.run(client, this.#sql.recordDeletion, [sid]);
-        await commit(client, `deletion of stream '${streamId}'`);
-      } catch (err) {
-        failed = err;
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        // A connection that failed is not given back to the pool.
-        release(failed instanceof StreamNotFoundError ? undefined : (failed as Error | undefined));
-      }
+      // A connection of its own for the transaction; a statement that fails, or a call stopped in the middle,
+      // discards it (which rolls the transaction back).
+      await withCallConnection(open.pool, call, async (db) => {
+        await db.query('BEGIN');
+        try {
+          // The store's lock, as appends take it: no append to this stream interleaves with its deletion.
+          await this.#runner.run(db, this.#sql.lockHead);
+          const row = await this.#runner.row(db, this.#sql.findStream, [streamId]);
+          if (row === undefined) throw new StreamNotFoundError(streamId);
+          const sid = row[0] as number;
+          await this.#runner.run(db, this.#sql.deleteStream, [sid]);
+          await this.#runner.run(db, this.#sql.recordDeletion, [sid]);
+        } catch (err) {
+          await db.query('ROLLBACK').catch(() => {});
+          throw err;
+        }
+        await commit(db, `deletion of stream '${streamId}'`);
+      });
       // Deleted: no read finds its events any more. Their rows go now, in chunks, without the store's lock; should
       // that fail, the next deletion or the next open of the store finishes it.
       const removing = this.#removeAfter(open);
@@ -400,11 +408,11 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async stats(): Promise<StoreStats> {
-    return this.#call(async (open) => {
-      const row = (await this.#runner.row(open.pool, this.#sql.stats))!;
+  async stats(call?: CallOptions): Promise<StoreStats> {
+    return this.#call(async (_open, db) => {
+      const row = (await this.#runner.row(db, this.#sql.stats))!;
       return { hasEvents: row[1] as boolean, lastPosition: row[0] as number, streamCount: row[2] as number };
-    });
+    }, call);
   }
 
   async lastPosition(): Promise<number> {
@@ -420,32 +428,40 @@ export class PostgresEventStore implements EventStore {
     };
   }
 
-  async recordSnapshot(snapshot: SnapshotInput): Promise<void> {
-    return this.#call((open) => open.snapshots.record(open.pool, validateSnapshotInput(snapshot), nowUs()));
+  async recordSnapshot(snapshot: SnapshotInput, call?: CallOptions): Promise<void> {
+    return this.#call((open, db) => open.snapshots.record(db, validateSnapshotInput(snapshot), nowUs()), call);
   }
 
-  async readSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord> {
-    return this.#call((open) => {
+  async readSnapshot(
+    sourceUuid: string,
+    streamUuid: string,
+    version: number,
+    call?: CallOptions,
+  ): Promise<SnapshotRecord> {
+    return this.#call((open, db) => {
       const key = validateSnapshotKey(sourceUuid, streamUuid, version);
-      return open.snapshots.read(open.pool, key.sourceUuid, key.streamUuid, key.version);
-    });
+      return open.snapshots.read(db, key.sourceUuid, key.streamUuid, key.version);
+    }, call);
   }
 
-  async deleteSnapshot(sourceUuid: string, streamUuid: string, version: number): Promise<void> {
+  async deleteSnapshot(sourceUuid: string, streamUuid: string, version: number, call?: CallOptions): Promise<void> {
     return this.#call((open) => {
       const key = validateSnapshotKey(sourceUuid, streamUuid, version);
-      return writeOnce(open.pool, `deletion of snapshot ${key.sourceUuid}/${key.streamUuid}/${key.version}`, (db) =>
-        open.snapshots.delete(db, key.sourceUuid, key.streamUuid, key.version),
+      return writeOnce(
+        open.pool,
+        `deletion of snapshot ${key.sourceUuid}/${key.streamUuid}/${key.version}`,
+        (db) => open.snapshots.delete(db, key.sourceUuid, key.streamUuid, key.version),
+        call,
       );
     });
   }
 
-  async listSnapshots(query?: SnapshotQuery): Promise<SnapshotRecord[]> {
-    return this.#call((open) => open.snapshots.list(open.pool, validateSnapshotQuery(query)));
+  async listSnapshots(query?: SnapshotQuery, call?: CallOptions): Promise<SnapshotRecord[]> {
+    return this.#call((open, db) => open.snapshots.list(db, validateSnapshotQuery(query)), call);
   }
 
-  async saveSubscription(spec: SubscriptionSpec): Promise<SubscriptionRecord> {
-    return this.#call((open) => open.subscriptions.save(open.pool, validateSubscriptionSpec(spec), nowUs()));
+  async saveSubscription(spec: SubscriptionSpec, call?: CallOptions): Promise<SubscriptionRecord> {
+    return this.#call((open, db) => open.subscriptions.save(db, validateSubscriptionSpec(spec), nowUs()), call);
   }
 
   async removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
@@ -463,8 +479,8 @@ export class PostgresEventStore implements EventStore {
     return this.#call((open) => open.subscriptions.get(open.pool, validateSubscriptionName(name)));
   }
 
-  async listSubscriptions(): Promise<SubscriptionRecord[]> {
-    return this.#call((open) => open.subscriptions.list(open.pool));
+  async listSubscriptions(call?: CallOptions): Promise<SubscriptionRecord[]> {
+    return this.#call((open, db) => open.subscriptions.list(db), call);
   }
 
   async saveCheckpoint(name: string, position: number, createdAt?: string): Promise<void> {
@@ -539,10 +555,16 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async #call<T>(fn: (open: OpenStore) => Promise<T> | T): Promise<T> {
+  /**
+   * Runs `fn` on the open store and maps its failure to a GaterError. Its statements run on `db`: the pool, or, for a
+   * call whose caller gave a deadline or a signal, a connection of its own that stops the call with it (see
+   * call-connection.ts).
+   */
+  async #call<T>(fn: (open: OpenStore, db: Queryable) => Promise<T> | T, call?: CallOptions): Promise<T> {
     const open = this.#requireOpen(false);
     try {
-      return await fn(open);
+      if (call?.deadlineAt === undefined && call?.signal === undefined) return await fn(open, open.pool);
+      return await withCallConnection(open.pool, call, async (db) => fn(open, db));
     } catch (err) {
       throw storageError(err);
     }
@@ -616,9 +638,9 @@ function statements(s: string) {
  * mayHaveCommitted): it fails with `outcomeUnknown(what)`, so that the caller reads before repeating it, rather than
  * as a plain `unavailable` that invites a retry answered `not_found`.
  */
-async function commit(client: pg.PoolClient, what: string): Promise<void> {
+async function commit(db: Queryable, what: string): Promise<void> {
   try {
-    await client.query('COMMIT');
+    await db.query('COMMIT');
   } catch (err) {
     throw mayHaveCommitted(err) ? outcomeUnknown(what, err) : err;
   }

@@ -1,5 +1,4 @@
 /** Snapshots of aggregates, keyed by (source, stream, version). */
-import type pg from 'pg';
 import type { SnapshotQuery, SnapshotRecord } from '../types.ts';
 import type { ValidSnapshot } from '../validate.ts';
 import { SNAPSHOT_COLUMNS, snapshotFromRow } from '../record-rows.ts';
@@ -34,13 +33,13 @@ export class SnapshotTable {
   }
 
   /** Records a snapshot, replacing one already recorded at the same key. */
-  async record(db: pg.Pool, snapshot: ValidSnapshot, epochUs: number): Promise<void> {
+  async record(db: Queryable, snapshot: ValidSnapshot, epochUs: number): Promise<void> {
     const { sourceUuid, streamUuid, version, data, metadata } = snapshot;
     await this.#runner.run(db, this.#upsert, [sourceUuid, streamUuid, version, data, metadata, epochUs]);
   }
 
   /** `version` 0 reads the latest. Throws `not_found`. */
-  async read(db: pg.Pool, sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord> {
+  async read(db: Queryable, sourceUuid: string, streamUuid: string, version: number): Promise<SnapshotRecord> {
     const row =
       version === 0
         ? await this.#runner.row(db, this.#readLatest, [sourceUuid, streamUuid])
@@ -57,7 +56,7 @@ export class SnapshotTable {
     }
   }
 
-  async list(db: pg.Pool, query: SnapshotQuery): Promise<SnapshotRecord[]> {
+  async list(db: Queryable, query: SnapshotQuery): Promise<SnapshotRecord[]> {
     const rows = await this.#runner.rows(db, this.#list, [query.sourceUuid ?? null, query.streamUuid ?? null]);
     return rows.map(snapshotFromRow);
   }

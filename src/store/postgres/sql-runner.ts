@@ -7,7 +7,10 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 
-export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+/** What statements run on: the pool, one connection (a transaction's), or a bounded call's (call-connection.ts). */
+export interface Queryable {
+  query(config: pg.QueryConfig | string): Promise<pg.QueryResult>;
+}
 
 export class SqlRunner {
   readonly #names = new Map<string, string>();

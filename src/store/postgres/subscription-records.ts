@@ -2,7 +2,6 @@
  * Durable records of persistent subscriptions: their definitions, checkpoints and parked events, shared by every
  * node serving the store. The delivery logic lives in the subscription engine; this is only its storage.
  */
-import type pg from 'pg';
 import {
   PARKED_COLUMNS,
   parkedFromRow,
@@ -66,7 +65,7 @@ export class SubscriptionRecords {
    * returns the stored record unchanged; the same name with any of them different is `conflict`, never a success
    * that quietly keeps the old settings.
    */
-  async save(db: pg.Pool, spec: ValidSubscriptionSpec, epochUs: number): Promise<SubscriptionRecord> {
+  async save(db: Queryable, spec: ValidSubscriptionSpec, epochUs: number): Promise<SubscriptionRecord> {
     const selector = canonicalJson(spec.selector);
     const options = JSON.stringify(spec.options);
     const inserted = await this.#runner.row(db, this.#insert, [
@@ -90,12 +89,12 @@ export class SubscriptionRecords {
     if ((await this.#runner.run(db, this.#delete, [name, type, canonicalJson(selector)])) === 0) throw subscriptionNotFound(name);
   }
 
-  async get(db: pg.Pool, name: string): Promise<SubscriptionRecord | undefined> {
+  async get(db: Queryable, name: string): Promise<SubscriptionRecord | undefined> {
     const row = await this.#runner.row(db, this.#get, [name]);
     return row === undefined ? undefined : subscriptionFromRow(row);
   }
 
-  async list(db: pg.Pool): Promise<SubscriptionRecord[]> {
+  async list(db: Queryable): Promise<SubscriptionRecord[]> {
     return (await this.#runner.rows(db, this.#list)).map(subscriptionFromRow);
   }
 
@@ -103,7 +102,7 @@ export class SubscriptionRecords {
    * Moves the checkpoint to `position` unless it is already there or further. Throws `not_found`, also when the
    * subscription of that name was created at another time than `createdEpochUs`.
    */
-  async saveCheckpoint(db: pg.Pool, name: string, position: number, createdEpochUs?: number): Promise<void> {
+  async saveCheckpoint(db: Queryable, name: string, position: number, createdEpochUs?: number): Promise<void> {
     const changed = await this.#runner.run(db, this.#checkpoint, [name, position, createdEpochUs ?? null]);
     if (changed === 0) throw subscriptionNotFound(name);
   }
@@ -112,7 +111,7 @@ export class SubscriptionRecords {
    * Parks an event (again: updates its deliveries and reason). Throws `not_found` for an unknown subscription, or one
    * created at another time than `createdEpochUs`.
    */
-  async park(db: pg.Pool, parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number, createdEpochUs?: number): Promise<void> {
+  async park(db: Queryable, parked: Omit<ParkedEvent, 'parkedAt'>, epochUs: number, createdEpochUs?: number): Promise<void> {
     let changed: number;
     try {
       changed = await this.#runner.run(db, this.#park, [...parkedValues(parked, epochUs), createdEpochUs ?? null]);
@@ -124,19 +123,19 @@ export class SubscriptionRecords {
     if (changed === 0) throw subscriptionNotFound(parked.subscription);
   }
 
-  async listParked(db: pg.Pool, name: string): Promise<ParkedEvent[]> {
+  async listParked(db: Queryable, name: string): Promise<ParkedEvent[]> {
     await this.#requireExists(db, name);
     return (await this.#runner.rows(db, this.#listParked, [name])).map(parkedFromRow);
   }
 
   /** Removes parked events (all when `positions` is absent) and returns them, by position. */
-  async unpark(db: pg.Pool, name: string, positions?: readonly number[]): Promise<ParkedEvent[]> {
+  async unpark(db: Queryable, name: string, positions?: readonly number[]): Promise<ParkedEvent[]> {
     await this.#requireExists(db, name);
     const rows = await this.#runner.rows(db, this.#unpark, [name, positions ?? null]);
     return rows.map(parkedFromRow).sort((a, b) => a.position - b.position);
   }
 
-  async #requireExists(db: pg.Pool, name: string): Promise<void> {
+  async #requireExists(db: Queryable, name: string): Promise<void> {
     if ((await this.#runner.row(db, this.#exists, [name])) === undefined) throw subscriptionNotFound(name);
   }
 }
