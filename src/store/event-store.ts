@@ -129,8 +129,13 @@ export interface EventStore {
    */
   saveSubscription(spec: SubscriptionSpec, call?: CallOptions): Promise<SubscriptionRecord>;
   /** Throws `not_found` when absent. Removes its checkpoint and parked events too. */
-  removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void>;
-  getSubscription(name: string): Promise<SubscriptionRecord | undefined>;
+  removeSubscription(
+    type: SubscriptionType,
+    selector: SubscriptionSelector,
+    name: string,
+    call?: CallOptions,
+  ): Promise<void>;
+  getSubscription(name: string, call?: CallOptions): Promise<SubscriptionRecord | undefined>;
   listSubscriptions(call?: CallOptions): Promise<SubscriptionRecord[]>;
   /**
    * Moves the durable checkpoint forward (never backward). With `createdAt` (the record's), only that subscription's:
@@ -139,7 +144,7 @@ export interface EventStore {
   saveCheckpoint(name: string, position: number, createdAt?: string): Promise<void>;
   /** Parks an event; `createdAt` as for `saveCheckpoint`. Throws `not_found` when there is no such subscription. */
   parkEvent(parked: Omit<ParkedEvent, 'parkedAt'>, createdAt?: string): Promise<void>;
-  listParked(name: string): Promise<ParkedEvent[]>;
+  listParked(name: string, call?: CallOptions): Promise<ParkedEvent[]>;
   /** Removes parked entries (all when `positions` is absent); returns those removed. */
   unparkEvents(name: string, positions?: readonly number[]): Promise<ParkedEvent[]>;
   /** Reads events by position (for parked replays). */

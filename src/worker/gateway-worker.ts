@@ -140,16 +140,16 @@ export class GatewayWorker {
         return s.saveSubscription(decoded.args.spec, context);
       case 'removeSubscription':
         // Through the hub, so that an open session of the subscription ends too.
-        await this.hub.removeSubscription(decoded.args.type, decoded.args.selector, decoded.args.name);
+        await this.hub.removeSubscription(decoded.args.type, decoded.args.selector, decoded.args.name, context);
         return null;
       case 'getSubscription':
-        return this.hub.getSubscription(decoded.args.name);
+        return this.hub.getSubscription(decoded.args.name, context);
       case 'listSubscriptions':
         return s.listSubscriptions(context);
       case 'ack':
         return { checkpoint: await this.hub.ack(decoded.args.name, decoded.args.positions) };
       case 'listParked':
-        return this.hub.listParked(decoded.args.name);
+        return this.hub.listParked(decoded.args.name, context);
       case 'replayParked':
         return { replayed: await this.hub.replayParked(decoded.args.name, decoded.args.positions) };
     }

@@ -141,6 +141,29 @@ if ('skip' in server) {
       await drop();
     });
 
+    it('stops subscription reads and a removal at the deadline: the subscription is still there after', async () => {
+      const { store, waiting, drop } = await openStore();
+      await store.saveSubscription({ type: 'by_stream', selector: '$all', name: 'sub' });
+      const release = await holdLock(`LOCK TABLE ${quoteIdent(store.schema)}.subscriptions IN ACCESS EXCLUSIVE MODE`);
+      try {
+        const calls: [string, () => Promise<unknown>][] = [
+          ['getSubscription', () => store.getSubscription('sub', { deadlineAt: Date.now() + 300 })],
+          ['listParked', () => store.listParked('sub', { deadlineAt: Date.now() + 300 })],
+          ['listSubscriptions', () => store.listSubscriptions({ deadlineAt: Date.now() + 300 })],
+          ['removeSubscription', () => store.removeSubscription('by_stream', '$all', 'sub', { deadlineAt: Date.now() + 300 })],
+        ];
+        for (const [name, call] of calls) {
+          await settlesWithin(rejectsWith(call(), 'timeout'), name);
+          await eventually(`${name}'s statement to be cancelled at the server`, async () => (await waiting()) === 0);
+        }
+      } finally {
+        await release('COMMIT');
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await store.getSubscription('sub'))?.name, 'sub');
+      await drop();
+    });
+
     it('stops a call whose caller aborts, as unavailable and not delivered', async () => {
       const { store, waiting, drop } = await openStore();
       await store.recordSnapshot({ sourceUuid: 'src', streamUuid: 's', version: 1, data: { n: 1 } });

@@ -464,19 +464,27 @@ export class PostgresEventStore implements EventStore {
     return this.#call((open, db) => open.subscriptions.save(db, validateSubscriptionSpec(spec), nowUs()), call);
   }
 
-  async removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
+  async removeSubscription(
+    type: SubscriptionType,
+    selector: SubscriptionSelector,
+    name: string,
+    call?: CallOptions,
+  ): Promise<void> {
     return this.#call((open) => {
       const validType = validateSubscriptionType(type);
       const validSelector = validateSelector(validType, selector);
       const validName = validateSubscriptionName(name);
-      return writeOnce(open.pool, `removal of subscription '${validName}'`, (db) =>
-        open.subscriptions.remove(db, validType, validSelector, validName),
+      return writeOnce(
+        open.pool,
+        `removal of subscription '${validName}'`,
+        (db) => open.subscriptions.remove(db, validType, validSelector, validName),
+        call,
       );
     });
   }
 
-  async getSubscription(name: string): Promise<SubscriptionRecord | undefined> {
-    return this.#call((open) => open.subscriptions.get(open.pool, validateSubscriptionName(name)));
+  async getSubscription(name: string, call?: CallOptions): Promise<SubscriptionRecord | undefined> {
+    return this.#call((open, db) => open.subscriptions.get(db, validateSubscriptionName(name)), call);
   }
 
   async listSubscriptions(call?: CallOptions): Promise<SubscriptionRecord[]> {
@@ -500,8 +508,8 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  async listParked(name: string): Promise<ParkedEvent[]> {
-    return this.#call((open) => open.subscriptions.listParked(open.pool, validateSubscriptionName(name)));
+  async listParked(name: string, call?: CallOptions): Promise<ParkedEvent[]> {
+    return this.#call((open, db) => open.subscriptions.listParked(db, validateSubscriptionName(name)), call);
   }
 
   async unparkEvents(name: string, positions?: readonly number[]): Promise<ParkedEvent[]> {

@@ -4,7 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../errors/index.ts';
-import type { EventStore, SubscriptionLease } from '../event-store.ts';
+import type { CallOptions, EventStore, SubscriptionLease } from '../event-store.ts';
 import type {
   ParkedEvent,
   SubscriptionRecord,
@@ -181,9 +181,9 @@ export class SubscriptionHub {
     return (await this.getSubscription(name)).checkpoint;
   }
 
-  async listParked(name: string): Promise<ParkedEvent[]> {
-    await this.getSubscription(name);
-    return this.store.listParked(name);
+  async listParked(name: string, call?: CallOptions): Promise<ParkedEvent[]> {
+    await this.getSubscription(name, call);
+    return this.store.listParked(name, call);
   }
 
   /**
@@ -199,15 +199,20 @@ export class SubscriptionHub {
   }
 
   /** The stored record (with the durable checkpoint). Throws `not_found`. */
-  async getSubscription(name: string): Promise<SubscriptionRecord> {
-    const record = await this.store.getSubscription(name);
+  async getSubscription(name: string, call?: CallOptions): Promise<SubscriptionRecord> {
+    const record = await this.store.getSubscription(name, call);
     if (record === undefined) throw new NotFoundError(`subscription '${name}'`, { subscription: name });
     return record;
   }
 
   /** Removes a saved subscription; its session, if any, ends with `removed`. */
-  async removeSubscription(type: SubscriptionType, selector: SubscriptionSelector, name: string): Promise<void> {
-    await this.store.removeSubscription(type, selector, name);
+  async removeSubscription(
+    type: SubscriptionType,
+    selector: SubscriptionSelector,
+    name: string,
+    call?: CallOptions,
+  ): Promise<void> {
+    await this.store.removeSubscription(type, selector, name, call);
     const subscription = this.persistent.get(name);
     if (subscription !== undefined) {
       this.persistent.delete(name);
