@@ -125,6 +125,33 @@ if ('skip' in server) {
       assert.equal(d?.event.position, 1);
     });
 
+    it('live readers on one node share one read of each commit the other node makes', async () => {
+      const [a, b] = await twoNodes();
+      let reads = 0;
+      const readFiltered = b.store.readFiltered.bind(b.store);
+      b.store.readFiltered = (...args) => (reads++, readFiltered(...args));
+      const readers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) =>
+          new Reader(await b.hub.observe(i % 2 === 0 ? { type: 'by_stream', selector: '$all' } : { type: 'by_event_type', selector: 'Odd' }))),
+      );
+      const allWaiting = () => Promise.all(readers.map((reader) => reader.quietFor(20)));
+      await allWaiting();
+      await a.store.append('s', [{ eventType: 'Even' }]); // the first: each reader reads for itself
+      for (const [i, reader] of readers.entries()) if (i % 2 === 0) await reader.take(1, 5_000);
+      await allWaiting();
+      const readsBefore = reads;
+      for (let c = 0; c < 10; c++) {
+        await a.store.append('s', [{ eventType: 'Even' }, { eventType: 'Odd' }]);
+        for (const [i, reader] of readers.entries()) {
+          const positions = positionsOf(await reader.take(i % 2 === 0 ? 2 : 1, 5_000));
+          assert.deepEqual(positions, i % 2 === 0 ? [1 + 2 * c, 2 + 2 * c] : [2 + 2 * c]);
+        }
+        await allWaiting();
+      }
+      // Before: every caught-up reader read the store for every commit of node a, 200 reads.
+      assert.ok(reads - readsBefore <= 20, `${reads - readsBefore} reads for 10 commits of the other node`);
+    });
+
     it('one node at a time delivers a persistent subscription; when it loses its connection the other resumes from the checkpoint', async () => {
       const [a, b] = await twoNodes();
       await a.store.append('s', Array.from({ length: 10 }, (_, n) => ({ eventType: 'E', data: { n } })));

@@ -421,7 +421,7 @@ export class PostgresEventStore implements EventStore {
 
   onAppend(listener: AppendListener): () => void {
     // Wrapped, so the same function registered twice is two registrations, each removed by its own remover.
-    const entry: AppendListener = (events) => listener(events);
+    const entry: AppendListener = (events, hintedPosition) => listener(events, hintedPosition);
     this.#listeners.add(entry);
     return () => {
       this.#listeners.delete(entry);

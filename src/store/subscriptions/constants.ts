@@ -5,6 +5,13 @@
 export const READ_BATCH_EVENTS = 500;
 
 /**
+ * Pages of READ_BATCH_EVENTS the shared tail read (append-fanout.ts) reads in a row for commits of other nodes before
+ * it leaves the rest to the cursors: a live cursor keeps only the latest batch it was told of, so pages read far
+ * ahead of the slowest would be read again by it anyway.
+ */
+export const TAIL_READ_MAX_PAGES = 4;
+
+/**
  * How often the hub compares the store's head with the last position it was notified of, while anyone is
  * subscribed. `onAppend` is only a hint (a remote backend may lose one); this bounds how late a lost hint can make a
  * live subscriber.

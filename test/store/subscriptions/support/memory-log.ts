@@ -41,9 +41,9 @@ export class MemoryLog implements Pick<EventStore, 'readFiltered' | 'onAppend' |
     return committed;
   }
 
-  /** Sends a bare hint (an empty notification). */
-  hint(): void {
-    for (const listener of this.listeners) listener([]);
+  /** Sends a bare hint (an empty notification), naming where the commit it stands for reached when given. */
+  hint(position?: number): void {
+    for (const listener of this.listeners) listener([], position);
   }
 
   async readFiltered(filter: EventFilter, fromPosition: number, limit: number): Promise<FilteredRead> {
